@@ -1,0 +1,1 @@
+"""The typer + rich command-line interface: a thin layer over library functions."""

@@ -1,0 +1,64 @@
+"""The ``avsprobe`` command: app setup, global options and the error boundary.
+
+Only typer is imported at start-up; each command imports the library (and torch, pandas, ...) when it
+runs, so ``avsprobe --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from avsprobe._version import __version__
+from avsprobe.cli.commands.metrics import metrics_command
+from avsprobe.cli.state import STATE
+
+app = typer.Typer(
+    name="avsprobe",
+    help="Measure the audio priming bias and visual prior of audio-visual segmentation models.",
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"avsprobe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")] = False,
+) -> None:
+    STATE.verbose = verbose
+
+
+app.command("metrics")(metrics_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; an ``AvsprobeError`` becomes one red line and exit status 1."""
+    from avsprobe.errors import AvsprobeError
+
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="avsprobe", standalone_mode=True)
+    except AvsprobeError as exc:
+        from rich.markup import escape
+
+        from avsprobe.cli import console
+
+        if STATE.verbose:
+            console.stderr().print_exception()
+        console.stderr().print(f"[bold red]error:[/] [red]{escape(str(exc))}[/]", soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,364 @@
+"""Binary AVS metrics (S4 / MS3 style) as pure functions over per-frame statistics.
+
+Everything starts from :func:`binary_frame_stats`, which reduces logits and ground truth to integer
+counts per frame (a sufficient statistic for every metric here). Two families are derived from them:
+
+* **legacy** ``avsbench`` (:func:`legacy_miou`, :func:`legacy_fscore`, :func:`legacy_fpr`): exactly the
+  AVSBench reference code (research note §2.1, §2.2, §4.4), including its batch dependence, with an
+  explicit ``batch_size``;
+* **canonical** (:func:`canonical_miou`, :func:`canonical_fscore`, :func:`frame_fpr`): batch- and
+  order-invariant, with an explicit policy for frames whose ground truth is empty (DESIGN.md §7).
+
+One binarisation rule serves both: a pixel is predicted positive when ``sigmoid(logit) > 0.5`` computed in
+float32, as the reference does. For ``|logit|`` above about 1e-7 this is the same as ``logit > 0``; for
+tiny positive logits float32 sigmoid rounds to exactly 0.5, and the pixel is negative.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from avsprobe.metrics._tensor import as_tensor
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "NUM_F_THRESHOLDS",
+    "F_BETA2",
+    "EmptyPolicy",
+    "BinaryFrameStats",
+    "f_thresholds",
+    "binarize",
+    "binary_frame_stats",
+    "frame_iou",
+    "frame_fpr",
+    "frame_fscore_curves",
+    "canonical_miou",
+    "canonical_fscore",
+    "legacy_miou",
+    "legacy_fscore",
+    "legacy_fpr",
+    "object_coverage",
+]
+
+NUM_F_THRESHOLDS = 255
+"""Number of thresholds of the AVSBench F-score curve (``pr_num``)."""
+
+F_BETA2 = 0.3
+"""beta^2 of the AVSBench F-measure (precision weighted more than recall)."""
+
+EmptyPolicy = Literal["strict", "tn_ratio", "skip"]
+"""How a frame with an empty ground-truth mask is scored by IoU.
+
+* ``strict`` (canonical): 1 if nothing is predicted, 0 for any false positive;
+* ``tn_ratio`` (AVSBench legacy): the true-negative fraction of the frame, 1 - FP / (H*W);
+* ``skip``: the frame is left out of the mean.
+"""
+
+# Frames are processed in chunks so a 1000-frame 224x224 batch never materialises per-pixel int64
+# temporaries for all frames at once.
+_CHUNK_PIXELS = 8_000_000
+
+
+@dataclass(frozen=True)
+class BinaryFrameStats:
+    """Integer sufficient statistics of binary predictions, one row per frame.
+
+    Attributes:
+        intersection: ``int64 [N]``, |P ∩ G| with P the binarised prediction.
+        pred_area: ``int64 [N]``, |P| in pixels.
+        gt_area: ``int64 [N]``, |G| in pixels.
+        num_pixels: H * W of every frame.
+        tp_at: ``int64 [N, 255]``, |{sigmoid >= tau_k} ∩ G| for the 255 F-score thresholds.
+        pp_at: ``int64 [N, 255]``, |{sigmoid >= tau_k}| (predicted positives at threshold k).
+    """
+
+    intersection: np.ndarray
+    pred_area: np.ndarray
+    gt_area: np.ndarray
+    num_pixels: int
+    tp_at: np.ndarray
+    pp_at: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.intersection.shape[0])
+
+    @property
+    def union(self) -> np.ndarray:
+        """``int64 [N]``, |P ∪ G|."""
+        return self.pred_area + self.gt_area - self.intersection
+
+    def take(self, index: np.ndarray | slice) -> BinaryFrameStats:
+        """The statistics of a subset (or reordering) of frames."""
+        return BinaryFrameStats(
+            self.intersection[index],
+            self.pred_area[index],
+            self.gt_area[index],
+            self.num_pixels,
+            self.tp_at[index],
+            self.pp_at[index],
+        )
+
+    @staticmethod
+    def concat(parts: list[BinaryFrameStats]) -> BinaryFrameStats:
+        """Stack the frames of several statistics objects of the same frame size."""
+        if not parts:
+            raise ValueError("concat needs at least one BinaryFrameStats")
+        sizes = {p.num_pixels for p in parts}
+        if len(sizes) != 1:
+            raise ValueError(f"cannot concatenate frames of different sizes: {sorted(sizes)} pixels")
+        return BinaryFrameStats(
+            np.concatenate([p.intersection for p in parts]),
+            np.concatenate([p.pred_area for p in parts]),
+            np.concatenate([p.gt_area for p in parts]),
+            parts[0].num_pixels,
+            np.concatenate([p.tp_at for p in parts]),
+            np.concatenate([p.pp_at for p in parts]),
+        )
+
+
+def f_thresholds() -> torch.Tensor:
+    """The 255 float32 thresholds of the reference F-score: ``linspace(0, 1 - 1e-10, 255)``.
+
+    In float32 the last one rounds to exactly 1.0, so only saturated sigmoids count there.
+    """
+    import torch
+
+    return torch.linspace(0, 1 - 1e-10, NUM_F_THRESHOLDS, dtype=torch.float32)
+
+
+def binarize(logits: object) -> torch.Tensor:
+    """``bool`` tensor of the same shape: ``sigmoid(logits) > 0.5`` in float32 (the AVSBench rule)."""
+    import torch
+
+    return torch.sigmoid(as_tensor(logits).to(torch.float32)) > 0.5
+
+
+def binary_frame_stats(logits: object, target: object) -> BinaryFrameStats:
+    """Reduce logits and ground truth to per-frame integer statistics.
+
+    Args:
+        logits: ``[N, H, W]`` (or ``[..., H, W]``, flattened to frames) float logits, torch or numpy.
+        target: same shape; nonzero = foreground (binarised with ``> 0``).
+
+    Returns:
+        :class:`BinaryFrameStats` for the N frames. The 255-threshold counts come from one pass per frame:
+        each pixel's score is located among the sorted thresholds, the locations are histogrammed
+        per frame (split by ground truth), and a reversed cumulative sum gives the count at or above every
+        threshold.
+    """
+    import torch
+
+    logits_t = as_tensor(logits)
+    target_t = as_tensor(target)
+    if logits_t.shape != target_t.shape:
+        raise ValueError(f"logits {tuple(logits_t.shape)} and target {tuple(target_t.shape)} differ in shape")
+    if logits_t.ndim < 2:
+        raise ValueError(f"expected [..., H, W] frames, got shape {tuple(logits_t.shape)}")
+    h, w = logits_t.shape[-2:]
+    num_pixels = int(h * w)
+    scores = torch.sigmoid(logits_t.reshape(-1, num_pixels).to(torch.float32))
+    gt = target_t.reshape(-1, num_pixels) > 0
+    thresholds = f_thresholds().to(scores.device)
+    n = scores.shape[0]
+    chunk = max(1, _CHUNK_PIXELS // max(num_pixels, 1))
+    inter, pred, gt_area, tp_at, pp_at = [], [], [], [], []
+    for start in range(0, n, chunk):
+        s = scores[start : start + chunk]
+        g = gt[start : start + chunk]
+        m = s.shape[0]
+        positive = s > 0.5
+        inter.append((positive & g).sum(dim=1))
+        pred.append(positive.sum(dim=1))
+        gt_area.append(g.sum(dim=1))
+        # one histogram over (frame, is_gt, location): 512 int32 keys per frame, built in place
+        key = _threshold_location(s, thresholds)
+        key += g.to(torch.int32) << 8
+        key += (torch.arange(m, dtype=torch.int32, device=s.device) << 9)[:, None]
+        hist = torch.bincount(key.reshape(-1), minlength=m * 512).reshape(m, 2, 256)
+        hist_gt = hist[:, 1]
+        hist_all = hist[:, 0] + hist_gt
+        # count(score >= tau_k) = sum of the histogram over locations c > k
+        pp_at.append(hist_all.flip(1).cumsum(1).flip(1)[:, 1:])
+        tp_at.append(hist_gt.flip(1).cumsum(1).flip(1)[:, 1:])
+
+    def cat(parts: list[torch.Tensor]) -> np.ndarray:
+        return torch.cat(parts).cpu().numpy().astype(np.int64)
+
+    return BinaryFrameStats(cat(inter), cat(pred), cat(gt_area), num_pixels, cat(tp_at), cat(pp_at))
+
+
+def _threshold_location(scores: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
+    """``int32``, same shape: the number of thresholds ``<= score`` (0..255), exactly.
+
+    The thresholds are float32 values within about 1e-7 of ``k / 254``, so ``floor(254 * score) + 1`` is
+    right except within rounding distance of a bin edge. Pixels within 1e-3 (in units of a bin) of an edge
+    are located exactly with ``searchsorted``; the rest, nearly all of them, cost two elementwise ops.
+    """
+    import torch
+
+    scaled = scores * (NUM_F_THRESHOLDS - 1)
+    location = scaled.to(torch.int32)
+    frac = scaled.sub_(location)
+    location += 1
+    near_edge = ((frac < 1e-3) | (frac > 1 - 1e-3)).nonzero(as_tuple=True)
+    location[near_edge] = torch.searchsorted(thresholds, scores[near_edge], right=True).to(torch.int32)
+    return location
+
+
+def frame_iou(stats: BinaryFrameStats, *, empty_policy: EmptyPolicy = "strict") -> np.ndarray:
+    """``float64 [N]`` IoU per frame; frames with empty ground truth follow ``empty_policy`` (NaN = skip)."""
+    union = stats.union.astype(np.float64)
+    empty = stats.gt_area == 0
+    iou = np.divide(stats.intersection, union, out=np.zeros(len(stats)), where=union > 0)
+    if empty_policy == "strict":
+        iou[empty] = (stats.pred_area[empty] == 0).astype(np.float64)
+    elif empty_policy == "tn_ratio":
+        iou[empty] = (stats.num_pixels - stats.pred_area[empty]) / stats.num_pixels
+    elif empty_policy == "skip":
+        iou[empty] = np.nan
+    else:
+        raise ValueError(f"unknown empty_policy {empty_policy!r}; use 'strict', 'tn_ratio' or 'skip'")
+    return iou
+
+
+def frame_fpr(stats: BinaryFrameStats) -> np.ndarray:
+    """``float64 [N]`` fraction of each frame predicted positive (AVSBench-Robust FPR, GT taken as empty)."""
+    return stats.pred_area / float(stats.num_pixels)
+
+
+def frame_fscore_curves(stats: BinaryFrameStats, *, beta2: float = F_BETA2) -> np.ndarray:
+    """``float64 [N, 255]`` F-measure of each frame at each threshold; 0 where undefined.
+
+    Precision is 0 when nothing is predicted and F is 0 when precision and recall are both 0, the values
+    the reference reaches through its 1e-20 epsilons and NaN -> 0. Rows of empty-GT frames are all 0.
+    """
+    tp = stats.tp_at.astype(np.float64)
+    pp = stats.pp_at.astype(np.float64)
+    gt = stats.gt_area.astype(np.float64)[:, None]
+    precision = np.divide(tp, pp, out=np.zeros_like(tp), where=pp > 0)
+    recall = np.divide(tp, np.broadcast_to(gt, tp.shape), out=np.zeros_like(tp), where=gt > 0)
+    denom = beta2 * precision + recall
+    return np.divide((1 + beta2) * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+
+
+def _order_free_mean(values: np.ndarray) -> float:
+    """Mean of a 1-D array, exactly rounded (``math.fsum``) so it never depends on the frame order."""
+    if values.size == 0:
+        return math.nan
+    return math.fsum(values.tolist()) / values.size
+
+
+def canonical_miou(stats: BinaryFrameStats, *, empty_policy: EmptyPolicy = "strict") -> float:
+    """Mean per-frame IoU over all frames (definition ``miou.canonical``); NaN if no frame counts."""
+    iou = frame_iou(stats, empty_policy=empty_policy)
+    return _order_free_mean(iou[~np.isnan(iou)])
+
+
+def canonical_fscore(stats: BinaryFrameStats, *, beta2: float = F_BETA2) -> float:
+    """Max over the 255 thresholds of the dataset-level mean F curve (definition ``fscore.canonical``).
+
+    Frames with empty ground truth are left out (F is undefined there); NaN if no frame has an object.
+    Unlike the legacy value, this never depends on how frames were batched or ordered.
+    """
+    valid = stats.gt_area > 0
+    if not valid.any():
+        return math.nan
+    curves = frame_fscore_curves(stats.take(valid), beta2=beta2)
+    mean_curve = [math.fsum(column) / curves.shape[0] for column in curves.T.tolist()]
+    return float(max(mean_curve))
+
+
+def _batches(n: int, batch_frames: int) -> list[slice]:
+    if batch_frames <= 0:
+        raise ValueError(f"batch size must be positive, got {batch_frames}")
+    return [slice(i, min(i + batch_frames, n)) for i in range(0, n, batch_frames)]
+
+
+def legacy_miou(stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int = 5) -> float:
+    """AVSBench ``mask_iou`` averaged over batches, exactly as the reference test script (§2.1).
+
+    Frames are taken in order, ``batch_size * frames_per_clip`` per batch. Within a batch the reference
+    computes ``sum_i I_i / (U_i + 1e-7) / N`` in float32, with an empty-GT frame scoring its true-negative
+    count over H*W; the reported value is the mean of the batch values (a short last batch is
+    over-weighted, as in the reference).
+    """
+    iou = _legacy_frame_ratio(stats)
+    values = [float(iou[b].sum(dtype=np.float32) / np.float32(b.stop - b.start))
+              for b in _batches(len(stats), batch_size * frames_per_clip)]
+    return float(np.mean(values)) if values else math.nan
+
+
+def _legacy_frame_ratio(stats: BinaryFrameStats) -> np.ndarray:
+    empty = stats.gt_area == 0
+    inter = np.where(empty, stats.num_pixels - stats.union, stats.intersection).astype(np.float32)
+    union = np.where(empty, stats.num_pixels, stats.union).astype(np.float32)
+    return inter / (union + np.float32(1e-7))
+
+
+def legacy_fscore(
+    stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int = 5, beta2: float = F_BETA2
+) -> float:
+    """AVSBench ``Eval_Fmeasure`` averaged over batches, exactly as the reference (§2.2).
+
+    Per batch: the F curve of each frame with non-empty GT (float32, epsilons 1e-20, NaN -> 0) is averaged
+    over those frames, and the batch value is the max over the 255 thresholds, or 0 when every frame of the
+    batch has empty GT (such batches still count). The reported value is the mean over batches, so it
+    depends on ``batch_size``: report it with the number.
+    """
+    f32 = np.float32
+    tp = stats.tp_at.astype(f32)
+    pp = stats.pp_at.astype(f32)
+    gt = stats.gt_area.astype(f32)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = tp / (pp + f32(1e-20))
+        recall = tp / (gt + f32(1e-20))
+        f = (f32(1 + beta2) * precision * recall) / (f32(beta2) * precision + recall)
+    f[np.isnan(f)] = 0
+    values = []
+    for b in _batches(len(stats), batch_size * frames_per_clip):
+        valid = stats.gt_area[b] > 0
+        if not valid.any():
+            values.append(0.0)
+            continue
+        curve = f[b][valid].sum(axis=0, dtype=f32) / f32(valid.sum())
+        values.append(float(curve.max()))
+    return float(np.mean(values)) if values else math.nan
+
+
+def legacy_fpr(stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int = 5) -> float:
+    """AVSBench-Robust ``calculate_FPR`` averaged over batches (§4.4): positives / (H*W + 1e-7)."""
+    fpr = stats.pred_area.astype(np.float32) / (np.float32(stats.num_pixels) + np.float32(1e-7))
+    values = [float(fpr[b].mean(dtype=np.float32)) for b in _batches(len(stats), batch_size * frames_per_clip)]
+    return float(np.mean(values)) if values else math.nan
+
+
+def object_coverage(logits: object, object_masks: object) -> np.ndarray:
+    """Fraction of each object covered by the prediction, |P ∩ M_o| / |M_o|.
+
+    Args:
+        logits: ``[N, H, W]`` logits.
+        object_masks: ``[N, O, H, W]`` (or ``[N, H, W]`` for one object) boolean object masks.
+
+    Returns:
+        ``float64 [N, O]`` (or ``[N]``); NaN where the object is absent from the frame.
+    """
+    import torch
+
+    pred = binarize(logits)
+    masks = as_tensor(object_masks) > 0
+    single = masks.ndim == pred.ndim
+    if single:
+        masks = masks.unsqueeze(1)
+    if masks.shape[0] != pred.shape[0] or masks.shape[-2:] != pred.shape[-2:]:
+        raise ValueError(f"object masks {tuple(masks.shape)} do not match predictions {tuple(pred.shape)}")
+    covered = (masks & pred.unsqueeze(1)).flatten(2).sum(-1).to(torch.float64)
+    area = masks.flatten(2).sum(-1).to(torch.float64)
+    coverage = torch.where(area > 0, covered / area.clamp_min(1), torch.full_like(area, math.nan))
+    out = coverage.cpu().numpy()
+    return out[:, 0] if single else out

@@ -1,0 +1,201 @@
+"""Binary metrics against the loop re-implementation of the AVSBench reference, and canonical invariance."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from avsprobe.metrics import (
+    BinaryMetricAccumulator,
+    binary_frame_stats,
+    canonical_fscore,
+    canonical_miou,
+    frame_iou,
+    legacy_fpr,
+    legacy_fscore,
+    legacy_miou,
+    object_coverage,
+)
+from tests.metrics.reference_impl import ref_fmeasure_batch, ref_fpr_batch, ref_mask_iou_batch, ref_over_batches
+
+
+def _case(name: str, n: int = 10, h: int = 12, w: int = 9, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    target = (torch.rand(n, h, w, generator=g) > 0.6).float()
+    logits = torch.randn(n, h, w, generator=g) * 3
+    if name == "random":
+        target[2] = 0  # one empty-GT frame among random ones
+    elif name == "empty_gt":
+        target.zero_()
+    elif name == "empty_pred":
+        logits = torch.full((n, h, w), -20.0)
+    elif name == "all_ones":
+        target.fill_(1)
+        logits = torch.full((n, h, w), 20.0)
+    elif name == "saturated":
+        logits = torch.where(torch.rand(n, h, w, generator=g) > 0.5, 40.0, -40.0)
+    elif name == "tiny_positive":
+        # float32 sigmoid rounds to exactly 0.5 for these: the reference calls them negative.
+        logits = torch.rand(n, h, w, generator=g) * 5e-8
+        target[::2] = 0
+    elif name == "mixed_empty":
+        target[: n // 2] = 0
+    return logits, target
+
+
+CASES = ["random", "empty_gt", "empty_pred", "all_ones", "saturated", "tiny_positive", "mixed_empty"]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("batch_size", [1, 2, 4])
+def test_legacy_metrics_match_reference_loops(case: str, batch_size: int) -> None:
+    logits, target = _case(case, n=20)
+    stats = binary_frame_stats(logits, target)
+    frames = batch_size * 5
+    assert legacy_miou(stats, batch_size=batch_size) == pytest.approx(
+        ref_over_batches(ref_mask_iou_batch, logits, target, frames), abs=1e-6)
+    assert legacy_fscore(stats, batch_size=batch_size) == pytest.approx(
+        ref_over_batches(ref_fmeasure_batch, logits, target, frames), abs=1e-6)
+    assert legacy_fpr(stats, batch_size=batch_size) == pytest.approx(
+        ref_over_batches(ref_fpr_batch, logits, None, frames), abs=1e-6)
+
+
+def test_legacy_short_last_batch_is_overweighted_like_the_reference() -> None:
+    logits, target = _case("random", n=7, seed=3)  # batches of 5 then 2 frames
+    stats = binary_frame_stats(logits, target)
+    assert legacy_miou(stats, batch_size=1) == pytest.approx(
+        ref_over_batches(ref_mask_iou_batch, logits, target, 5), abs=1e-6)
+    assert legacy_fscore(stats, batch_size=1) == pytest.approx(
+        ref_over_batches(ref_fmeasure_batch, logits, target, 5), abs=1e-6)
+
+
+def test_legacy_fscore_depends_on_batch_size_canonical_does_not() -> None:
+    logits, target = _case("random", n=40, seed=5)
+    stats = binary_frame_stats(logits, target)
+    assert legacy_fscore(stats, batch_size=1) != pytest.approx(legacy_fscore(stats, batch_size=4), abs=1e-9)
+    assert math.isfinite(canonical_fscore(stats))
+
+
+def test_tiny_positive_logits_are_negative() -> None:
+    stats = binary_frame_stats(torch.full((1, 3, 3), 1e-8), torch.ones(1, 3, 3))
+    assert stats.pred_area.tolist() == [0]
+    assert stats.intersection.tolist() == [0]
+
+
+def test_hand_computed_frame_statistics() -> None:
+    logits = torch.tensor([[[5.0, 5.0], [-5.0, -5.0]], [[5.0, -5.0], [-5.0, -5.0]]])
+    target = torch.tensor([[[1, 0], [1, 0]], [[0, 0], [0, 0]]])
+    stats = binary_frame_stats(logits, target)
+    assert stats.intersection.tolist() == [1, 0]
+    assert stats.pred_area.tolist() == [2, 1]
+    assert stats.gt_area.tolist() == [2, 0]
+    assert stats.union.tolist() == [3, 1]
+    # frame 0: IoU 1/3; frame 1 (empty GT, one false positive): strict 0, tn_ratio 3/4
+    np.testing.assert_allclose(frame_iou(stats, empty_policy="strict"), [1 / 3, 0.0])
+    np.testing.assert_allclose(frame_iou(stats, empty_policy="tn_ratio"), [1 / 3, 0.75])
+    assert canonical_miou(stats, empty_policy="skip") == pytest.approx(1 / 3)
+    # threshold 0 counts every pixel; the last threshold (exactly 1.0) counts none of sigmoid(5) < 1
+    assert stats.pp_at[0, 0] == 4 and stats.tp_at[0, 0] == 2
+    assert stats.pp_at[0, -1] == 0
+
+
+def test_fscore_curve_counts_equal_threshold_loop() -> None:
+    logits, target = _case("random", n=6, seed=11)
+    stats = binary_frame_stats(logits, target)
+    scores = torch.sigmoid(logits)
+    thresholds = torch.linspace(0, 1 - 1e-10, 255)
+    for k in (0, 1, 100, 127, 253, 254):
+        positive = scores >= thresholds[k]
+        assert stats.pp_at[:, k].tolist() == positive.sum(dim=(1, 2)).tolist()
+        assert stats.tp_at[:, k].tolist() == (positive & (target > 0)).sum(dim=(1, 2)).tolist()
+
+
+def test_canonical_results_identical_after_rebatching_and_shuffling() -> None:
+    logits, target = _case("random", n=60, seed=7)
+    target[10:20] = 0
+    whole = BinaryMetricAccumulator()
+    whole.update(logits, target)
+    expected = whole.compute()
+    perm = torch.from_numpy(np.random.default_rng(0).permutation(60))
+    shuffled = BinaryMetricAccumulator()
+    start = 0
+    for size in (1, 7, 13, 2, 30, 7):
+        idx = perm[start : start + size]
+        shuffled.update(logits[idx], target[idx])
+        start += size
+    assert start == 60
+    assert shuffled.compute() == expected  # bit-identical, not approximately equal
+
+
+def test_canonical_empty_policy_strict() -> None:
+    target = torch.zeros(2, 4, 4)
+    logits = torch.full((2, 4, 4), -9.0)
+    logits[1, 0, 0] = 9.0  # one false positive pixel
+    stats = binary_frame_stats(logits, target)
+    assert frame_iou(stats).tolist() == [1.0, 0.0]
+    assert math.isnan(canonical_fscore(stats))  # F is undefined without any object
+    acc = BinaryMetricAccumulator()
+    acc.update(logits, target)
+    assert acc.compute()["fpr_empty"] == pytest.approx(0.5 / 16)
+
+
+def test_canonical_fscore_equals_independent_dataset_curve() -> None:
+    logits, target = _case("random", n=15, seed=2)
+    scores = torch.sigmoid(logits).double()
+    thresholds = torch.linspace(0, 1 - 1e-10, 255).double()
+    curves = []
+    for i in range(15):
+        gt = target[i] > 0
+        if not gt.any():
+            continue
+        row = []
+        for t in thresholds:
+            # thresholds compared in float32, as the statistics are
+            b = torch.sigmoid(logits[i]) >= t.float()
+            tp = float((b & gt).sum())
+            p = tp / float(b.sum()) if b.sum() > 0 else 0.0
+            r = tp / float(gt.sum())
+            row.append(1.3 * p * r / (0.3 * p + r) if (0.3 * p + r) > 0 else 0.0)
+        curves.append(row)
+    assert scores.shape[0] == 15
+    expected = max(np.mean(np.array(curves), axis=0))
+    assert canonical_fscore(binary_frame_stats(logits, target)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_object_coverage() -> None:
+    logits = torch.full((1, 4, 4), -5.0)
+    logits[0, :2, :] = 5.0  # top half predicted
+    masks = torch.zeros(1, 3, 4, 4, dtype=torch.bool)
+    masks[0, 0, 0, :] = True  # fully covered
+    masks[0, 1, 1:3, 0] = True  # half covered
+    cov = object_coverage(logits, masks)
+    assert cov.shape == (1, 3)
+    assert cov[0, 0] == 1.0 and cov[0, 1] == 0.5 and math.isnan(cov[0, 2])
+    single = object_coverage(logits, masks[:, 1])
+    assert single.tolist() == [0.5]
+
+
+def test_shape_mismatch_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="differ in shape"):
+        binary_frame_stats(torch.zeros(2, 4, 4), torch.zeros(2, 4, 5))
+
+
+def test_numpy_inputs_work() -> None:
+    logits, target = _case("random", n=5)
+    a = binary_frame_stats(logits.numpy(), target.numpy().astype(bool))
+    b = binary_frame_stats(logits, target)
+    assert np.array_equal(a.tp_at, b.tp_at) and np.array_equal(a.intersection, b.intersection)
+
+
+def test_threshold_location_is_exact_at_and_beside_every_threshold() -> None:
+    from avsprobe.metrics.binary import _threshold_location, f_thresholds
+
+    tau = f_thresholds()
+    below = torch.nextafter(tau, torch.tensor(-1.0))
+    above = torch.nextafter(tau, torch.tensor(2.0)).clamp_max(1.0)
+    scores = torch.cat([tau, below.clamp_min(0), above, torch.rand(10_000, generator=torch.Generator().manual_seed(1))])
+    expected = torch.searchsorted(tau, scores, right=True)
+    assert torch.equal(_threshold_location(scores[None].clone(), tau)[0].long(), expected)
