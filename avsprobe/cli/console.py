@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-@lru_cache(maxsize=None)
+@cache
 def stdout() -> Console:
     """Console for results."""
     from rich.console import Console
@@ -17,7 +17,7 @@ def stdout() -> Console:
     return Console()
 
 
-@lru_cache(maxsize=None)
+@cache
 def stderr() -> Console:
     """Console for errors, warnings and progress."""
     from rich.console import Console

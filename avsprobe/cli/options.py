@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed of every random choice (same seed, same bytes).")]
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 DataDir = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--data", "-d", help="Data folder (bias lab or AVSBench); default: the built-in bias lab."),
 ]
 Device = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, ...")]
 BatchSize = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Clips per model call.")]
-Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N clips.")]
+Limit = Annotated[int | None, typer.Option("--limit", min=1, help="Use only the first N clips.")]

@@ -19,7 +19,12 @@ from avsprobe.metrics import (
     legacy_miou,
     object_coverage,
 )
-from tests.metrics.reference_impl import ref_fmeasure_batch, ref_fpr_batch, ref_mask_iou_batch, ref_over_batches
+from tests.metrics.reference_impl import (
+    ref_fmeasure_batch,
+    ref_fpr_batch,
+    ref_mask_iou_batch,
+    ref_over_batches,
+)
 
 
 def _case(name: str, n: int = 10, h: int = 12, w: int = 9, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -10,7 +10,7 @@ from avsprobe.cli import console
 
 
 def metrics_command(
-    metric_id: Annotated[Optional[str], typer.Argument(help="Show one metric definition.")] = None,
+    metric_id: Annotated[str | None, typer.Argument(help="Show one metric definition.")] = None,
 ) -> None:
     """List the AVS metric definitions, legacy AVSBench modes included."""
     from rich.table import Table
