@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from avsprobe._version import __version__
+from avsprobe.cli.commands.data import data_app
 from avsprobe.cli.commands.metrics import metrics_command
 from avsprobe.cli.commands.synth import synth_command
 from avsprobe.cli.state import STATE
@@ -46,6 +47,7 @@ def _root(
 
 app.command("metrics")(metrics_command)
 app.command("synth")(synth_command)
+app.add_typer(data_app, name="data")
 
 
 def main(argv: list[str] | None = None) -> None:

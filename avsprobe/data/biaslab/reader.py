@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from avsprobe.errors import DataError
-from avsprobe.types import AVSample, ObjectInfo
+from avsprobe.types import AVSample
+
+if TYPE_CHECKING:
+    from avsprobe.data.avsbench.readers import AVSSReader
 
 __all__ = ["BiasLabWorld"]
 
@@ -33,6 +35,8 @@ class BiasLabWorld:
         self.label = str(self.info.get("label", "biaslab"))
         with open(self.root / "metadata.csv", newline="") as f:
             self._rows = list(csv.DictReader(f))
+        self._split_of = {r["uid"]: r["split"] for r in self._rows}
+        self._readers: dict[str, AVSSReader] = {}
 
     def uids(self, split: str | None = None) -> list[str]:
         """Clip ids, in metadata order, of one split or of all."""
@@ -47,43 +51,12 @@ class BiasLabWorld:
         return self.root / self.label / uid
 
     def read(self, uid: str) -> AVSample:
-        """Load one clip: frames, mixture audio, sounding mask, semantic mask and every object."""
-        from PIL import Image
+        """Load one clip through the AVSS reader: frames, mixture audio, masks and every object."""
+        from avsprobe.data.avsbench.readers import AVSSReader
 
-        from avsprobe.audio.io import load_audio
-
-        folder = self.clip_dir(uid)
-        objects_file = folder / "objects.json"
-        if not objects_file.is_file():
-            raise DataError(f"clip {uid!r}: {objects_file} is missing")
-        meta = json.loads(objects_file.read_text())
-        frame_files = sorted((folder / "frames").glob("*.png"), key=lambda p: int(p.stem))
-        if not frame_files:
-            raise DataError(f"clip {uid!r}: no frames in {folder / 'frames'}")
-
-        def png(path: Path) -> np.ndarray:
-            try:
-                with Image.open(path) as im:
-                    return np.asarray(im)
-            except OSError as exc:
-                raise DataError(f"cannot read image {path}: {exc}") from exc
-
-        frames = np.stack([png(p) for p in frame_files])
-        instances = np.stack([png(folder / "instances" / p.name) for p in frame_files])
-        objects = []
-        semantic = np.zeros(instances.shape, dtype=np.int16)
-        for o in meta["objects"]:
-            mask = instances == o["instance_value"]
-            if o["is_sounding"]:
-                semantic[mask] = o["avss_index"]
-            objects.append(ObjectInfo(
-                object_id=o["object_id"], class_name=o["class_name"], mask=mask, is_sounding=bool(o["is_sounding"]),
-                loudness_lufs=float(o["loudness_lufs"]), source_path=str(folder / o["source"])))
-        audio = load_audio(folder / "audio.wav").audio
-        return AVSample(
-            sample_id=uid, frames=frames, audio=audio, mask=semantic > 0,
-            annotated=np.ones(frames.shape[0], dtype=bool), semantic_mask=semantic, objects=tuple(objects),
-            category="_".join(sorted(o.class_name for o in objects if o.is_sounding)),
-            subset=self.label, split=str(meta["split"]),
-            meta={"world": str(self.root), "mixture": meta["mixture"]},
-        )
+        split = self._split_of.get(uid)
+        if split is None:
+            raise DataError(f"no clip {uid!r} in {self.root / 'metadata.csv'}")
+        if split not in self._readers:
+            self._readers[split] = AVSSReader(self.root, split, subset=self.label)
+        return self._readers[split].read(uid)

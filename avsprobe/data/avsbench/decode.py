@@ -1,0 +1,67 @@
+"""Decoding AVSBench images safely: RGB frames, binary masks (``> 0``, never dithering), palette masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from avsprobe.errors import DataError
+
+__all__ = ["read_rgb", "read_binary_mask", "read_palette_mask"]
+
+
+def _open(path: Path):  # noqa: ANN202 - PIL image
+    from PIL import Image
+
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    try:
+        image = Image.open(path)
+        image.load()
+        return image
+    except OSError as exc:
+        raise DataError(f"cannot read image {path}: {exc}") from exc
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """``uint8 [H, W, 3]``."""
+    with _open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def read_binary_mask(path: Path) -> np.ndarray:
+    """``bool [H, W]``: any nonzero value (or index, for 'P' images) is foreground.
+
+    AVSBench's loaders use PIL ``convert('1')`` (Floyd-Steinberg dithering) for S4 and ``convert('P')``
+    with ToTensor scaling for MS3; both are exact only for pure 0/255 masks. Thresholding the stored
+    values at ``> 0`` is exact for every encoding seen (L, 1, P with index 255 or 1, RGB white).
+    """
+    with _open(path) as image:
+        array = np.asarray(image)
+    return array.any(axis=-1) if array.ndim == 3 else array > 0
+
+
+def read_palette_mask(path: Path, palette: np.ndarray) -> np.ndarray:
+    """``int16 [H, W]`` class ids of a colour-coded mask.
+
+    Raises:
+        DataError: a colour that is not in the palette, with the file, the colour and its pixel count
+            (the reference silently reads such pixels as background).
+    """
+    with _open(path) as image:
+        rgb = np.asarray(image.convert("RGB")).astype(np.int64)
+    keys = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    palette_keys = (palette[:, 0].astype(np.int64) << 16) | (palette[:, 1].astype(np.int64) << 8) | palette[:, 2]
+    order = np.argsort(palette_keys)
+    sorted_keys = palette_keys[order]
+    pos = np.clip(np.searchsorted(sorted_keys, keys), 0, len(sorted_keys) - 1)
+    found = sorted_keys[pos] == keys
+    if not found.all():
+        bad, counts = np.unique(keys[~found], return_counts=True)
+        worst = int(np.argmax(counts))
+        key = int(bad[worst])
+        colour = ((key >> 16) & 255, (key >> 8) & 255, key & 255)
+        raise DataError(f"{path}: {int((~found).sum())} pixels have colours outside the palette "
+                        f"(most common {colour}, {int(counts[worst])} pixels)")
+    return order[pos].astype(np.int16)
