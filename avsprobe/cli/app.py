@@ -14,6 +14,7 @@ import typer
 from avsprobe._version import __version__
 from avsprobe.cli.commands.data import data_app
 from avsprobe.cli.commands.metrics import metrics_command
+from avsprobe.cli.commands.probes import probes_command
 from avsprobe.cli.commands.synth import synth_command
 from avsprobe.cli.state import STATE
 
@@ -47,6 +48,7 @@ def _root(
 
 app.command("metrics")(metrics_command)
 app.command("synth")(synth_command)
+app.command("probes")(probes_command)
 app.add_typer(data_app, name="data")
 
 

@@ -1,0 +1,271 @@
+"""Audio probes: intensity, semantic, mix, negative and swap (DESIGN.md §5).
+
+All audio goes through the same 16 kHz mono path as the original, so a model sees probed audio exactly as
+it sees real audio (AVSBench-Robust's negatives used another frontend, which leaks a shortcut).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from avsprobe.audio.gain import normalize_loudness
+from avsprobe.audio.io import load_audio
+from avsprobe.audio.loudness import measure_loudness
+from avsprobe.audio.mixing import mix_at_loudness
+from avsprobe.audio.noise import noise_at_loudness
+from avsprobe.errors import ConfigError, ProbeNotApplicable
+from avsprobe.probes.base import Condition, Probe, ProbedSample, require_sounding, sounding_objects
+from avsprobe.probes.geometry import rescale_to_area
+from avsprobe.types import AVSample, ObjectInfo
+
+__all__ = ["DEFAULT_LEVELS_LUFS", "REFERENCE_LUFS", "IntensityProbe", "SemanticProbe", "MixProbe", "NegativeProbe",
+           "SwapProbe"]
+
+DEFAULT_LEVELS_LUFS: tuple[float, ...] = (-53.0, -47.0, -41.0, -35.0, -29.0, -23.0)
+"""The six loudness levels (6 LU apart) of the intensity and mix probes."""
+
+REFERENCE_LUFS = -23.0
+"""Loudness of semantic, noise, off-screen and mix-reference audio (the loudest level; EBU R128's target)."""
+
+
+def _levels(levels_lufs: Sequence[float]) -> tuple[float, ...]:
+    levels = tuple(float(v) for v in levels_lufs)
+    if not levels or len(set(levels)) != len(levels) or list(levels) != sorted(levels):
+        raise ConfigError(f"levels_lufs must be distinct and increasing, got {list(levels_lufs)}")
+    return levels
+
+
+def _label(level: float) -> str:
+    return f"{level:g}LUFS"
+
+
+def _source(sample: AVSample, obj: ObjectInfo) -> np.ndarray:
+    if not obj.source_path:
+        raise ProbeNotApplicable(f"sample {sample.sample_id!r}: object {obj.object_id!r} has no clean source")
+    audio = load_audio(obj.source_path).audio
+    if audio.shape != sample.audio.shape:
+        audio = np.resize(audio, sample.audio.shape)  # loop or cut to the clip's length
+    return audio
+
+
+def _with_sources(sample: AVSample) -> list[ObjectInfo]:
+    return [o for o in sample.objects if o.source_path]
+
+
+def _probed(sample: AVSample, condition: Condition, audio: np.ndarray, expected: np.ndarray,
+            object_masks: dict[str, np.ndarray], applied: dict, frames: np.ndarray | None = None) -> ProbedSample:
+    return ProbedSample(sample.sample_id, condition.condition_id, audio.astype(np.float32),
+                        sample.frames.copy() if frames is None else frames, expected, object_masks,
+                        sample.annotated.copy(), applied)
+
+
+class IntensityProbe(Probe):
+    """The sounding audio brought to each of six loudness levels; the expected mask is unchanged."""
+
+    name = "intensity"
+
+    def __init__(self, *, levels_lufs: Sequence[float] = DEFAULT_LEVELS_LUFS) -> None:
+        self.levels_lufs = _levels(levels_lufs)
+
+    def params(self) -> dict:
+        return {"levels_lufs": list(self.levels_lufs)}
+
+    def conditions(self) -> list[Condition]:
+        return [Condition(self.name, "original", 0, {}, True)] + [
+            Condition(self.name, _label(v), i + 1, {"loudness_lufs": v}) for i, v in enumerate(self.levels_lufs)]
+
+    def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
+        masks = {"sounding": sample.mask.copy()}
+        if condition.is_baseline:
+            return self._baseline(sample, condition, masks)
+        require_sounding(sample, self.name)
+        result = normalize_loudness(sample.audio, condition.params["loudness_lufs"], what=f"sample {sample.sample_id!r} audio")
+        return _probed(sample, condition, result.audio, sample.mask.copy(), masks, {
+            "gain_db": result.gain_db, "clipped_fraction": result.clipped_fraction,
+            "loudness_lufs": result.after.value, "loudness_measure": result.after.measure})
+
+
+class SemanticProbe(Probe):
+    """Each class's clean source at the reference loudness, its object rescaled to 30-40 % of the frame.
+
+    Conditions are one per class; a sample without an object of that class (with a clean source) is not
+    applicable. Controlling loudness and area leaves the class as the only variable (paper, supplement A.1).
+    """
+
+    name = "semantic"
+    modality = "audio-visual"
+
+    def __init__(self, *, classes: Sequence[str] = ("piano", "guitar", "drum", "car", "dog", "man", "bird", "bell"),
+                 reference_lufs: float = REFERENCE_LUFS, area_frac: float = 0.35,
+                 area_range: Sequence[float] = (0.30, 0.40)) -> None:
+        if not classes:
+            raise ConfigError("the semantic probe needs at least one class")
+        self.classes = tuple(classes)
+        self.reference_lufs = float(reference_lufs)
+        self.area_frac = float(area_frac)
+        self.area_range = (float(area_range[0]), float(area_range[1]))
+
+    def params(self) -> dict:
+        return {"classes": list(self.classes), "reference_lufs": self.reference_lufs, "area_frac": self.area_frac,
+                "area_range": list(self.area_range)}
+
+    def conditions(self) -> list[Condition]:
+        return [Condition(self.name, "original", 0, {}, True)] + [
+            Condition(self.name, c, i + 1, {"class_name": c}) for i, c in enumerate(self.classes)]
+
+    def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
+        if condition.is_baseline:
+            return self._baseline(sample, condition, {"sounding": sample.mask.copy()})
+        cls = condition.params["class_name"]
+        candidates = [o for o in _with_sources(sample) if o.class_name == cls]
+        if not candidates:
+            raise ProbeNotApplicable(f"semantic: sample {sample.sample_id!r} has no {cls} object with a clean source")
+        target = max(candidates, key=lambda o: (int(o.mask.sum()), o.object_id))
+        result = normalize_loudness(_source(sample, target), self.reference_lufs, what=f"{cls} source")
+        frames, masks, reached = rescale_to_area(sample.frames, {"target": target.mask}, "target", self.area_frac)
+        return _probed(sample, condition, result.audio, masks["target"].copy(), {"target": masks["target"]}, {
+            "object_id": target.object_id, "gain_db": result.gain_db, "clipped_fraction": result.clipped_fraction,
+            "area_reached": reached, "area_reached_ok": self.area_range[0] <= reached <= self.area_range[1]},
+            frames=frames)
+
+
+class MixProbe(Probe):
+    """Two visible objects A and B (the two largest with clean sources): each alone, and both mixed,
+    each at one of the levels; the expected mask is the union of the sounding ones."""
+
+    name = "mix"
+
+    def __init__(self, *, levels_lufs: Sequence[float] = DEFAULT_LEVELS_LUFS) -> None:
+        self.levels_lufs = _levels(levels_lufs)
+
+    def params(self) -> dict:
+        return {"levels_lufs": list(self.levels_lufs)}
+
+    def conditions(self) -> list[Condition]:
+        out = [Condition(self.name, "original", 0, {}, True)]
+        for who in ("A", "B"):
+            out += [Condition(self.name, f"{who}@{v:g}", len(out), {who: v}) for v in self.levels_lufs]
+        out += [Condition(self.name, f"A@{a:g}+B@{b:g}", len(out), {"A": a, "B": b})
+                for a in self.levels_lufs for b in self.levels_lufs]
+        return out
+
+    @staticmethod
+    def pair(sample: AVSample) -> tuple[ObjectInfo, ObjectInfo]:
+        """A and B: the two largest objects with clean sources (ties broken by id), A the larger."""
+        objects = sorted(_with_sources(sample), key=lambda o: (-int(o.mask.sum()), o.object_id))
+        if len(objects) < 2:
+            raise ProbeNotApplicable(f"mix: sample {sample.sample_id!r} has fewer than two objects with clean sources")
+        return objects[0], objects[1]
+
+    def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
+        a, b = self.pair(sample)
+        masks = {"A": a.mask.copy(), "B": b.mask.copy()}
+        applied: dict = {"A": a.object_id, "A_class": a.class_name, "B": b.object_id, "B_class": b.class_name}
+        if condition.is_baseline:
+            probed = self._baseline(sample, condition, masks)
+            probed.applied.update(applied)
+            return probed
+        chosen = [(who, obj) for who, obj in (("A", a), ("B", b)) if who in condition.params]
+        result = mix_at_loudness([_source(sample, o) for _, o in chosen], [condition.params[w] for w, _ in chosen])
+        expected = np.zeros_like(sample.mask)
+        for _, obj in chosen:
+            expected |= obj.mask
+        for (who, _), gain, level in zip(chosen, result.gains_db, result.source_loudness, strict=True):
+            applied[f"{who}_gain_db"], applied[f"{who}_loudness_lufs"] = gain, level
+        applied["clipped_fraction"] = result.clipped_fraction
+        return _probed(sample, condition, result.audio, expected, masks, applied)
+
+
+class NegativeProbe(Probe):
+    """Audio that should make a model segment nothing: silence (digital zeros), white and pink noise at the
+    reference loudness, and the clean source of a class absent from the frame (needs an audio bank).
+
+    ``object_masks`` holds every visible object (by id; ``applied["object_classes"]`` gives their classes)
+    or, for data without objects, the usual ground truth as ``"gt"``: what a visual prior would segment.
+    """
+
+    name = "negative"
+
+    def __init__(self, *, reference_lufs: float = REFERENCE_LUFS, bank: object | None = None) -> None:
+        self.reference_lufs = float(reference_lufs)
+        self.bank = bank
+
+    def params(self) -> dict:
+        return {"reference_lufs": self.reference_lufs, "bank": bool(self.bank)}
+
+    def conditions(self) -> list[Condition]:
+        return [Condition(self.name, "original", 0, {}, True), Condition(self.name, "silence", 1, {"kind": "silence"}),
+                Condition(self.name, "white", 2, {"kind": "white"}), Condition(self.name, "pink", 3, {"kind": "pink"}),
+                Condition(self.name, "offscreen", 4, {"kind": "offscreen"})]
+
+    def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
+        if sample.objects:
+            masks = {o.object_id: o.mask.copy() for o in sample.objects}
+            classes = {o.object_id: o.class_name for o in sample.objects}
+        else:
+            masks, classes = {"gt": sample.mask.copy()}, {"gt": sample.category}
+        if condition.is_baseline:
+            probed = self._baseline(sample, condition, masks)
+            probed.applied["object_classes"] = classes
+            return probed
+        kind = condition.params["kind"]
+        applied: dict = {"object_classes": classes, "kind": kind}
+        duration_s = sample.audio.shape[0] / sample.sample_rate_hz
+        if kind == "silence":
+            audio = np.zeros_like(sample.audio)
+        elif kind in ("white", "pink"):
+            result = noise_at_loudness(kind, duration_s, self.reference_lufs, rng)
+            audio, applied["gain_db"] = result.audio[: sample.audio.shape[0]], result.gain_db
+        else:
+            if self.bank is None:
+                raise ProbeNotApplicable("negative/offscreen needs an audio bank of clean clips (none was given)")
+            visible = {o.class_name for o in sample.objects} | {sample.category}
+            absent = [c for c in self.bank.classes() if c not in visible]
+            if not absent:
+                raise ProbeNotApplicable(f"negative/offscreen: every bank class is visible in {sample.sample_id!r}")
+            cls = absent[int(rng.integers(len(absent)))]
+            clip = self.bank.sample(cls, rng)
+            raw = np.resize(self.bank.load(clip), sample.audio.shape)
+            result = normalize_loudness(raw, self.reference_lufs, what=f"off-screen clip {clip.clip_id!r}")
+            audio = result.audio
+            applied.update({"partner": clip.clip_id, "partner_class": cls, "gain_db": result.gain_db})
+        return _probed(sample, condition, audio, np.zeros_like(sample.mask), masks, applied)
+
+
+class SwapProbe(Probe):
+    """The audio replaced by the clean source of another visible object that was silent, at the loudness
+    of the original audio: a model that follows the sound moves its mask to that object."""
+
+    name = "swap"
+
+    def __init__(self, *, reference_lufs: float = REFERENCE_LUFS) -> None:
+        self.reference_lufs = float(reference_lufs)
+
+    def params(self) -> dict:
+        return {"reference_lufs": self.reference_lufs}
+
+    def conditions(self) -> list[Condition]:
+        return [Condition(self.name, "original", 0, {}, True), Condition(self.name, "swapped", 1, {})]
+
+    def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
+        sounding = sounding_objects(sample)
+        silent = [o for o in _with_sources(sample) if not o.is_sounding]
+        if not sounding or not silent:
+            raise ProbeNotApplicable(f"swap: sample {sample.sample_id!r} needs a sounding object and a silent one "
+                                     "with a clean source")
+        old = np.zeros_like(sample.mask)
+        for o in sounding:
+            old |= o.mask
+        partner = silent[int(rng.integers(len(silent)))]
+        masks = {"new": partner.mask.copy(), "old": old}
+        if condition.is_baseline:
+            return self._baseline(sample, condition, masks)
+        level = measure_loudness(sample.audio).value
+        target = level if np.isfinite(level) else self.reference_lufs
+        result = normalize_loudness(_source(sample, partner), target, what=f"source of {partner.object_id!r}")
+        return _probed(sample, condition, result.audio, partner.mask.copy(), masks, {
+            "partner": partner.object_id, "partner_class": partner.class_name,
+            "replaced": [o.object_id for o in sounding], "gain_db": result.gain_db,
+            "loudness_lufs": result.after.value, "clipped_fraction": result.clipped_fraction})

@@ -1,0 +1,108 @@
+"""What every probe shares: conditions, the probed sample, and the probe interface.
+
+A probe is a pure function ``apply(sample, condition, rng) -> ProbedSample`` over a fixed, enumerable list
+of conditions, baseline first. It never mutates its input and never silently returns it: when a condition
+cannot apply to a sample it raises :class:`~avsprobe.errors.ProbeNotApplicable`, and the run records that.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from avsprobe.errors import ProbeNotApplicable
+from avsprobe.types import AVSample
+
+__all__ = ["Condition", "ProbedSample", "Probe", "sounding_objects", "require_sounding"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One controlled intervention.
+
+    Attributes:
+        probe: the probe's registry name.
+        label: short stable label (``"-23LUFS"``, ``"silence"``, ``"A@-41+B@-23"``).
+        order: position on a plot's x axis.
+        params: what the condition sets (``{"loudness_lufs": -23.0}``).
+        is_baseline: the unmodified sample.
+    """
+
+    probe: str
+    label: str
+    order: float
+    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    is_baseline: bool = False
+
+    @property
+    def condition_id(self) -> str:
+        """Stable data key ``probe/label``; changing it means bumping the suite version."""
+        return f"{self.probe}/{self.label}"
+
+
+@dataclass
+class ProbedSample:
+    """A sample after one condition.
+
+    Attributes:
+        sample_id, condition_id: what it came from.
+        audio: ``float32 [N]`` mono 16 kHz.
+        frames: ``uint8 [T, H, W, 3]``.
+        expected_mask: ``bool [T, H, W]``: what a model that follows the audio should segment.
+        object_masks: ``name -> bool [T, H, W]`` masks the probe's metrics score coverage on.
+        annotated: ``bool [T]`` frames with ground truth.
+        applied: what was actually done (partner, gains in dB, clipped fraction, area reached, ...).
+    """
+
+    sample_id: str
+    condition_id: str
+    audio: np.ndarray
+    frames: np.ndarray
+    expected_mask: np.ndarray
+    object_masks: dict[str, np.ndarray]
+    annotated: np.ndarray
+    applied: dict[str, Any] = field(default_factory=dict)
+
+
+class Probe(abc.ABC):
+    """Base class; subclasses set ``name`` and ``modality`` and implement ``conditions`` and ``apply``."""
+
+    name: ClassVar[str] = ""
+    modality: ClassVar[Literal["audio", "visual", "audio-visual"]] = "audio"
+
+    @abc.abstractmethod
+    def conditions(self) -> list[Condition]:
+        """Every condition, baseline first."""
+
+    @abc.abstractmethod
+    def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
+        """The sample under ``condition``; raises ``ProbeNotApplicable`` when it cannot apply."""
+
+    def condition(self, label_or_id: str) -> Condition:
+        """Look a condition up by label or id."""
+        for c in self.conditions():
+            if label_or_id in (c.label, c.condition_id):
+                return c
+        raise KeyError(f"probe {self.name!r} has no condition {label_or_id!r}")
+
+    def params(self) -> dict[str, Any]:
+        """The probe's settings, for fingerprints (subclasses add theirs)."""
+        return {}
+
+    def _baseline(self, sample: AVSample, condition: Condition, object_masks: dict[str, np.ndarray] | None = None
+                  ) -> ProbedSample:
+        return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), sample.frames.copy(),
+                            sample.mask.copy(), object_masks or {}, sample.annotated.copy(), {"baseline": True})
+
+
+def sounding_objects(sample: AVSample) -> list:
+    return [o for o in sample.objects if o.is_sounding]
+
+
+def require_sounding(sample: AVSample, probe: str) -> None:
+    """Raise ``ProbeNotApplicable`` when nothing sounds in the annotated frames."""
+    if not sample.mask[sample.annotated].any():
+        raise ProbeNotApplicable(f"{probe}: sample {sample.sample_id!r} has no sounding object to probe")
