@@ -12,7 +12,9 @@ from typing import Annotated
 import typer
 
 from avsprobe._version import __version__
+from avsprobe.cli.commands.coavs import build_coavs_command
 from avsprobe.cli.commands.data import data_app
+from avsprobe.cli.commands.export import export_command
 from avsprobe.cli.commands.metrics import metrics_command
 from avsprobe.cli.commands.probes import probes_command
 from avsprobe.cli.commands.synth import synth_command
@@ -49,6 +51,8 @@ def _root(
 app.command("metrics")(metrics_command)
 app.command("synth")(synth_command)
 app.command("probes")(probes_command)
+app.command("build-coavs")(build_coavs_command)
+app.command("export")(export_command)
 app.add_typer(data_app, name="data")
 
 

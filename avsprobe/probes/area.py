@@ -46,7 +46,15 @@ class AreaProbe(Probe):
         if condition.is_baseline:
             return self._baseline(sample, condition, {"target": target.copy()})
         asked = condition.params["area_frac"]
-        frames, masks, reached = rescale_to_area(sample.frames, {"target": target, "expected": sample.mask}, "target", asked)
+        semantic = sample.semantic_mask
+        class_masks = {} if semantic is None else {f"class{c}": semantic == c for c in np.unique(semantic) if c > 0}
+        frames, masks, reached = rescale_to_area(
+            sample.frames, {"target": target, "expected": sample.mask, **class_masks}, "target", asked)
+        labels = None
+        if semantic is not None:
+            labels = np.zeros(sample.mask.shape, dtype=np.int16)
+            for key in class_masks:
+                labels[masks[key]] = int(key[len("class"):])
         return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), frames, masks["expected"],
                             {"target": masks["target"]}, sample.annotated.copy(),
-                            {"area_reached": reached, "area_reached_ok": abs(reached - asked) <= self.tolerance})
+                            {"area_reached": reached, "area_reached_ok": abs(reached - asked) <= self.tolerance}, labels)

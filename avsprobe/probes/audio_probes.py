@@ -16,7 +16,14 @@ from avsprobe.audio.loudness import measure_loudness
 from avsprobe.audio.mixing import mix_at_loudness
 from avsprobe.audio.noise import noise_at_loudness
 from avsprobe.errors import ConfigError, ProbeNotApplicable
-from avsprobe.probes.base import Condition, Probe, ProbedSample, require_sounding, sounding_objects
+from avsprobe.probes.base import (
+    Condition,
+    Probe,
+    ProbedSample,
+    labels_from,
+    require_sounding,
+    sounding_objects,
+)
 from avsprobe.probes.geometry import rescale_to_area
 from avsprobe.types import AVSample, ObjectInfo
 
@@ -55,10 +62,11 @@ def _with_sources(sample: AVSample) -> list[ObjectInfo]:
 
 
 def _probed(sample: AVSample, condition: Condition, audio: np.ndarray, expected: np.ndarray,
-            object_masks: dict[str, np.ndarray], applied: dict, frames: np.ndarray | None = None) -> ProbedSample:
+            object_masks: dict[str, np.ndarray], applied: dict, frames: np.ndarray | None = None,
+            labels: np.ndarray | None = None) -> ProbedSample:
     return ProbedSample(sample.sample_id, condition.condition_id, audio.astype(np.float32),
                         sample.frames.copy() if frames is None else frames, expected, object_masks,
-                        sample.annotated.copy(), applied)
+                        sample.annotated.copy(), applied, labels)
 
 
 class IntensityProbe(Probe):
@@ -82,9 +90,10 @@ class IntensityProbe(Probe):
             return self._baseline(sample, condition, masks)
         require_sounding(sample, self.name)
         result = normalize_loudness(sample.audio, condition.params["loudness_lufs"], what=f"sample {sample.sample_id!r} audio")
+        labels = None if sample.semantic_mask is None else sample.semantic_mask.astype(np.int16)
         return _probed(sample, condition, result.audio, sample.mask.copy(), masks, {
             "gain_db": result.gain_db, "clipped_fraction": result.clipped_fraction,
-            "loudness_lufs": result.after.value, "loudness_measure": result.after.measure})
+            "loudness_lufs": result.after.value, "loudness_measure": result.after.measure}, labels=labels)
 
 
 class SemanticProbe(Probe):
@@ -128,7 +137,7 @@ class SemanticProbe(Probe):
         return _probed(sample, condition, result.audio, masks["target"].copy(), {"target": masks["target"]}, {
             "object_id": target.object_id, "gain_db": result.gain_db, "clipped_fraction": result.clipped_fraction,
             "area_reached": reached, "area_reached_ok": self.area_range[0] <= reached <= self.area_range[1]},
-            frames=frames)
+            frames=frames, labels=labels_from([(masks["target"], cls)], sample.mask.shape))
 
 
 class MixProbe(Probe):
@@ -175,7 +184,8 @@ class MixProbe(Probe):
         for (who, _), gain, level in zip(chosen, result.gains_db, result.source_loudness, strict=True):
             applied[f"{who}_gain_db"], applied[f"{who}_loudness_lufs"] = gain, level
         applied["clipped_fraction"] = result.clipped_fraction
-        return _probed(sample, condition, result.audio, expected, masks, applied)
+        labels = labels_from([(o.mask, o.class_name) for _, o in chosen], sample.mask.shape)
+        return _probed(sample, condition, result.audio, expected, masks, applied, labels=labels)
 
 
 class NegativeProbe(Probe):
@@ -231,7 +241,8 @@ class NegativeProbe(Probe):
             result = normalize_loudness(raw, self.reference_lufs, what=f"off-screen clip {clip.clip_id!r}")
             audio = result.audio
             applied.update({"partner": clip.clip_id, "partner_class": cls, "gain_db": result.gain_db})
-        return _probed(sample, condition, audio, np.zeros_like(sample.mask), masks, applied)
+        return _probed(sample, condition, audio, np.zeros_like(sample.mask), masks, applied,
+                       labels=np.zeros(sample.mask.shape, dtype=np.int16))
 
 
 class SwapProbe(Probe):
@@ -268,4 +279,5 @@ class SwapProbe(Probe):
         return _probed(sample, condition, result.audio, partner.mask.copy(), masks, {
             "partner": partner.object_id, "partner_class": partner.class_name,
             "replaced": [o.object_id for o in sounding], "gain_db": result.gain_db,
-            "loudness_lufs": result.after.value, "clipped_fraction": result.clipped_fraction})
+            "loudness_lufs": result.after.value, "clipped_fraction": result.clipped_fraction},
+            labels=labels_from([(partner.mask, partner.class_name)], sample.mask.shape))

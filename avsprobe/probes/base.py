@@ -16,7 +16,7 @@ import numpy as np
 from avsprobe.errors import ProbeNotApplicable
 from avsprobe.types import AVSample
 
-__all__ = ["Condition", "ProbedSample", "Probe", "sounding_objects", "require_sounding"]
+__all__ = ["Condition", "ProbedSample", "Probe", "sounding_objects", "require_sounding", "class_id", "labels_from"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class ProbedSample:
         object_masks: ``name -> bool [T, H, W]`` masks the probe's metrics score coverage on.
         annotated: ``bool [T]`` frames with ground truth.
         applied: what was actually done (partner, gains in dB, clipped fraction, area reached, ...).
+        expected_labels: ``int16 [T, H, W]`` AVSS class ids of the expected pixels where the classes are
+            known (bias lab, AVSS), else None; needed to export a probe set in the AVSS layout.
     """
 
     sample_id: str
@@ -65,6 +67,22 @@ class ProbedSample:
     object_masks: dict[str, np.ndarray]
     annotated: np.ndarray
     applied: dict[str, Any] = field(default_factory=dict)
+    expected_labels: np.ndarray | None = None
+
+
+def class_id(name: str) -> int:
+    """AVSS label index of a class name, 0 when it is not an AVSS class."""
+    from avsprobe.data.palette import AVSS_CLASSES
+
+    return AVSS_CLASSES.index(name) if name in AVSS_CLASSES else 0
+
+
+def labels_from(masks_and_classes: list[tuple[np.ndarray, str]], shape: tuple[int, ...]) -> np.ndarray:
+    """``int16`` class ids painted from ``(mask, class name)`` pairs, later pairs on top."""
+    labels = np.zeros(shape, dtype=np.int16)
+    for mask, name in masks_and_classes:
+        labels[mask] = class_id(name)
+    return labels
 
 
 class Probe(abc.ABC):
@@ -94,8 +112,9 @@ class Probe(abc.ABC):
 
     def _baseline(self, sample: AVSample, condition: Condition, object_masks: dict[str, np.ndarray] | None = None
                   ) -> ProbedSample:
+        labels = None if sample.semantic_mask is None else sample.semantic_mask.astype(np.int16)
         return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), sample.frames.copy(),
-                            sample.mask.copy(), object_masks or {}, sample.annotated.copy(), {"baseline": True})
+                            sample.mask.copy(), object_masks or {}, sample.annotated.copy(), {"baseline": True}, labels)
 
 
 def sounding_objects(sample: AVSample) -> list:

@@ -42,6 +42,9 @@ def test_probe_contract(name: str, samples: list, bank) -> None:  # noqa: ANN001
             assert out.expected_mask.dtype == np.bool_ and out.expected_mask.shape == sample.mask.shape
             assert all(m.shape == sample.mask.shape for m in out.object_masks.values())
             assert np.isfinite(out.audio).all() and np.abs(out.audio).max() <= 1.0
+            # the bias lab knows every class: labels exist and mark exactly the expected pixels
+            assert out.expected_labels is not None
+            assert np.array_equal(out.expected_labels > 0, out.expected_mask)
             if condition.is_baseline:
                 assert np.array_equal(out.audio, sample.audio) and np.array_equal(out.frames, sample.frames)
         # pure: the input sample is never modified

@@ -117,6 +117,10 @@ def _readable(path: Path) -> str | None:
             from avsprobe.data.avsbench.pkl import load_log_mel_pkl
 
             load_log_mel_pkl(path)
+        elif path.suffix.lower() == ".npy":
+            import numpy as np
+
+            np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # any decoder failure means unreadable
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return None

@@ -19,7 +19,7 @@ import numpy as np
 from avsprobe.errors import DataError
 from avsprobe.fileio import atomic_path
 
-__all__ = ["load_log_mel_pkl", "convert_pkl_tree"]
+__all__ = ["load_log_mel_pkl", "load_log_mel", "convert_pkl_tree"]
 
 
 def _storage_from_bytes(blob: bytes) -> object:
@@ -67,6 +67,17 @@ def load_log_mel_pkl(path: str | Path) -> np.ndarray:
     if array.ndim != 4 or array.shape[1:] != (1, 96, 64):
         raise DataError(f"{p}: expected log-mel [n, 1, 96, 64], got {list(array.shape)}")
     return array
+
+
+def load_log_mel(path: str | Path) -> np.ndarray:
+    """``float32 [n, 1, 96, 64]`` from a ``.npy`` (no pickles allowed) or a reference ``.pkl``."""
+    p = Path(path)
+    if p.suffix == ".npy":
+        try:
+            return np.load(p, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read log-mel file {p}: {exc}") from exc
+    return load_log_mel_pkl(p)
 
 
 def convert_pkl_tree(root: str | Path) -> list[Path]:

@@ -52,6 +52,12 @@ def _check_split(split: str) -> str:
     return split
 
 
+def _log_mel_file(stem: Path) -> Path:
+    """The log-mel features of a clip: ``stem.npy`` (converted or exported) if present, else ``stem.pkl``."""
+    npy = stem.with_name(stem.name + ".npy")
+    return npy if npy.is_file() else stem.with_name(stem.name + ".pkl")
+
+
 def _read_positional_csv(path: Path, names: dict[str, int]) -> list[dict[str, str]]:
     """Rows of an S4/MS3 metadata CSV as dicts; columns found by header name, else by position."""
     if not path.is_file():
@@ -149,8 +155,7 @@ class S4Reader(AVSBenchReader):
         masks = [self.data / "gt_masks" / self.split / cat / name / f"{name}_{k}.png" if k in annotated else None
                  for k in range(1, 6)]
         wav = self.data / "audio_wav" / self.split / cat / f"{name}.wav"
-        pkl = self.data / "audio_log_mel" / self.split / cat / f"{name}.pkl"
-        return frames, masks, wav, pkl
+        return frames, masks, wav, _log_mel_file(self.data / "audio_log_mel" / self.split / cat / name)
 
     def expected_files(self, sample_id: str) -> list[Path]:
         frames, masks, wav, pkl = self._paths(sample_id)
@@ -184,7 +189,7 @@ class MS3Reader(AVSBenchReader):
         frames = [self.data / "visual_frames" / name / f"{name}.mp4_{k}.png" for k in range(1, 6)]
         masks: list[Path | None] = [self.data / "gt_masks" / self.split / name / f"{name}_{k}.png" for k in range(1, 6)]
         return frames, masks, self.data / "audio_wav" / self.split / f"{name}.wav", \
-            self.data / "audio_log_mel" / self.split / f"{name}.pkl"
+            _log_mel_file(self.data / "audio_log_mel" / self.split / name)
 
     def expected_files(self, sample_id: str) -> list[Path]:
         frames, masks, wav, pkl = self._paths(sample_id)

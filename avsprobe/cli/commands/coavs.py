@@ -1,0 +1,64 @@
+"""``avsprobe build-coavs``: build the Co-AVS multi-source test set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from avsprobe.cli import console
+from avsprobe.errors import ConfigError
+
+
+def build_coavs_command(
+    source: Annotated[Path | None, typer.Option("--source", help="A bias-lab world (scenes from its test split, clean clips from its train split). Default: the cached default bias lab.")] = None,
+    avsbench: Annotated[Path | None, typer.Option("--avsbench", help="AVSBench root: scenes from AVSS test, clean clips from S4 train (the audio bank).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("coavs"),
+    videos: Annotated[int, typer.Option("--videos", min=1, help="Number of 5-s videos.")] = 450,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of every choice.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Build Co-AVS: two-class scenes whose audio is a mix of clean clips at balanced loudness pairs."""
+    from avsprobe.cli.progress import progress_bar
+    from avsprobe.data.avsbench.layout import detect_layouts
+    from avsprobe.data.avsbench.readers import AVSSReader
+    from avsprobe.data.coavs import build_coavs, scene_of
+
+    if source is not None and avsbench is not None:
+        raise ConfigError("give --source or --avsbench, not both")
+    if avsbench is not None:
+        from avsprobe.data.audio_bank import s4_audio_bank
+
+        layouts = {la.kind: la.root for la in detect_layouts(avsbench)}
+        if "avss" not in layouts or "s4" not in layouts:
+            raise ConfigError(f"--avsbench needs AVSS (metadata.csv) and S4 (Single-source) under {avsbench}; "
+                              f"found {', '.join(sorted(layouts)) or 'neither'}")
+        reader = AVSSReader(layouts["avss"], "test")
+        bank = s4_audio_bank(layouts["s4"], "train")
+        description = f"avsbench:{avsbench}"
+    else:
+        from avsprobe.data.audio_bank import biaslab_audio_bank
+        from avsprobe.data.biaslab.world import ensure_default_world
+
+        if source is None:
+            with progress_bar("building the default bias lab (first use)") as on_progress:
+                source = ensure_default_world(on_progress)
+        reader = AVSSReader(source, "test")
+        bank = biaslab_audio_bank(source, "train")
+        description = f"biaslab:{source.name}"
+    with progress_bar("finding two-class scenes") as on_progress:
+        scenes = []
+        ids = reader.sample_ids()
+        for i, sample_id in enumerate(ids):
+            scene = scene_of(reader.read(sample_id))
+            if scene is not None:
+                scenes.append(scene)
+            on_progress(i + 1, len(ids))
+    with progress_bar("writing Co-AVS") as on_progress:
+        info = build_coavs(out, scenes, bank, videos=videos, seed=seed, source=description, overwrite=force,
+                           on_progress=on_progress)
+    counts = sorted(set(info["level_pair_counts"].values()))  # type: ignore[union-attr]
+    console.stdout().print(f"Co-AVS written to [bold]{out}[/]: {videos} videos from {info['scenes_available']} scenes, "
+                           f"each level pair used {' or '.join(map(str, counts))} times; manifest {out / 'manifest.csv'}")
+    console.stdout().print(f"content hash: {info['content_hash']}")

@@ -1,0 +1,241 @@
+"""The Co-AVS builder: a multi-source test set whose audio is a mix of two clean sources at set levels.
+
+Paper §5 and supplement A.1: 450 five-second videos, each with exactly two semantic classes of one instance
+each, the original audio replaced by a mix of clean clips of those two classes, each at one of six loudness
+levels. Here the 36 level pairs are balanced (each used 12 or 13 times for 450 videos), every choice comes
+from the seed, and the set is written in the AVSS layout (label ``coavs``) with per-source masks and levels
+in ``objects.json``, a ``manifest.csv`` and a content hash, so two labs can check they built the same set.
+
+Scenes come from an AVSS-layout tree: the bias lab (whose objects are known, silent ones included) or
+AVSBench-semantic (sounding classes from the colour masks). A scene qualifies when it holds exactly two
+classes and each forms one connected component in every annotated frame.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from avsprobe.errors import DataError
+from avsprobe.seeding import rng_for
+from avsprobe.types import AVSample
+
+__all__ = ["Scene", "find_scenes", "level_pair_schedule", "build_coavs", "content_hash"]
+
+LABEL = "coavs"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A qualifying source clip: its id, and its two classes with their masks ``bool [T, H, W]``."""
+
+    sample: AVSample
+    classes: tuple[str, str]
+    masks: tuple[np.ndarray, np.ndarray]
+
+
+def _one_component(mask: np.ndarray, annotated: np.ndarray) -> bool:
+    from scipy import ndimage
+
+    eight = np.ones((3, 3), dtype=bool)
+    return all(ndimage.label(mask[t], structure=eight)[1] == 1 for t in np.flatnonzero(annotated))
+
+
+def scene_of(sample: AVSample) -> Scene | None:
+    """The sample as a Co-AVS scene, or None if it does not hold exactly two single-component classes."""
+    from avsprobe.data.palette import AVSS_CLASSES
+
+    if sample.objects:
+        names = [o.class_name for o in sample.objects]
+        if len(names) != 2 or len(set(names)) != 2:
+            return None
+        masks = [o.mask for o in sample.objects]
+    elif sample.semantic_mask is not None:
+        ids = sorted(set(np.unique(sample.semantic_mask[sample.annotated]).tolist()) - {0})
+        if len(ids) != 2:
+            return None
+        names = [AVSS_CLASSES[i] for i in ids]
+        masks = [sample.semantic_mask == i for i in ids]
+    else:
+        return None
+    if not all(_one_component(m, sample.annotated) for m in masks):
+        return None
+    return Scene(sample, (names[0], names[1]), (masks[0], masks[1]))
+
+
+def find_scenes(reader: object) -> list[Scene]:
+    """Every qualifying scene of a reader (``sample_ids()`` / ``read()``), in its order."""
+    scenes = []
+    for sample_id in reader.sample_ids():  # type: ignore[attr-defined]
+        scene = scene_of(reader.read(sample_id))  # type: ignore[attr-defined]
+        if scene is not None:
+            scenes.append(scene)
+    return scenes
+
+
+def level_pair_schedule(videos: int, levels: Sequence[float], seed: int) -> list[tuple[float, float]]:
+    """``videos`` level pairs: every ordered pair of ``levels`` used ``videos // n^2`` or one more times,
+    in an order shuffled by the seed."""
+    pairs = [(a, b) for a in levels for b in levels]
+    schedule = [pairs[i % len(pairs)] for i in range(videos)]
+    order = rng_for(seed, "coavs", "level-pairs").permutation(videos)
+    return [schedule[i] for i in order]
+
+
+def _png(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _write_video(args: tuple) -> dict[str, object]:
+    from avsprobe.audio.io import save_audio
+    from avsprobe.audio.mixing import mix_at_loudness
+    from avsprobe.data.palette import avss_class_index, avss_palette
+
+    root, vid, scene, clips, levels, bank_paths = args
+    sample: AVSample = scene.sample
+    folder = Path(root) / LABEL / vid
+    for sub in ("frames", "labels_rgb", "instances", "sources"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    from avsprobe.audio.io import load_audio
+
+    sources = [np.resize(load_audio(p).audio, sample.audio.shape) for p in bank_paths]
+    mixed = mix_at_loudness(sources, list(levels))
+    instances = np.zeros(sample.mask.shape, dtype=np.uint8)
+    for k, mask in enumerate(scene.masks):
+        instances[mask] = k + 1
+    lut = np.zeros((256, 3), dtype=np.uint8)
+    for k, cls in enumerate(scene.classes):
+        lut[k + 1] = avss_palette()[avss_class_index(cls)]
+    for t in range(sample.num_frames):
+        (folder / "frames" / f"{t}.png").write_bytes(_png(sample.frames[t]))
+        (folder / "labels_rgb" / f"{t}.png").write_bytes(_png(lut[instances[t]]))
+        (folder / "instances" / f"{t}.png").write_bytes(_png(instances[t]))
+    objects = []
+    from avsprobe.audio.gain import db_to_amplitude
+
+    for k, (name, cls) in enumerate(zip(("A", "B"), scene.classes, strict=True)):
+        levelled = np.clip(sources[k] * db_to_amplitude(mixed.gains_db[k]), -1, 1).astype(np.float32)
+        save_audio(folder / "sources" / f"{name}.wav", levelled)
+        objects.append({"object_id": name, "class_name": cls, "avss_index": avss_class_index(cls),
+                        "instance_value": k + 1, "is_sounding": True, "loudness_lufs": round(mixed.source_loudness[k], 4),
+                        "target_loudness_lufs": levels[k], "gain_db": round(mixed.gains_db[k], 4),
+                        "clip": clips[k], "source": f"sources/{name}.wav"})
+    save_audio(folder / "audio.wav", mixed.audio)
+    (folder / "objects.json").write_text(json.dumps(
+        {"uid": vid, "split": "test", "scene": sample.sample_id, "objects": objects,
+         "mixture": {"clipped_fraction": round(mixed.clipped_fraction, 6)}}, indent=1, sort_keys=True) + "\n")
+    return {"video": vid, "scene": sample.sample_id, "class_a": scene.classes[0], "level_a": levels[0],
+            "clip_a": clips[0], "class_b": scene.classes[1], "level_b": levels[1], "clip_b": clips[1]}
+
+
+def content_hash(root: str | Path, *, exclude: Sequence[str] = ("coavs.json",)) -> str:
+    """sha256 over every file's relative path and sha256, in sorted order."""
+    digest = hashlib.sha256()
+    base = Path(root)
+    for path in sorted(p for p in base.rglob("*") if p.is_file() and p.name not in exclude):
+        digest.update(str(path.relative_to(base)).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def build_coavs(
+    out_dir: str | Path,
+    scenes: Sequence[Scene],
+    bank: object,
+    *,
+    videos: int = 450,
+    levels_lufs: Sequence[float] | None = None,
+    seed: int = 0,
+    source: str = "",
+    workers: int | None = None,
+    overwrite: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, object]:
+    """Build the set into ``out_dir`` (atomically) and return ``coavs.json`` (with ``content_hash``).
+
+    Args:
+        scenes: qualifying scenes (``find_scenes``); reused round-robin in a seeded order.
+        bank: an ``AudioBank`` with clean clips of the scenes' classes.
+        videos: how many videos (450 in the paper).
+        levels_lufs: the loudness levels (default: the six of the intensity probe).
+        seed: every choice (scene order, level pairs, clean clips) derives from it.
+        source: a description of where the scenes came from, recorded in ``coavs.json``.
+    """
+    from avsprobe.probes.audio_probes import DEFAULT_LEVELS_LUFS
+
+    levels = tuple(levels_lufs or DEFAULT_LEVELS_LUFS)
+    if not scenes:
+        raise DataError("no scene with exactly two classes of one connected instance each was found")
+    usable = [s for s in scenes if all(c in bank.classes() for c in s.classes)]  # type: ignore[attr-defined]
+    if not usable:
+        raise DataError("the audio bank has no clips for the classes of any qualifying scene")
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise DataError(f"{out} already exists; choose another --out or pass --force to replace it")
+    pairs = level_pair_schedule(videos, levels, seed)
+    order = rng_for(seed, "coavs", "scenes").permutation(len(usable))
+    jobs = []
+    for i in range(videos):
+        scene = usable[order[i % len(usable)]]
+        rng = rng_for(seed, "coavs", "clips", i)
+        clips = [bank.sample(cls, rng) for cls in scene.classes]  # type: ignore[attr-defined]
+        jobs.append((None, f"coavs_{i:04d}", scene, tuple(c.clip_id for c in clips), pairs[i],
+                     tuple(str(c.path) for c in clips)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        jobs = [(str(tmp), *job[1:]) for job in jobs]
+        rows: list[dict[str, object]] = []
+        workers = workers or min(4, os.cpu_count() or 1)
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for row in pool.map(_write_video, jobs, chunksize=8):
+                    rows.append(row)
+                    if on_progress:
+                        on_progress(len(rows), videos)
+        else:
+            for job in jobs:
+                rows.append(_write_video(job))
+                if on_progress:
+                    on_progress(len(rows), videos)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        (tmp / "manifest.csv").write_text(buf.getvalue())
+        meta = io.StringIO()
+        csv.writer(meta, lineterminator="\n").writerows(
+            [["vid", "uid", "s_min", "s_sec", "a_obj", "split", "label"]]
+            + [[r["video"], r["video"], 0, 0, "_".join(sorted([str(r["class_a"]), str(r["class_b"])])), "test", LABEL]
+               for r in rows])
+        (tmp / "metadata.csv").write_text(meta.getvalue())
+        counts: dict[str, int] = {}
+        for a, b in pairs:
+            counts[f"{a:g}/{b:g}"] = counts.get(f"{a:g}/{b:g}", 0) + 1
+        info = {"name": "coavs", "videos": videos, "seed": seed, "levels_lufs": list(levels), "source": source,
+                "scenes_available": len(usable), "level_pair_counts": counts, "content_hash": content_hash(tmp)}
+        (tmp / "coavs.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return info

@@ -1,0 +1,89 @@
+"""The Co-AVS builder: balanced level pairs, reproducible hash, scene selection."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from avsprobe.data.audio_bank import AudioBank, BankClip, biaslab_audio_bank
+from avsprobe.data.avsbench.readers import AVSSReader
+from avsprobe.data.biaslab.world import build_world
+from avsprobe.data.coavs import build_coavs, content_hash, find_scenes, level_pair_schedule
+from avsprobe.data.palette import avss_class_index, avss_palette
+from tests.cli.test_app import run_cli
+from tests.data.avsbench_fixtures import build_avss, build_s4
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("coavs-world") / "w"
+    build_world(root, clips=80, workers=2)
+    return root
+
+
+def test_level_pair_schedule_is_balanced() -> None:
+    levels = [-53.0, -47.0, -41.0, -35.0, -29.0, -23.0]
+    schedule = level_pair_schedule(450, levels, seed=0)
+    counts = {}
+    for pair in schedule:
+        counts[pair] = counts.get(pair, 0) + 1
+    assert len(counts) == 36 and set(counts.values()) == {12, 13}
+    assert schedule == level_pair_schedule(450, levels, seed=0) != level_pair_schedule(450, levels, seed=1)
+
+
+def test_450_videos_from_the_bias_lab_balanced_and_reproducible(lab: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "coavs"
+    code, stdout, stderr = run_cli(["build-coavs", "--source", str(lab), "--out", str(out)], capsys)
+    assert code == 0, stdout + stderr
+    info = json.loads((out / "coavs.json").read_text())
+    assert info["videos"] == 450 and set(info["level_pair_counts"].values()) == {12, 13}
+    assert f"content hash: {info['content_hash']}" in stdout
+    assert content_hash(out) == info["content_hash"]
+    with open(out / "manifest.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 450
+    reader = AVSSReader(out, "test")
+    sample = reader.read("coavs_0007")
+    row = rows[7]
+    assert [o.class_name for o in sample.objects] == [row["class_a"], row["class_b"]]
+    for obj, level in zip(sample.objects, (row["level_a"], row["level_b"]), strict=True):
+        assert obj.loudness_lufs == pytest.approx(float(level), abs=0.05)
+        assert obj.is_sounding and obj.mask.any()
+    assert not (sample.objects[0].mask & sample.objects[1].mask).any()
+    again = tmp_path / "again"
+    code, stdout2, _ = run_cli(["build-coavs", "--source", str(lab), "--out", str(again)], capsys)
+    assert code == 0 and f"content hash: {info['content_hash']}" in stdout2
+
+
+def test_scene_selection_from_avss_needs_two_single_component_classes(tmp_path: Path) -> None:
+    build_avss(tmp_path)
+    build_s4(tmp_path)
+    scenes = find_scenes(AVSSReader(tmp_path, "test"))
+    assert [s.sample.sample_id for s in scenes] == ["vidM"]  # the v2 clip has one class
+    assert scenes[0].classes == ("guitar", "man")
+    wav = tmp_path / "Single-source/s4_data/audio_wav/train/playing_piano/clipA.wav"
+    bank = AudioBank([BankClip("g", "guitar", wav), BankClip("m", "man", wav)])
+    info = build_coavs(tmp_path / "co", scenes, bank, videos=36, workers=1)
+    assert set(info["level_pair_counts"].values()) == {1}
+    # split the guitar into two blobs in one frame: the scene no longer qualifies
+    label = tmp_path / "v1m/vidM/labels_rgb/2.png"
+    rgb = np.asarray(Image.open(label)).copy()
+    rgb[20:23, 20:25] = avss_palette()[avss_class_index("guitar")]
+    Image.fromarray(rgb).save(label)
+    assert find_scenes(AVSSReader(tmp_path, "test")) == []
+
+
+def test_bank_without_the_scene_classes_is_a_clear_error(lab: Path, tmp_path: Path) -> None:
+    from avsprobe.errors import DataError
+
+    scenes = find_scenes(AVSSReader(lab, "test"))
+    assert scenes
+    with pytest.raises(DataError, match="no clips for the classes"):
+        build_coavs(tmp_path / "x", scenes, AudioBank([]), videos=3)
+    assert biaslab_audio_bank(lab, "train").classes()
