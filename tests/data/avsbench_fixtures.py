@@ -55,13 +55,14 @@ def write_reference_pkl(path: Path, audio: np.ndarray, *, non_contiguous: bool =
     return tensor.detach()
 
 
-def build_s4(root: Path, seed: int = 0) -> dict[str, dict[str, object]]:
-    """``root/Single-source`` with one train clip (frame 1 annotated) and one test clip (5 frames)."""
+def build_s4(root: Path, seed: int = 0, splits: tuple[str, str] = ("train", "test")) -> dict[str, dict[str, object]]:
+    """``root/Single-source`` with a piano clip and a dog clip, by default one train (frame 1 annotated)
+    and one test (5 frames)."""
     rng = np.random.default_rng(seed)
     base = root / "Single-source"
     data = base / "s4_data"
     truth: dict[str, dict[str, object]] = {}
-    rows = [("clipA", 0, "playing_piano", "train"), ("clipB", 3, "dog_barking", "test")]
+    rows = [("clipA", 0, "playing_piano", splits[0]), ("clipB", 3, "dog_barking", splits[1])]
     for name, _, category, split in rows:
         frames, masks = [], []
         for k in range(1, 6):  # 1-based names
@@ -122,13 +123,13 @@ def build_ms3(root: Path, seed: int = 1) -> dict[str, dict[str, object]]:
     return truth
 
 
-def build_avss(root: Path, seed: int = 2) -> dict[str, dict[str, object]]:
-    """``root`` with metadata.csv and v1s (train: label 0 only), v1m and v2 (10 frames) clips."""
+def build_avss(root: Path, seed: int = 2, v1m_classes: str = "guitar_man") -> dict[str, dict[str, object]]:
+    """``root`` with metadata.csv and v1s (train: label 0 only), v1m (two classes) and v2 (10 frames) clips."""
     rng = np.random.default_rng(seed)
     palette = avss_palette()
     truth: dict[str, dict[str, object]] = {}
     clips = [("_-apT0tfo6U", "_-apT0tfo6U_16000_26000", "piano", "train", "v1s", 5),
-             ("vidM", "vidM", "guitar_man", "test", "v1m", 5),
+             ("vidM", "vidM", v1m_classes, "test", "v1m", 5),
              ("vid2", "vid2_0_10000", "dog", "test", "v2", 10)]
     for _vid, uid, a_obj, split, label, frames_n in clips:
         folder = root / label / uid

@@ -87,3 +87,19 @@ def test_bank_without_the_scene_classes_is_a_clear_error(lab: Path, tmp_path: Pa
     with pytest.raises(DataError, match="no clips for the classes"):
         build_coavs(tmp_path / "x", scenes, AudioBank([]), videos=3)
     assert biaslab_audio_bank(lab, "train").classes()
+
+
+def test_build_coavs_from_avsbench_uses_avss_scenes_and_the_s4_bank(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    build_s4(tmp_path, splits=("train", "train"))  # piano and dog clips in the bank's split
+    build_avss(tmp_path, v1m_classes="dog_piano")
+    out = tmp_path / "co"
+    code, stdout, stderr = run_cli(["build-coavs", "--avsbench", str(tmp_path), "--out", str(out), "--videos", "36"], capsys)
+    assert code == 0, stdout + stderr
+    info = json.loads((out / "coavs.json").read_text())
+    assert info["scenes_available"] == 1 and set(info["level_pair_counts"].values()) == {1}
+    with open(out / "manifest.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["clip_a"] for r in rows} == {"clipB"} and {r["clip_b"] for r in rows} == {"clipA"}  # dog, piano
+    code, _, stderr = run_cli(["build-coavs", "--avsbench", str(tmp_path / "Single-source"), "--out", str(tmp_path / "n")], capsys)
+    assert code == 1 and "--avsbench needs AVSS" in stderr

@@ -29,7 +29,8 @@ class DetectedLayout:
 
 
 def detect_layouts(path: str | Path) -> list[DetectedLayout]:
-    """Every AVSBench layout at ``path`` or one level below (``avsbench_data/`` holds S4 and MS3).
+    """Every AVSBench layout at ``path`` and one level below (``avsbench_data/`` holds S4 and MS3; an AVSS
+    root may sit beside them).
 
     Raises:
         DataError: nothing recognisable, with what was expected.
@@ -45,8 +46,6 @@ def detect_layouts(path: str | Path) -> list[DetectedLayout]:
             found.append(DetectedLayout("ms3", folder))
         if (folder / "metadata.csv").is_file():
             found.append(DetectedLayout("avss", folder))
-        if found and folder == p:
-            break
     if not found:
         raise DataError(
             f"no AVSBench layout under {p}: expected Single-source/s4_meta_data.csv, "
