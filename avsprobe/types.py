@@ -133,12 +133,16 @@ class AVBatch:
         audio: ``float32 [B, N]`` mono waveforms at the spec's sample rate.
         sample_ids: ``B`` sample ids.
         condition_ids: ``B`` probe condition ids (``"intensity/-23LUFS"``, ...).
+        truth: the probed samples themselves (expected masks, applied parameters) at the original frame
+            size. Only the known-answer adapters of ``avsprobe.adapters.testing`` may read it; a real model
+            that looked would be cheating.
     """
 
     frames: torch.Tensor
     audio: torch.Tensor
     sample_ids: list[str]
     condition_ids: list[str]
+    truth: list[Any] | None = None
 
     def __len__(self) -> int:
         return len(self.sample_ids)

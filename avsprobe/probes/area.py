@@ -57,4 +57,5 @@ class AreaProbe(Probe):
                 labels[masks[key]] = int(key[len("class"):])
         return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), frames, masks["expected"],
                             {"target": masks["target"]}, sample.annotated.copy(),
-                            {"area_reached": reached, "area_reached_ok": abs(reached - asked) <= self.tolerance}, labels)
+                            {"area_reached": reached, "area_reached_ok": abs(reached - asked) <= self.tolerance}, labels,
+                            masks["expected"].copy())

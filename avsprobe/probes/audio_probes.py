@@ -63,10 +63,11 @@ def _with_sources(sample: AVSample) -> list[ObjectInfo]:
 
 def _probed(sample: AVSample, condition: Condition, audio: np.ndarray, expected: np.ndarray,
             object_masks: dict[str, np.ndarray], applied: dict, frames: np.ndarray | None = None,
-            labels: np.ndarray | None = None) -> ProbedSample:
+            labels: np.ndarray | None = None, original: np.ndarray | None = None) -> ProbedSample:
+    original = sample.mask.copy() if original is None else original
     return ProbedSample(sample.sample_id, condition.condition_id, audio.astype(np.float32),
                         sample.frames.copy() if frames is None else frames, expected, object_masks,
-                        sample.annotated.copy(), applied, labels)
+                        sample.annotated.copy(), applied, labels, original)
 
 
 class IntensityProbe(Probe):
@@ -133,11 +134,12 @@ class SemanticProbe(Probe):
             raise ProbeNotApplicable(f"semantic: sample {sample.sample_id!r} has no {cls} object with a clean source")
         target = max(candidates, key=lambda o: (int(o.mask.sum()), o.object_id))
         result = normalize_loudness(_source(sample, target), self.reference_lufs, what=f"{cls} source")
-        frames, masks, reached = rescale_to_area(sample.frames, {"target": target.mask}, "target", self.area_frac)
+        frames, masks, reached = rescale_to_area(sample.frames, {"target": target.mask, "sounding": sample.mask},
+                                                 "target", self.area_frac)
         return _probed(sample, condition, result.audio, masks["target"].copy(), {"target": masks["target"]}, {
             "object_id": target.object_id, "gain_db": result.gain_db, "clipped_fraction": result.clipped_fraction,
             "area_reached": reached, "area_reached_ok": self.area_range[0] <= reached <= self.area_range[1]},
-            frames=frames, labels=labels_from([(masks["target"], cls)], sample.mask.shape))
+            frames=frames, labels=labels_from([(masks["target"], cls)], sample.mask.shape), original=masks["sounding"])
 
 
 class MixProbe(Probe):

@@ -57,6 +57,8 @@ class ProbedSample:
         applied: what was actually done (partner, gains in dB, clipped fraction, area reached, ...).
         expected_labels: ``int16 [T, H, W]`` AVSS class ids of the expected pixels where the classes are
             known (bias lab, AVSS), else None; needed to export a probe set in the AVSS layout.
+        original_mask: ``bool [T, H, W]`` what sounded in the unprobed clip, transformed like the frames
+            (what a model blind to the audio would segment); None means ``expected_mask``'s baseline.
     """
 
     sample_id: str
@@ -68,6 +70,7 @@ class ProbedSample:
     annotated: np.ndarray
     applied: dict[str, Any] = field(default_factory=dict)
     expected_labels: np.ndarray | None = None
+    original_mask: np.ndarray | None = None
 
 
 def class_id(name: str) -> int:
@@ -114,7 +117,8 @@ class Probe(abc.ABC):
                   ) -> ProbedSample:
         labels = None if sample.semantic_mask is None else sample.semantic_mask.astype(np.int16)
         return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), sample.frames.copy(),
-                            sample.mask.copy(), object_masks or {}, sample.annotated.copy(), {"baseline": True}, labels)
+                            sample.mask.copy(), object_masks or {}, sample.annotated.copy(), {"baseline": True}, labels,
+                            sample.mask.copy())
 
 
 def sounding_objects(sample: AVSample) -> list:

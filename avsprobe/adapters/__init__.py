@@ -1,0 +1,107 @@
+"""Model adapters: the registry and how a ``--model`` string becomes an adapter.
+
+``--model`` accepts:
+
+* a registered name (``avsprobe models`` lists them): ``empty``, ``full``, ``oracle``, ...;
+* ``audio-blind:NAME``: any adapter with the audio zeroed;
+* ``predictions:DIR``: masks predicted elsewhere, named as an ``avsprobe export`` manifest says;
+* ``package.module:Class`` or ``path/to/file.py:Class``: your own ``ModelAdapter`` subclass;
+* a name registered by an installed package under the entry-point group ``avsprobe.adapters``.
+
+``--debias contrastive:alpha=1`` wraps the result in the contrastive wrapper.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from avsprobe.adapters.base import InputSpec, ModelAdapter
+from avsprobe.errors import AdapterError, ConfigError
+from avsprobe.registry import Registry, import_attr
+
+__all__ = ["MODELS", "InputSpec", "ModelAdapter", "resolve_model", "ENTRY_POINT_GROUP"]
+
+ENTRY_POINT_GROUP = "avsprobe.adapters"
+
+
+def _check(entry: object) -> None:
+    if not (isinstance(entry, type) and issubclass(entry, ModelAdapter)):
+        raise ConfigError(f"model registry entries must be ModelAdapter subclasses, got {entry!r}")
+
+
+MODELS: Registry[type[ModelAdapter]] = Registry("model", check=_check)
+MODELS.register("empty", "avsprobe.adapters.builtin:EmptyAdapter")
+MODELS.register("full", "avsprobe.adapters.builtin:FullAdapter")
+MODELS.register("oracle", "avsprobe.adapters.testing:OracleAdapter")
+MODELS.register("audio-blind-oracle", "avsprobe.adapters.testing:AudioBlindOracleAdapter")
+MODELS.register("loudness-gated-oracle", "avsprobe.adapters.testing:LoudnessGatedOracleAdapter")
+MODELS.freeze()
+
+
+def _load_class(spec: str) -> type:
+    path_part, _, attr = spec.rpartition(":")
+    if path_part.endswith(".py"):
+        path = Path(path_part)
+        if not path.is_file():
+            raise ConfigError(f"adapter file not found: {path}")
+        module_spec = importlib.util.spec_from_file_location(f"avsprobe_user_{path.stem}", path)
+        if module_spec is None or module_spec.loader is None:
+            raise ConfigError(f"cannot import {path}")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        try:
+            return getattr(module, attr)
+        except AttributeError:
+            raise ConfigError(f"{path} has no class {attr!r}") from None
+    return import_attr(spec)  # type: ignore[return-value]
+
+
+def _entry_point(name: str) -> type | None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return ep.load()
+    return None
+
+
+def _build(cls: type, options: dict[str, Any]) -> ModelAdapter:
+    if not (isinstance(cls, type) and issubclass(cls, ModelAdapter)):
+        raise ConfigError(f"{cls!r} is not a ModelAdapter subclass")
+    try:
+        return cls.from_options(**options)
+    except TypeError as exc:
+        raise AdapterError(f"cannot build {cls.__name__} with options {options}: {exc}") from exc
+
+
+def resolve_model(spec: str, options: dict[str, Any] | None = None, *, debias: str | None = None) -> ModelAdapter:
+    """The adapter a ``--model`` string names (see the module docstring), built with ``options``."""
+    options = dict(options or {})
+    if spec.startswith("audio-blind:"):
+        from avsprobe.adapters.builtin import AudioBlind
+
+        adapter: ModelAdapter = AudioBlind(resolve_model(spec[len("audio-blind:"):], options))
+    elif spec.startswith("predictions:"):
+        from avsprobe.adapters.builtin import PredictionsAdapter
+
+        adapter = PredictionsAdapter(spec[len("predictions:"):])
+    elif spec in MODELS:
+        adapter = _build(MODELS.get(spec), options)
+    elif ":" in spec:
+        adapter = _build(_load_class(spec), options)
+    else:
+        cls = _entry_point(spec)
+        if cls is None:
+            MODELS.canonical(spec)  # raises the did-you-mean error
+        adapter = _build(cls, options)  # type: ignore[arg-type]
+    if debias:
+        kind, _, args = debias.partition(":")
+        if kind != "contrastive":
+            raise ConfigError(f"unknown debias {kind!r}; use contrastive:alpha=A")
+        from avsprobe.adapters.builtin import Contrastive, parse_options
+
+        extra = parse_options([a for a in args.split(",") if a]) if args else {}
+        adapter = Contrastive(adapter, **extra)
+    return adapter

@@ -1,0 +1,78 @@
+"""The model adapter interface: how any AVS model plugs into avsprobe.
+
+Only ``predict(batch) -> logits`` is required. ``input_spec`` says what the model wants; the runner resizes
+frames, normalises them and resamples audio to it, and resizes the logits back to the mask size to score.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    import torch
+
+    from avsprobe.types import AVBatch
+
+__all__ = ["InputSpec", "ModelAdapter"]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model takes.
+
+    Attributes:
+        frame_size: ``(H, W)`` the frames are resized to (bilinear); None keeps the data's size.
+        frames_per_clip: frames the model takes; None keeps the data's count.
+        sample_rate_hz: audio rate (soxr resampling when it differs from 16 kHz).
+        mean, std: frames are scaled to [0, 1], then ``(x - mean) / std`` per channel (ImageNet for most
+            AVS models: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)).
+        output: ``"binary"`` logits ``[B, T, H, W]`` or ``"semantic"`` ``[B, T, K, H, W]``.
+    """
+
+    frame_size: tuple[int, int] | None = None
+    frames_per_clip: int | None = None
+    sample_rate_hz: int = 16_000
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    output: Literal["binary", "semantic"] = "binary"
+
+
+class ModelAdapter(abc.ABC):
+    """Base class of every adapter. Subclasses implement ``predict``; everything else has a default.
+
+    Construct through ``from_options(**opts)`` (what ``--model-opt key=value`` calls) so the options are
+    recorded in the run's fingerprint.
+    """
+
+    name: ClassVar[str] = ""
+    input_spec: InputSpec = InputSpec()
+
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = {}
+        self.device = "cpu"
+
+    @abc.abstractmethod
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        """Logits ``[B, T, H, W]`` (binary) at ``input_spec.frame_size`` (or the batch's frame size)."""
+
+    @classmethod
+    def from_options(cls, **options: Any) -> ModelAdapter:
+        """Build from string options (``--model-opt k=v``); the default passes them to ``__init__``."""
+        adapter = cls(**options)
+        adapter.options = dict(options)
+        return adapter
+
+    def to(self, device: str) -> ModelAdapter:
+        """Move to a torch device; adapters holding modules override and call ``super().to``."""
+        self.device = device
+        return self
+
+    def fingerprint(self) -> str:
+        """sha256 of the adapter's class, name and options (override to add weights)."""
+        blob = json.dumps({"class": f"{type(self).__module__}.{type(self).__qualname__}", "name": self.name,
+                           "options": self.options, "input_spec": asdict(self.input_spec)}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()

@@ -1,0 +1,191 @@
+"""Built-in adapters: trivial baselines, wrappers (audio-blind, contrastive) and saved predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from avsprobe.adapters.base import ModelAdapter
+from avsprobe.errors import AdapterError
+
+if TYPE_CHECKING:
+    import torch
+
+    from avsprobe.types import AVBatch
+
+__all__ = ["EmptyAdapter", "FullAdapter", "AudioBlind", "Contrastive", "PredictionsAdapter"]
+
+_CONFIDENT = 10.0  # logit of a confident mask pixel: sigmoid(10) = 0.99995
+
+
+def _frames_shape(batch: AVBatch) -> tuple[int, int, int, int]:
+    b, t, _, h, w = batch.frames.shape
+    return b, t, h, w
+
+
+class EmptyAdapter(ModelAdapter):
+    """Segments nothing: the trivial baseline of every false-positive metric."""
+
+    name = "empty"
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        import torch
+
+        return torch.full(_frames_shape(batch), -_CONFIDENT)
+
+
+class FullAdapter(ModelAdapter):
+    """Segments every pixel of every frame."""
+
+    name = "full"
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        import torch
+
+        return torch.full(_frames_shape(batch), _CONFIDENT)
+
+
+class AudioBlind(ModelAdapter):
+    """Any adapter with the audio zeroed (digital silence): what it segments is its visual prior."""
+
+    def __init__(self, inner: ModelAdapter) -> None:
+        super().__init__()
+        self.inner = inner
+        self.input_spec = inner.input_spec
+        self.options = {"inner": inner.name, "inner_fingerprint": inner.fingerprint()}
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"audio-blind:{self.inner.name}"
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        import dataclasses
+
+        import torch
+
+        return self.inner.predict(dataclasses.replace(batch, audio=torch.zeros_like(batch.audio)))
+
+    def to(self, device: str) -> ModelAdapter:
+        self.inner.to(device)
+        return super().to(device)
+
+
+class Contrastive(ModelAdapter):
+    """The paper's contrast at inference for any adapter: ``(1 + a) * logits(V, A) - a * logits(V, noise)``.
+
+    Both branches run in one batched forward (the batch is doubled). The noise is Gaussian, seeded per
+    (sample, condition), scaled to the RMS of each clip's audio (digital silence stays silence), so
+    predictions are deterministic.
+    """
+
+    def __init__(self, inner: ModelAdapter, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.inner = inner
+        self.alpha = float(alpha)
+        self.input_spec = inner.input_spec
+        self.options = {"inner": inner.name, "inner_fingerprint": inner.fingerprint(), "alpha": self.alpha}
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.inner.name}+contrastive(alpha={self.alpha:g})"
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        import dataclasses
+
+        import torch
+
+        from avsprobe.seeding import rng_for
+
+        noise = torch.stack([
+            torch.from_numpy(rng_for("contrastive", s, c).standard_normal(batch.audio.shape[1]).astype(np.float32))
+            for s, c in zip(batch.sample_ids, batch.condition_ids, strict=True)]).to(batch.audio.device)
+        rms = batch.audio.pow(2).mean(dim=1, keepdim=True).sqrt()
+        doubled = dataclasses.replace(
+            batch, frames=torch.cat([batch.frames, batch.frames]), audio=torch.cat([batch.audio, noise * rms]),
+            sample_ids=batch.sample_ids * 2, condition_ids=batch.condition_ids * 2,
+            truth=None if batch.truth is None else batch.truth * 2)
+        logits = self.inner.predict(doubled)
+        main, distorted = logits[: len(batch)], logits[len(batch):]
+        return (1 + self.alpha) * main - self.alpha * distorted
+
+    def to(self, device: str) -> ModelAdapter:
+        self.inner.to(device)
+        return super().to(device)
+
+
+class PredictionsAdapter(ModelAdapter):
+    """Masks predicted elsewhere, read back from PNGs named as an ``avsprobe export`` manifest says.
+
+    ``DIR`` holds, for every exported clip ``{name}`` (see ``manifest.csv``), one mask per frame as
+    ``{name}/{name}_{k}.png`` or ``{name}_{k}.png`` with ``k`` from 0 (the AVSBench reference saves them
+    that way; 1-based names are accepted too). Nonzero pixels are the object.
+    """
+
+    name = "predictions"
+
+    def __init__(self, directory: str | Path) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise AdapterError(f"predictions folder not found: {self.directory}")
+        self.options = {"directory": str(self.directory)}
+
+    def _mask_file(self, name: str, k: int) -> Path:
+        for base in (self.directory / name, self.directory):
+            for index in (k, k + 1):
+                path = base / f"{name}_{index}.png"
+                if path.is_file() and (index == k or not (base / f"{name}_0.png").is_file()):
+                    return path
+        raise AdapterError(f"no predicted mask for clip {name!r} frame {k} under {self.directory}")
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        import torch
+        from PIL import Image
+
+        from avsprobe.probes.export import exported_name
+
+        b, t, h, w = _frames_shape(batch)
+        out = torch.empty(b, t, h, w)
+        for i, (sample_id, condition_id) in enumerate(zip(batch.sample_ids, batch.condition_ids, strict=True)):
+            name = exported_name(sample_id, condition_id)
+            for k in range(t):
+                with Image.open(self._mask_file(name, k)) as im:
+                    mask = np.asarray(im)
+                mask = mask.any(axis=-1) if mask.ndim == 3 else mask > 0
+                if mask.shape != (h, w):
+                    raise AdapterError(f"predicted mask of {name!r} frame {k} is {mask.shape}, frames are {(h, w)}")
+                out[i, k] = torch.from_numpy(np.where(mask, _CONFIDENT, -_CONFIDENT).astype(np.float32))
+        return out
+
+    def fingerprint(self) -> str:
+        import hashlib
+
+        digest = hashlib.sha256(super().fingerprint().encode())
+        for path in sorted(self.directory.rglob("*.png")):
+            digest.update(path.name.encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``["alpha=1", "name=x"]`` -> ``{"alpha": 1, "name": "x"}`` (numbers and booleans converted)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise AdapterError(f"model option {pair!r} is not key=value")
+        lowered = value.lower()
+        if lowered in ("true", "false"):
+            options[key] = lowered == "true"
+            continue
+        for cast in (int, float):
+            try:
+                options[key] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            options[key] = value
+    return options

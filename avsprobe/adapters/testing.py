@@ -1,0 +1,93 @@
+"""Known-answer adapters: models whose biases are known exactly, to check the bias metrics end to end.
+
+They read ``AVBatch.truth`` (the probed samples), which no real model may do.
+
+* ``oracle``: segments exactly the expected mask: no bias at all.
+* ``audio-blind-oracle``: segments what sounded in the unprobed clip, whatever the audio: pure visual prior.
+* ``loudness-gated-oracle``: the oracle, but only for sources at or above ``gate_lufs``: a pure, known
+  audio-priming bias by intensity.
+* ``empty``: see ``avsprobe.adapters.builtin``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from avsprobe.adapters.base import ModelAdapter
+from avsprobe.errors import AdapterError
+
+if TYPE_CHECKING:
+    import torch
+
+    from avsprobe.types import AVBatch
+
+__all__ = ["OracleAdapter", "AudioBlindOracleAdapter", "LoudnessGatedOracleAdapter"]
+
+
+def _to_logits(masks: list[np.ndarray], batch: AVBatch) -> torch.Tensor:
+    import torch
+
+    h, w = batch.frames.shape[-2:]
+    stacked = torch.from_numpy(np.stack(masks).astype(np.float32))  # [B, T, h0, w0]
+    if stacked.shape[-2:] != (h, w):
+        stacked = torch.nn.functional.interpolate(stacked, size=(h, w), mode="nearest")
+    return stacked * 20.0 - 10.0
+
+
+def _truth(batch: AVBatch) -> list:
+    if batch.truth is None:
+        raise AdapterError("known-answer adapters need the runner's ground truth (AVBatch.truth)")
+    return batch.truth
+
+
+class OracleAdapter(ModelAdapter):
+    """Known answer: segments exactly the expected mask (no bias at all)."""
+
+    name = "oracle"
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        return _to_logits([p.expected_mask for p in _truth(batch)], batch)
+
+
+class AudioBlindOracleAdapter(ModelAdapter):
+    """Known answer: segments what sounded in the unprobed clip, whatever the audio (pure visual prior)."""
+
+    name = "audio-blind-oracle"
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        return _to_logits([p.original_mask if p.original_mask is not None else p.expected_mask
+                           for p in _truth(batch)], batch)
+
+
+class LoudnessGatedOracleAdapter(ModelAdapter):
+    """Segments an expected source only when its loudness is at least ``gate_lufs``.
+
+    Mix conditions gate A and B by their own levels; other conditions gate the whole clip by the loudness
+    of its probed audio (measured as avsprobe measures it).
+    """
+
+    name = "loudness-gated-oracle"
+
+    def __init__(self, gate_lufs: float = -38.0) -> None:
+        super().__init__()
+        self.gate_lufs = float(gate_lufs)
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        from avsprobe.audio.loudness import measure_loudness
+
+        masks = []
+        for probed in _truth(batch):
+            applied = probed.applied
+            if "A" in applied and ("A_loudness_lufs" in applied or "B_loudness_lufs" in applied):
+                mask = np.zeros_like(probed.expected_mask)
+                for who in ("A", "B"):
+                    level = applied.get(f"{who}_loudness_lufs")
+                    if level is not None and level >= self.gate_lufs:
+                        mask |= probed.object_masks[who]
+                masks.append(mask)
+            else:
+                loud = measure_loudness(probed.audio).value >= self.gate_lufs
+                masks.append(probed.expected_mask if loud else np.zeros_like(probed.expected_mask))
+        return _to_logits(masks, batch)

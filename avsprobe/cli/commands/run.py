@@ -1,0 +1,91 @@
+"""``avsprobe run`` and ``avsprobe models``: a model through probes, and the adapters available."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from avsprobe.cli import console
+from avsprobe.cli.options import BatchSize, DataDir, Device, Limit
+from avsprobe.errors import ConfigError
+
+models_app = typer.Typer(help="List model adapters and check that one conforms.", invoke_without_command=True)
+
+ModelOpt = Annotated[list[str] | None, typer.Option("--model-opt", help="Adapter option key=value (repeatable).")]
+
+
+def run_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="Adapter: a name (avsprobe models), audio-blind:NAME, predictions:DIR, module:Class or file.py:Class.")],
+    probe: Annotated[str | None, typer.Option("--probe", "-p", help="One probe with its defaults.")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="A suite name (probes/*.toml) or file.")] = None,
+    data: DataDir = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Runs folder; the run goes to OUT/<model>/<suite>.")] = Path("runs"),
+    device: Device = "cpu",
+    batch_size: BatchSize = 8,
+    limit: Limit = None,
+    split: Annotated[str, typer.Option("--split", help="Split of the data.")] = "test",
+    model_opt: ModelOpt = None,
+    debias: Annotated[str | None, typer.Option("--debias", help="contrastive:alpha=A wraps the model.")] = None,
+) -> None:
+    """Run a model through a probe or suite and record per-frame statistics (resumes if interrupted)."""
+    from avsprobe.adapters import resolve_model
+    from avsprobe.adapters.builtin import parse_options
+    from avsprobe.cli.progress import progress_bar
+    from avsprobe.data.source import open_data
+    from avsprobe.probes.suite import ProbeSuite, load_suite
+    from avsprobe.runner import run_suite
+
+    if (probe is None) == (suite is None):
+        raise ConfigError("give exactly one of --probe or --suite")
+    chosen = ProbeSuite.single(probe) if probe else load_suite(suite)  # type: ignore[arg-type]
+    adapter = resolve_model(model, parse_options(model_opt or []), debias=debias)
+    with progress_bar("preparing data (the default bias lab is built on first use)") as on_progress:
+        source = open_data(data, split=split, on_progress=on_progress)
+    run_dir = out / re.sub(r"[^A-Za-z0-9._=+-]", "_", adapter.name) / chosen.name
+    with progress_bar(f"{adapter.name} x {chosen.name}") as on_progress:
+        summary = run_suite(adapter, chosen, source, run_dir, batch_size=batch_size, limit=limit, device=device,
+                            on_progress=on_progress)
+    resumed = f", {summary.resumed} resumed from an earlier run" if summary.resumed else ""
+    console.stdout().print(
+        f"{summary.jobs} jobs: {summary.ok} ok, {summary.failed} failed, {summary.not_applicable} not applicable"
+        f"{resumed}\nrecords written to [bold]{run_dir}[/] (parts/*.parquet, run.json)", soft_wrap=True)
+
+
+@models_app.callback()
+def models_command(ctx: typer.Context) -> None:
+    """List the registered model adapters."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from avsprobe.adapters import MODELS
+
+    table = Table(title="model adapters (also: audio-blind:NAME, predictions:DIR, module:Class, file.py:Class)")
+    table.add_column("name")
+    table.add_column("source")
+    table.add_column("what it is", overflow="fold")
+    for name in MODELS.names():
+        cls = MODELS.get(name)
+        table.add_row(name, MODELS.origin(name), (cls.__doc__ or "").strip().splitlines()[0])
+    console.stdout().print(table)
+
+
+@models_app.command("check")
+def models_check_command(
+    model: Annotated[str, typer.Argument(help="Adapter to check (any --model string).")],
+    device: Device = "cpu",
+    model_opt: ModelOpt = None,
+) -> None:
+    """Conformance checks: output shape, finite values, determinism, device."""
+    from avsprobe.adapters import resolve_model
+    from avsprobe.adapters.builtin import parse_options
+    from avsprobe.adapters.check import check_adapter
+
+    results = check_adapter(resolve_model(model, parse_options(model_opt or [])), device=device)
+    for r in results:
+        console.stdout().print(f"{'[green]pass[/]' if r.passed else '[red]FAIL[/]'}  {r.name}: {r.detail}")
+    if not all(r.passed for r in results):
+        raise typer.Exit(1)
