@@ -1,9 +1,9 @@
 """The run engine: every (clip, condition) of a suite through a model adapter, into a records table.
 
 Jobs are enumerated in a fixed order (probe, sample, condition) and numbered; batches of ``batch_size``
-jobs are probed, prepared to the adapter's input spec, predicted in one call, scored per frame against the
-expected mask, and written as one parquet part. A rerun skips the numbered jobs already recorded, so a
-killed run resumes where it stopped and ends with the same records.
+jobs are probed, prepared to the adapter's input spec, predicted in one call and scored per frame against
+the expected mask; every 64 jobs or so the rows are written as one parquet part. A rerun skips the
+numbered jobs already recorded, so a killed run resumes where it stopped and ends with the same records.
 
 A clip whose logits hold NaN or inf, or whose prediction raises, is recorded as ``failed`` with the reason
 (a raising batch is retried clip by clip to find the culprit); a condition that does not apply is recorded
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["RunSummary", "run_suite", "prepare_batch", "METRIC_IDS"]
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
+_FLUSH_JOBS = 64
 
 
 @dataclass
@@ -180,9 +181,12 @@ def run_suite(
     batch_size: int = 8,
     limit: int | None = None,
     device: str = "cpu",
+    flush_jobs: int = _FLUSH_JOBS,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RunSummary:
     """Run every job of ``suite`` over ``source`` through ``adapter``, recording into ``run_dir``.
+
+    ``flush_jobs``: jobs per parquet part (a killed run redoes at most that many).
 
     Raises:
         ConfigError: ``run_dir`` holds a different run (other model, suite or data).
@@ -217,6 +221,11 @@ def run_suite(
     if on_progress:
         on_progress(finished, len(jobs))
     cache: dict[str, Any] = {}
+    pending: list[dict[str, Any]] = []
+    # Parts hold about _FLUSH_JOBS jobs: each parquet write costs tens of ms, and a killed run loses
+    # at most one part's worth of work.
+    flush_every = max(batch_size, flush_jobs)
+    since_flush = 0
     for start in range(0, len(todo), batch_size):
         rows: list[dict[str, Any]] = []
         items = []
@@ -234,7 +243,11 @@ def run_suite(
             rows += _predict_rows(adapter, items, adapter.name, device)
         for status in counts:
             counts[status] += len({r["job_index"] for r in rows if r["status"] == status})
-        write_part(run_dir, rows)
+        pending += rows
+        since_flush += len(todo[start : start + batch_size])
+        if since_flush >= flush_every or start + batch_size >= len(todo):
+            write_part(run_dir, pending)
+            pending, since_flush = [], 0
         finished += len(todo[start : start + batch_size])
         if on_progress:
             on_progress(finished, len(jobs))

@@ -12,6 +12,7 @@ the -70 LUFS absolute gate. For such clips the RMS level in dBFS (``20 log10 rms
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -91,11 +92,28 @@ def _integrated_lufs(x: np.ndarray, rate_hz: int) -> float:
 def measure_loudness(audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> Loudness:
     """Integrated loudness in LUFS, or RMS dBFS where the BS.1770 gating cannot measure the clip.
 
+    Results are cached by content (probes measure the same clip audio under every condition).
+
     Args:
         audio: ``[N]`` mono samples.
         sample_rate_hz: their rate.
     """
-    x = np.asarray(audio, dtype=np.float64)
+    x = np.ascontiguousarray(audio, dtype=np.float64)
+    key = (hashlib.blake2b(x.tobytes(), digest_size=16).digest(), x.shape, sample_rate_hz)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = _measure(x, sample_rate_hz)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = cached
+    return cached
+
+
+_CACHE: dict[tuple, Loudness] = {}
+_CACHE_SIZE = 256
+
+
+def _measure(x: np.ndarray, sample_rate_hz: int) -> Loudness:
     if x.ndim != 1:
         raise ValueError(f"expected mono audio [N], got shape {x.shape}")
     if not np.any(x):

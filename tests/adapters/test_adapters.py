@@ -1,0 +1,97 @@
+"""Adapters: registry contract, model-string resolution, wrappers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from avsprobe.adapters import MODELS, ModelAdapter, resolve_model
+from avsprobe.adapters.builtin import AudioBlind, Contrastive, parse_options
+from avsprobe.adapters.check import _probed_batch, check_adapter
+from avsprobe.errors import AdapterError, ConfigError
+from avsprobe.runner import prepare_batch
+from avsprobe.seeding import rng_for
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "custom_adapter.py"
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_registered_adapter_conforms(name: str) -> None:
+    results = check_adapter(resolve_model(name))
+    assert all(r.passed for r in results), [(r.name, r.detail) for r in results if not r.passed]
+
+
+def test_resolution_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_model("avsprobe.adapters.builtin:EmptyAdapter").name == "empty"
+    custom = resolve_model(f"{EXAMPLE}:BrightnessAdapter", {"min_rms": 0.5})
+    assert custom.name == "brightness" and custom.min_rms == 0.5 and custom.options == {"min_rms": 0.5}
+    assert all(r.passed for r in check_adapter(custom))
+    with pytest.raises(ConfigError, match="Did you mean 'oracle'"):
+        resolve_model("oracel")
+    with pytest.raises(ConfigError, match="adapter file not found"):
+        resolve_model("nope/missing.py:X")
+    with pytest.raises(ConfigError, match="not a ModelAdapter"):
+        resolve_model("json:dumps")
+
+    class EntryPoint:
+        name = "third-party"
+
+        @staticmethod
+        def load() -> type:
+            from avsprobe.adapters.builtin import FullAdapter
+
+            return FullAdapter
+
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [EntryPoint()] if group == "avsprobe.adapters" else [])
+    assert resolve_model("third-party").name == "full"
+
+
+def test_parse_options() -> None:
+    assert parse_options(["a=1", "b=0.5", "c=true", "d=x=y"]) == {"a": 1, "b": 0.5, "c": True, "d": "x=y"}
+    with pytest.raises(AdapterError):
+        parse_options(["novalue"])
+
+
+class AudioEcho(ModelAdapter):
+    """Logits equal to the first audio sample of each clip, everywhere."""
+
+    name = "echo"
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        b, t, _, h, w = batch.frames.shape
+        return batch.audio[:, 0].view(b, 1, 1, 1).expand(b, t, h, w).clone()
+
+
+def test_audio_blind_zeroes_the_audio() -> None:
+    batch = prepare_batch(_probed_batch(5, 16), AudioEcho.input_spec, "cpu")
+    assert AudioEcho().predict(batch).abs().sum() > 0
+    assert torch.equal(AudioBlind(AudioEcho()).predict(batch), torch.zeros(2, 5, 16, 16))
+    assert resolve_model("audio-blind:oracle").name == "audio-blind:oracle"
+
+
+def test_contrastive_arithmetic_and_determinism() -> None:
+    batch = prepare_batch(_probed_batch(5, 16), AudioEcho.input_spec, "cpu")
+    wrapped = resolve_model(f"{__name__}:AudioEcho", debias="contrastive:alpha=2")
+    assert isinstance(wrapped, Contrastive) and wrapped.alpha == 2.0
+    out = wrapped.predict(batch)
+    assert torch.equal(out, wrapped.predict(batch))
+    for i, (s, c) in enumerate(zip(batch.sample_ids, batch.condition_ids, strict=True)):
+        rms = batch.audio[i].pow(2).mean().sqrt()
+        noise0 = float(rng_for("contrastive", s, c).standard_normal(batch.audio.shape[1]).astype(np.float32)[0])
+        expected = 3 * float(batch.audio[i, 0]) - 2 * noise0 * float(rms)
+        assert float(out[i, 0, 0, 0]) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    with pytest.raises(ConfigError, match="unknown debias"):
+        resolve_model("full", debias="mean:1")
+
+
+def test_known_answer_adapters_need_the_truth() -> None:
+    batch = prepare_batch(_probed_batch(5, 16), MODELS.get("oracle").input_spec, "cpu")
+    truth = batch.truth
+    oracle = resolve_model("oracle")
+    assert torch.equal(oracle.predict(batch) > 0, torch.from_numpy(np.stack([p.expected_mask for p in truth])))
+    batch.truth = None
+    with pytest.raises(AdapterError, match="ground truth"):
+        oracle.predict(batch)

@@ -1,0 +1,142 @@
+"""The run engine: records, resume after a kill, failures, the predictions round trip, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from avsprobe.adapters import ModelAdapter, resolve_model
+from avsprobe.data.biaslab.world import build_world
+from avsprobe.data.source import open_data
+from avsprobe.errors import ConfigError
+from avsprobe.probes.suite import ProbeSuite, load_suite
+from avsprobe.results import load_records
+from avsprobe.runner import run_suite
+from tests.cli.test_app import run_cli
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    root = tmp_path_factory.mktemp("run-world") / "w"
+    build_world(root, clips=30, workers=2)
+    return open_data(root)
+
+
+def test_records_hold_one_row_per_clip_condition_frame(source, tmp_path: Path) -> None:  # noqa: ANN001
+    summary = run_suite(resolve_model("oracle"), ProbeSuite.single("intensity"), source, tmp_path / "r", limit=4)
+    records = load_records(tmp_path / "r")
+    assert summary.jobs == 4 * 7 and summary.ok + summary.not_applicable == summary.jobs
+    ok = records[records.status == "ok"]
+    assert len(ok) == summary.ok * 5 and not records.duplicated(["job_index", "frame"]).any()
+    assert (ok.iou == 1.0).all() and (ok.intersection == ok.expected_area).all()
+    assert {len(v) for v in ok.tp_at} == {255}
+    info = (tmp_path / "r" / "run.json").read_text()
+    for key in ("model_fingerprint", "suite_fingerprint", "data_fingerprint", "git_hash", "metric_definitions"):
+        assert key in info
+
+
+def test_killed_run_resumes_to_identical_records(source, tmp_path: Path) -> None:  # noqa: ANN001
+    suite = load_suite("negative")
+    run_suite(resolve_model("audio-blind-oracle"), suite, source, tmp_path / "whole", limit=6, batch_size=4)
+    calls = {"n": 0}
+
+    def kill_after_two_batches(done: int, total: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(resolve_model("audio-blind-oracle"), suite, source, tmp_path / "killed", limit=6, batch_size=4,
+                  flush_jobs=4, on_progress=kill_after_two_batches)
+    partial = load_records(tmp_path / "killed")
+    assert 0 < partial.job_index.nunique() < 30
+    summary = run_suite(resolve_model("audio-blind-oracle"), suite, source, tmp_path / "killed", limit=6, batch_size=4)
+    assert summary.resumed == partial.job_index.nunique()
+    pd.testing.assert_frame_equal(load_records(tmp_path / "killed"), load_records(tmp_path / "whole"))
+    with pytest.raises(ConfigError, match="holds a different run"):
+        run_suite(resolve_model("full"), suite, source, tmp_path / "whole", limit=6)
+
+
+class Flaky(ModelAdapter):
+    """NaN logits for one sample, an exception for another, fine elsewhere."""
+
+    name = "flaky"
+
+    def __init__(self, nan_id: str = "", raise_id: str = "") -> None:
+        super().__init__()
+        self.nan_id, self.raise_id = nan_id, raise_id
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        if self.raise_id in batch.sample_ids:
+            raise RuntimeError("boom")
+        b, t, _, h, w = batch.frames.shape
+        out = torch.zeros(b, t, h, w)
+        for i, s in enumerate(batch.sample_ids):
+            if s == self.nan_id:
+                out[i, 0, 0, 0] = float("nan")
+        return out
+
+
+def test_failures_are_recorded_and_the_run_goes_on(source, tmp_path: Path) -> None:  # noqa: ANN001
+    ids = source.reader.sample_ids()
+    adapter = Flaky(nan_id=ids[0], raise_id=ids[1])
+    summary = run_suite(adapter, ProbeSuite.single("negative"), source, tmp_path / "r", limit=3, batch_size=5)
+    records = load_records(tmp_path / "r")
+    failed = records[records.status == "failed"]
+    assert summary.failed == 10 and summary.ok == 5
+    assert set(failed[failed.sample_id == ids[0]].reason) == {"logits contain NaN or inf"}
+    assert set(failed[failed.sample_id == ids[1]].reason) == {"predict raised RuntimeError: boom"}
+
+
+class RedChannel(ModelAdapter):
+    """Segments pixels whose red value exceeds 128 (what the 'external' model below also does)."""
+
+    name = "red"
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        return torch.where(batch.frames[:, :, 0] > 128 / 255, 10.0, -10.0)
+
+
+def test_export_predict_elsewhere_and_read_back_equals_the_python_adapter(source, tmp_path: Path) -> None:  # noqa: ANN001
+    from avsprobe.data.avsbench import S4Reader
+    from avsprobe.probes.export import export_probe_set
+
+    suite = ProbeSuite.single("intensity")
+    export_probe_set(tmp_path / "exp", source.reader, suite.build(), suite, "s4", limit=3)
+    s4 = S4Reader(tmp_path / "exp" / "Single-source", "test")
+    preds = tmp_path / "preds"
+    for name in s4.sample_ids():  # an "external code base": reads the exported frames, writes 0-based PNGs
+        frames = s4.read(name).frames
+        (preds / name).mkdir(parents=True)
+        for k, frame in enumerate(frames):
+            Image.fromarray(((frame[..., 0] > 128) * 255).astype(np.uint8)).save(preds / name / f"{name}_{k}.png")
+    run_suite(resolve_model(f"predictions:{preds}"), suite, source, tmp_path / "from_files", limit=3)
+    run_suite(RedChannel(), suite, source, tmp_path / "python", limit=3)
+    a = load_records(tmp_path / "from_files").drop(columns="model")
+    b = load_records(tmp_path / "python").drop(columns="model")
+    assert (a.status == "ok").sum() > 0
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_cli_run_with_no_data_uses_the_default_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from avsprobe.data.biaslab.spec import load_world_spec
+
+    tiny = dataclasses.replace(load_world_spec(), split_clips={"train": 3, "val": 1, "test": 2})
+    monkeypatch.setenv("AVSPROBE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("avsprobe.data.biaslab.world.load_world_spec", lambda path=None: tiny)
+    code, out, err = run_cli(["run", "--model", "full", "--probe", "negative", "--out", str(tmp_path / "runs")], capsys)
+    assert code == 0, out + err
+    assert "10 jobs: 10 ok, 0 failed, 0 not applicable" in out
+    assert f"records written to {tmp_path / 'runs' / 'full' / 'negative'}" in out.replace("\n", "")
+    records = load_records(tmp_path / "runs" / "full" / "negative")
+    negatives = records[~records.is_baseline]
+    assert (negatives.fpr == 1.0).all() and (negatives.iou == 0.0).all()
+    code, _, err = run_cli(["run", "--model", "full", "--probe", "negative", "--suite", "paper"], capsys)
+    assert code == 1 and "exactly one of --probe or --suite" in err
