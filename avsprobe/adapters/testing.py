@@ -6,7 +6,7 @@ They read ``AVBatch.truth`` (the probed samples), which no real model may do.
 * ``audio-blind-oracle``: segments what sounded in the unprobed clip, whatever the audio: pure visual prior.
 * ``loudness-gated-oracle``: the oracle, but only for sources at or above ``gate_lufs``: a pure, known
   audio-priming bias by intensity.
-* ``empty``: see ``avsprobe.adapters.builtin``.
+* ``empty``: segments nothing (defined in ``avsprobe.adapters.builtin``, re-exported here).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avsprobe.adapters.base import ModelAdapter
+from avsprobe.adapters.builtin import EmptyAdapter
 from avsprobe.errors import AdapterError
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from avsprobe.types import AVBatch
 
-__all__ = ["OracleAdapter", "AudioBlindOracleAdapter", "LoudnessGatedOracleAdapter"]
+__all__ = ["OracleAdapter", "AudioBlindOracleAdapter", "LoudnessGatedOracleAdapter", "EmptyAdapter"]
 
 
 def _to_logits(masks: list[np.ndarray], batch: AVBatch) -> torch.Tensor:

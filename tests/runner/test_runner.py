@@ -140,3 +140,14 @@ def test_cli_run_with_no_data_uses_the_default_world(tmp_path: Path, monkeypatch
     assert (negatives.fpr == 1.0).all() and (negatives.iou == 0.0).all()
     code, _, err = run_cli(["run", "--model", "full", "--probe", "negative", "--suite", "paper"], capsys)
     assert code == 1 and "exactly one of --probe or --suite" in err
+
+
+def test_loudness_gated_oracle_segments_only_loud_enough_audio(source, tmp_path: Path) -> None:  # noqa: ANN001
+    run_suite(resolve_model("loudness-gated-oracle", {"gate_lufs": -38.0}), ProbeSuite.single("intensity"), source,
+              tmp_path / "r", limit=8)
+    records = load_records(tmp_path / "r")
+    ok = records[(records.status == "ok") & ~records.is_baseline & (records.expected_area > 0)]
+    by_level = ok.groupby("condition_label").iou.mean()
+    assert set(by_level.index) == {"-53LUFS", "-47LUFS", "-41LUFS", "-35LUFS", "-29LUFS", "-23LUFS"}
+    for label, iou in by_level.items():
+        assert iou == (1.0 if float(label[:-4]) >= -38.0 else 0.0), (label, iou)
