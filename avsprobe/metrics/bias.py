@@ -1,0 +1,260 @@
+"""Bias metrics: functions of the records table, each with a bootstrap 95 % interval over clips.
+
+Every metric first reduces the records to per-clip values (a clip is one sample id), then aggregates them;
+the interval resamples clips with replacement (1,000 resamples, seeded, percentile method), so frames of one
+clip never count as independent evidence. ``paired_difference`` compares two models on the clips both saw.
+
+Definitions (DESIGN.md §7), all on ``status == "ok"`` rows of annotated frames:
+
+* ``miou_by_level`` / ``intensity_gap``: mean per-clip IoU under each intensity level; gap = loudest - quietest.
+* ``semantic_by_class`` / ``semantic_spread``: mIoU per class of the semantic probe; spread = max - min.
+* ``dominance``: mix conditions with A and B at equal levels: mean |cov_A - cov_B| / (cov_A + cov_B).
+* ``fpr_silence``, ``fpr_noise`` (white and pink), ``fpr_offscreen``: mean fraction of the frame predicted.
+* ``prior_score`` per class: mean coverage of that class's objects under negative audio; ``prior_corr``: its
+  Spearman correlation with the class's sounding frequency in training.
+* ``follow_rate``: swap frames where the newly sounding object is covered more than the formerly sounding one.
+* ``miou_by_area`` / ``area_gap``: mIoU per area fraction; gap = largest - smallest fraction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "MetricValue",
+    "bootstrap",
+    "miou_by_level",
+    "intensity_gap",
+    "semantic_by_class",
+    "semantic_spread",
+    "dominance",
+    "false_positive_rates",
+    "prior_scores",
+    "prior_corr",
+    "follow_rate",
+    "miou_by_area",
+    "area_gap",
+]
+
+RESAMPLES = 1000
+NOISE_KINDS = {"white", "pink"}
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A metric with its interval: ``value`` and the bootstrap 95 % ``[ci_low, ci_high]`` over ``n_clips``."""
+
+    name: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n_clips: int
+    by_group: dict[str, float] = field(default_factory=dict)
+
+
+def bootstrap(values: np.ndarray, statistic: Callable[[np.ndarray], float] = np.nanmean, *, seed: int = 0,
+              resamples: int = RESAMPLES) -> tuple[float, float, float]:
+    """``(statistic, low, high)``: the statistic of the per-clip rows and its percentile 95 % interval.
+
+    Args:
+        values: ``[clips, ...]`` per-clip values (rows are resampled together).
+        statistic: maps a ``[clips, ...]`` array to a number (NaN-aware where rows may be missing).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape[0] == 0:
+        return math.nan, math.nan, math.nan
+    point = float(statistic(values))
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(values[rng.integers(0, values.shape[0], values.shape[0])]) for _ in range(resamples)],
+                     dtype=np.float64)
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return point, math.nan, math.nan
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return point, float(low), float(high)
+
+
+def _ok(records: pd.DataFrame, probe: str) -> pd.DataFrame:
+    rows = records[(records.probe == probe) & (records.status == "ok")]
+    return rows[rows.annotated.astype(bool)]
+
+
+def _column_means(values: np.ndarray) -> np.ndarray:
+    """NaN-aware column means; a column with no clip in a resample is NaN (no warning)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=0)
+
+
+def _clip_table(rows: pd.DataFrame, value: str, column: str = "condition_label") -> pd.DataFrame:
+    """``[clips, groups]`` mean of ``value`` per clip and group (NaN where a clip lacks a group)."""
+    return rows.pivot_table(index="sample_id", columns=column, values=value, aggfunc="mean")
+
+
+def _metric(name: str, values: np.ndarray, statistic: Callable[[np.ndarray], float] = np.nanmean,
+            by_group: dict[str, float] | None = None) -> MetricValue:
+    point, low, high = bootstrap(values, statistic)
+    return MetricValue(name, point, low, high, int(np.asarray(values).shape[0]), by_group or {})
+
+
+def _levels(labels: list[str]) -> list[str]:
+    return sorted((lab for lab in labels if lab.endswith("LUFS")), key=lambda lab: float(lab[:-4]))
+
+
+def miou_by_level(records: pd.DataFrame) -> dict[str, MetricValue]:
+    """mIoU (canonical, per clip then over clips) under each intensity level, plus ``original``."""
+    table = _clip_table(_ok(records, "intensity"), "iou")
+    return {label: _metric(f"miou@{label}", table[label].to_numpy()) for label in table.columns}
+
+
+def intensity_gap(records: pd.DataFrame) -> MetricValue:
+    """mIoU at the loudest level minus mIoU at the quietest, per clip, averaged over clips."""
+    table = _clip_table(_ok(records, "intensity"), "iou")
+    levels = _levels(list(table.columns))
+    if len(levels) < 2:
+        return MetricValue("intensity_gap", math.nan, math.nan, math.nan, 0)
+    pair = table[[levels[-1], levels[0]]].dropna()
+    return _metric("intensity_gap", (pair[levels[-1]] - pair[levels[0]]).to_numpy())
+
+
+def semantic_by_class(records: pd.DataFrame) -> dict[str, MetricValue]:
+    """mIoU per class under the semantic probe (equal loudness and area)."""
+    rows = _ok(records, "semantic")
+    table = _clip_table(rows[~rows.is_baseline.astype(bool)], "iou")
+    return {cls: _metric(f"semantic@{cls}", table[cls].dropna().to_numpy()) for cls in table.columns}
+
+
+def semantic_spread(records: pd.DataFrame) -> MetricValue:
+    """max - min of the per-class mIoU; the interval resamples clips (each clip shows some classes)."""
+    rows = _ok(records, "semantic")
+    table = _clip_table(rows[~rows.is_baseline.astype(bool)], "iou")
+    if table.shape[1] < 2:
+        return MetricValue("semantic_spread", math.nan, math.nan, math.nan, 0)
+
+    def spread(values: np.ndarray) -> float:
+        means = _column_means(values)
+        means = means[np.isfinite(means)]
+        return float(means.max() - means.min()) if means.size >= 2 else math.nan
+
+    per_class = {c: float(np.nanmean(table[c])) for c in table.columns}
+    std = float(np.std(list(per_class.values())))
+    value = _metric("semantic_spread", table.to_numpy(), spread, {**per_class, "std": std})
+    return value
+
+
+def _coverage(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per frame with one column per coverage key (NaN where an object is absent)."""
+    import pandas as pd
+
+    cov = pd.DataFrame([json.loads(c) for c in rows.coverage], index=rows.index).astype(float)
+    return pd.concat([rows[["sample_id", "condition_label", "frame"]], cov], axis=1)
+
+
+def dominance(records: pd.DataFrame) -> MetricValue:
+    """Mean |cov_A - cov_B| / (cov_A + cov_B) under the mixes of A and B at equal levels."""
+    rows = _ok(records, "mix")
+    rows = rows[rows.condition_label.str.contains(r"\+")]
+    equal = rows[[a.split("+")[0][2:] == a.split("+")[1][2:] for a in rows.condition_label]]
+    if equal.empty:
+        return MetricValue("dominance", math.nan, math.nan, math.nan, 0)
+    cov = _coverage(equal).groupby(["sample_id", "condition_label"])[["A", "B"]].mean()
+    total = cov.A + cov.B
+    dom = ((cov.A - cov.B).abs() / total)[total > 0]
+    per_clip = dom.groupby(level="sample_id").mean()
+    return _metric("dominance", per_clip.to_numpy())
+
+
+def false_positive_rates(records: pd.DataFrame) -> dict[str, MetricValue]:
+    """``fpr_silence``, ``fpr_noise`` (white and pink), ``fpr_offscreen``: mean fraction of the frame predicted."""
+    rows = _ok(records, "negative")
+    out = {}
+    for name, labels in (("fpr_silence", {"silence"}), ("fpr_noise", NOISE_KINDS), ("fpr_offscreen", {"offscreen"})):
+        chosen = rows[rows.condition_label.isin(labels)]
+        if not chosen.empty:
+            out[name] = _metric(name, chosen.groupby("sample_id").fpr.mean().to_numpy())
+    return out
+
+
+def _object_coverage_negative(records: pd.DataFrame) -> pd.DataFrame:
+    """``[sample_id, object, class, coverage]``: mean coverage of each object under negative audio."""
+    import pandas as pd
+
+    rows = _ok(records, "negative")
+    rows = rows[~rows.is_baseline.astype(bool)]
+    out = []
+    for _, row in rows.iterrows():
+        classes = json.loads(row.applied).get("object_classes", {})
+        for obj, cov in json.loads(row.coverage).items():
+            if cov is not None and obj in classes:
+                out.append((row.sample_id, obj, classes[obj], cov))
+    frame = pd.DataFrame(out, columns=["sample_id", "object", "class_name", "coverage"])
+    return frame.groupby(["sample_id", "object", "class_name"], as_index=False).coverage.mean()
+
+
+def prior_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
+    """Per class: mean coverage of its objects under negative audio (what a visual prior segments)."""
+    cov = _object_coverage_negative(records)
+    out = {}
+    for cls, group in cov.groupby("class_name"):
+        per_clip = group.groupby("sample_id").coverage.mean()
+        out[str(cls)] = _metric(f"prior_score@{cls}", per_clip.to_numpy())
+    return out
+
+
+def prior_corr(records: pd.DataFrame, train_frequency: dict[str, float]) -> MetricValue:
+    """Spearman correlation over classes of ``prior_score`` with the class's training sounding frequency."""
+    from scipy.stats import spearmanr
+
+    cov = _object_coverage_negative(records)
+    classes = sorted(c for c in cov.class_name.unique() if c in train_frequency)
+    if len(classes) < 3:
+        return MetricValue("prior_corr", math.nan, math.nan, math.nan, 0)
+    table = cov.pivot_table(index="sample_id", columns="class_name", values="coverage", aggfunc="mean")[classes]
+    frequency = np.array([train_frequency[c] for c in classes])
+
+    def corr(values: np.ndarray) -> float:
+        means = _column_means(values)
+        keep = np.isfinite(means)
+        if keep.sum() < 3 or np.ptp(means[keep]) == 0:
+            return math.nan
+        return float(spearmanr(means[keep], frequency[keep]).statistic)
+
+    return _metric("prior_corr", table.to_numpy(), corr)
+
+
+def follow_rate(records: pd.DataFrame) -> MetricValue:
+    """Fraction of swapped frames where the new source's object is covered more than the old one's."""
+    rows = _ok(records, "swap")
+    rows = rows[~rows.is_baseline.astype(bool)]
+    if rows.empty:
+        return MetricValue("follow_rate", math.nan, math.nan, math.nan, 0)
+    cov = _coverage(rows)
+    cov["follows"] = (cov["new"] > cov["old"]).astype(float)
+    return _metric("follow_rate", cov.groupby("sample_id").follows.mean().to_numpy())
+
+
+def miou_by_area(records: pd.DataFrame) -> dict[str, MetricValue]:
+    """mIoU per area fraction of the area probe (and ``original``)."""
+    table = _clip_table(_ok(records, "area"), "iou")
+    return {label: _metric(f"miou@{label}", table[label].dropna().to_numpy()) for label in table.columns}
+
+
+def area_gap(records: pd.DataFrame) -> MetricValue:
+    """mIoU at the largest area fraction minus mIoU at the smallest, per clip, averaged over clips."""
+    table = _clip_table(_ok(records, "area"), "iou")
+    fractions = sorted((c for c in table.columns if c.startswith("area")), key=lambda c: float(c[4:]))
+    if len(fractions) < 2:
+        return MetricValue("area_gap", math.nan, math.nan, math.nan, 0)
+    pair = table[[fractions[-1], fractions[0]]].dropna()
+    return _metric("area_gap", (pair[fractions[-1]] - pair[fractions[0]]).to_numpy())

@@ -1,0 +1,132 @@
+"""Bias metrics on real runs over the bias lab with known-answer adapters, and independent recomputation."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from avsprobe.adapters import ModelAdapter, resolve_model
+from avsprobe.data.biaslab.reader import BiasLabWorld
+from avsprobe.data.biaslab.world import build_world
+from avsprobe.data.source import open_data
+from avsprobe.metrics import bias
+from avsprobe.probes.suite import ProbeSuite, load_suite
+from avsprobe.results import load_records
+from avsprobe.runner import run_suite
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    root = tmp_path_factory.mktemp("bias-world") / "w"
+    build_world(root, clips=60, workers=2)
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(lab: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bias-runs")
+    source = open_data(lab)
+    records = {}
+    for model in ("oracle", "audio-blind-oracle"):
+        run_suite(resolve_model(model), load_suite("paper"), source, out / model, limit=10)
+        records[model] = load_records(out / model)
+    run_suite(resolve_model("loudness-gated-oracle", {"gate_lufs": -38.0}), ProbeSuite.single("intensity"), source,
+              out / "gated", limit=10)
+    records["gated"] = load_records(out / "gated")
+    return records
+
+
+def test_oracle_has_no_bias(runs: dict) -> None:
+    r = runs["oracle"]
+    assert bias.intensity_gap(r).value == 0.0
+    assert all(v.value == 0.0 for v in bias.false_positive_rates(r).values())
+    assert set(bias.false_positive_rates(r)) == {"fpr_silence", "fpr_noise", "fpr_offscreen"}
+    assert bias.dominance(r).value == 0.0
+    assert bias.follow_rate(r).value == 1.0
+    assert all(v.value == 1.0 for v in bias.miou_by_level(r).values())
+    assert bias.semantic_spread(r).value == 0.0
+
+
+def test_audio_blind_oracle_shows_a_pure_visual_prior(runs: dict) -> None:
+    r = runs["audio-blind-oracle"]
+    assert bias.follow_rate(r).value == pytest.approx(0.0, abs=0.05)
+    # fpr_silence equals its predicted area, recomputed independently: per clip, mean fraction predicted
+    silence = r[(r.probe == "negative") & (r.condition_label == "silence") & (r.status == "ok")]
+    per_clip = {}
+    for row in silence.itertuples():
+        per_clip.setdefault(row.sample_id, []).append(row.pred_area / row.num_pixels)
+    expected = float(np.mean([np.mean(v) for v in per_clip.values()]))
+    fpr = bias.false_positive_rates(r)
+    assert fpr["fpr_silence"].value == pytest.approx(expected, abs=1e-12) and expected > 0
+    assert fpr["fpr_noise"].value == pytest.approx(expected, abs=1e-12)
+    assert fpr["fpr_silence"].ci_low <= expected <= fpr["fpr_silence"].ci_high
+
+
+def test_loudness_gated_oracle_has_the_gap_its_gate_implies(runs: dict) -> None:
+    r = runs["gated"]
+    levels = bias.miou_by_level(r)
+    for label, value in levels.items():
+        if label.endswith("LUFS"):
+            assert value.value == (1.0 if float(label[:-4]) >= -38 else 0.0), label
+    gap = bias.intensity_gap(r)
+    assert gap.value == 1.0 and gap.ci_low == gap.ci_high == 1.0
+
+
+class PianoEverywhere(ModelAdapter):
+    """Segments every piano, whatever the audio (a planted visual prior for one class)."""
+
+    name = "piano-everywhere"
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        b, t, _, h, w = batch.frames.shape
+        out = torch.full((b, t, h, w), -10.0)
+        for i, probed in enumerate(batch.truth):
+            classes = probed.applied.get("object_classes", {})
+            for obj, mask in probed.object_masks.items():
+                if classes.get(obj) == "piano":
+                    out[i][torch.from_numpy(mask)] = 10.0
+        return out
+
+
+def test_piano_prior_is_found_and_correlates_with_training_frequency(lab: Path, tmp_path: Path) -> None:
+    source = open_data(lab, split="train")
+    run_suite(PianoEverywhere(), ProbeSuite.single("negative"), source, tmp_path / "p", limit=40)
+    r = load_records(tmp_path / "p")
+    scores = bias.prior_scores(r)
+    assert scores["piano"].value == 1.0
+    assert all(v.value == 0.0 for cls, v in scores.items() if cls != "piano")
+    corr = bias.prior_corr(r, BiasLabWorld(lab).training_sounding_frequency())
+    assert corr.value > 0
+
+
+def test_metric_values_equal_an_independent_recomputation(runs: dict) -> None:
+    r = runs["audio-blind-oracle"]
+    rows = r[(r.probe == "intensity") & (r.status == "ok") & r.annotated]
+    for label, value in bias.miou_by_level(r).items():
+        chosen = rows[rows.condition_label == label]
+        clips = [g.iou.mean() for _, g in chosen.groupby("sample_id")]
+        assert value.value == pytest.approx(float(np.mean(clips)), abs=1e-12)
+    mix = r[(r.probe == "mix") & (r.status == "ok") & r.annotated & r.condition_label.str.contains(r"\+")]
+    per_clip: dict[str, list[float]] = {}
+    for (sample, label), group in mix.groupby(["sample_id", "condition_label"]):
+        a_level, b_level = label.split("+")
+        if a_level[2:] != b_level[2:]:
+            continue
+        cov = [json.loads(c) for c in group.coverage]
+        a, b = np.mean([c["A"] for c in cov]), np.mean([c["B"] for c in cov])
+        if a + b > 0:
+            per_clip.setdefault(sample, []).append(abs(a - b) / (a + b))
+    expected = float(np.mean([np.mean(v) for v in per_clip.values()]))
+    assert bias.dominance(r).value == pytest.approx(expected, abs=1e-12)
+
+
+def test_bootstrap_interval_is_seeded_and_covers_the_mean() -> None:
+    values = np.random.default_rng(0).normal(0.5, 0.1, 200)
+    point, low, high = bias.bootstrap(values)
+    assert low < point < high and (low, high) == bias.bootstrap(values)[1:]
+    assert math.isnan(bias.bootstrap(np.array([]))[0])
