@@ -40,6 +40,7 @@ __all__ = ["RunSummary", "run_suite", "prepare_batch", "METRIC_IDS"]
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
 _FLUSH_JOBS = 64
+THUMB = 64  # side of the stored prediction thumbnails (``pred_thumb``: np.packbits of bool [64, 64])
 
 
 @dataclass
@@ -73,6 +74,15 @@ def _data_fingerprint(root: Path) -> str:
         if (root / sub).is_file():
             digest.update((root / sub).read_bytes())
     return digest.hexdigest()
+
+
+def _train_frequency(root: Path) -> dict[str, float] | None:
+    """Per-class training sounding frequency: from ``world.json`` for the bias lab; None when unknown."""
+    if (root / "world.json").is_file():
+        from avsprobe.data.biaslab.reader import BiasLabWorld
+
+        return BiasLabWorld(root).training_sounding_frequency()
+    return None
 
 
 def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
@@ -126,6 +136,9 @@ def _score(base: dict[str, Any], probed: ProbedSample, logits: torch.Tensor) -> 
                                                  align_corners=False)[0]
     logits = logits.detach().float().cpu()
     stats = binary_frame_stats(logits, probed.expected_mask)
+    # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
+    thumbs = torch.nn.functional.interpolate((logits > 0).float()[None], size=(THUMB, THUMB), mode="nearest")[0] > 0.5
+    packed = [np.packbits(thumbs[k].numpy()).tobytes() for k in range(t)]
     iou = frame_iou(stats)
     names = sorted(probed.object_masks)
     coverage = object_coverage(logits, np.stack([probed.object_masks[n] for n in names], axis=1)) if names else None
@@ -141,7 +154,7 @@ def _score(base: dict[str, Any], probed: ProbedSample, logits: torch.Tensor) -> 
             "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
                                     for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
             "object_area": json.dumps({n: int(probed.object_masks[n][k].sum()) for n in names}),
-            "applied": applied})
+            "applied": applied, "pred_thumb": packed[k]})
     return rows
 
 
@@ -196,7 +209,9 @@ def run_suite(
     info = {
         "model": adapter.name, "model_fingerprint": adapter.fingerprint(), "model_options": adapter.options,
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
-        "data": source.description, "data_fingerprint": _data_fingerprint(source.root), "limit": limit,
+        "data": source.description, "data_root": str(source.root), "data_fingerprint": _data_fingerprint(source.root),
+        "split": getattr(source.reader, "split", ""), "limit": limit,
+        "train_sounding_frequency": _train_frequency(source.root),
         "avsprobe_version": __version__, "git_hash": _git_hash(), "device": device,
         "metric_definitions": list(METRIC_IDS), "empty_gt_policy": "strict",
     }

@@ -17,6 +17,7 @@ from avsprobe.cli.commands.data import data_app
 from avsprobe.cli.commands.export import export_command
 from avsprobe.cli.commands.metrics import metrics_command
 from avsprobe.cli.commands.probes import probes_command
+from avsprobe.cli.commands.report import report_command
 from avsprobe.cli.commands.run import models_app, run_command
 from avsprobe.cli.commands.synth import synth_command
 from avsprobe.cli.state import STATE
@@ -56,6 +57,7 @@ app.command("build-coavs")(build_coavs_command)
 app.command("export")(export_command)
 app.command("run")(run_command)
 app.add_typer(models_app, name="models")
+app.command("report")(report_command)
 app.add_typer(data_app, name="data")
 
 

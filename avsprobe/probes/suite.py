@@ -106,6 +106,12 @@ class ProbeSuite:
         return suite
 
     @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ProbeSuite:
+        """The inverse of ``to_dict`` (what ``run.json`` stores)."""
+        specs = tuple(ProbeSpec(str(e["probe"]), {k: v for k, v in e.items() if k != "probe"}) for e in raw["probes"])
+        return cls(str(raw["name"]), int(raw["version"]), int(raw["seed"]), specs)
+
+    @classmethod
     def single(cls, probe: str, *, seed: int = 0) -> ProbeSuite:
         """The suite of one probe with its defaults (``run --probe P``)."""
         return cls(probe, 1, seed, (ProbeSpec(PROBES.canonical(probe)),))

@@ -1,0 +1,23 @@
+"""``avsprobe report``: tables and figures for one or more runs, models side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from avsprobe.cli import console
+
+
+def report_command(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders (written by 'avsprobe run').")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/report"),
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated: md, html, latex, json.")] = "md,html,latex,json",
+) -> None:
+    """Compute every bias metric the runs support and write the report, tables and figures."""
+    from avsprobe.report.build import build_report
+
+    content = build_report(runs, out, formats=[f.strip() for f in formats.split(",") if f.strip()])
+    console.stdout().print(f"report written to [bold]{out}[/] ({len(content['runs'])} runs, "
+                           f"{len(content['figures'])} figures: {', '.join(content['figures'])})", soft_wrap=True)

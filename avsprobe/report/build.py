@@ -1,0 +1,146 @@
+"""Building a report folder from runs: ``report.md``, ``report.html``, LaTeX tables, ``report.json``,
+and every figure as PNG and PDF with the CSV behind it."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from avsprobe.fileio import atomic_write_text
+from avsprobe.metrics.bias import MetricValue
+from avsprobe.report import plots
+from avsprobe.report.compute import (
+    METRIC_DEFINITIONS,
+    RunMetrics,
+    RunResult,
+    compute_metrics,
+    dumps,
+    load_run,
+    metric_json,
+)
+from avsprobe.report.style import paper_style, save_figure
+
+__all__ = ["FORMATS", "build_report"]
+
+FORMATS = ("md", "html", "latex", "json")
+FIGURES = {
+    "intensity_curves": plots.intensity_curves,
+    "semantic_boxes": plots.semantic_boxes,
+    "dominance_heatmaps": plots.dominance_heatmaps,
+    "prior_bars": plots.prior_bars,
+    "area_curves": plots.area_curves,
+    "coavs_bars": plots.coavs_bars,
+    "qualitative_grid": plots.qualitative_grid,
+}
+
+
+def _cell(v: MetricValue | None) -> str:
+    if v is None or v.value is None or math.isnan(v.value):
+        return "–"
+    if math.isnan(v.ci_low):
+        return f"{v.value:.3f}"
+    return f"{v.value:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}]"
+
+
+def _rows(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> list[tuple[str, list[str]]]:
+    names = list(dict.fromkeys(n for m in metrics for n in m.headline))
+    rows = [(n, [_cell(m.headline.get(n)) for m in metrics]) for n in names]
+    groups = list(dict.fromkeys(g for m in metrics for g in m.groups))
+    for group in groups:
+        keys = list(dict.fromkeys(k for m in metrics for k in m.groups.get(group, {})))
+        rows += [(f"{group}: {k}", [_cell(m.groups.get(group, {}).get(k)) for m in metrics]) for k in keys]
+    return rows
+
+
+def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures: list[str]) -> str:
+    models = [r.model for r in runs]
+    lines = ["# avsprobe report", "", "Values are point estimates with bootstrap 95 % intervals over clips.", "",
+             "| metric | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in _rows(runs, metrics)]
+    lines += ["", "## Runs", "", "| model | suite | data | clips evaluated | failed clips | seed | model fingerprint | suite fingerprint | data fingerprint |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for run, m in zip(runs, metrics, strict=True):
+        info = run.info
+        lines.append(f"| {run.model} | {info['suite']['name']} v{info['suite']['version']} | {info['data']} | "
+                     f"{m.clips_evaluated} of {m.clips_total} | {len(m.failed)} | {info['seed']} | "
+                     f"`{info['model_fingerprint'][:12]}` | `{info['suite_fingerprint'][:12]}` | `{info['data_fingerprint'][:12]}` |")
+    lines += ["", "## Metric definitions", ""]
+    lines += [f"- `{k}`: {v}" for k, v in METRIC_DEFINITIONS.items()]
+    if figures:
+        lines += ["", "## Figures", ""]
+        lines += [f"![{name}](figures/{name}.png)" for name in figures]
+    return "\n".join(lines) + "\n"
+
+
+def _latex(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> str:
+    def esc(text: str) -> str:
+        return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")
+
+    cols = "l" + "r" * len(runs)
+    lines = [r"% requires \usepackage{booktabs}", r"\begin{tabular}{" + cols + "}", r"\toprule",
+             "metric & " + " & ".join(esc(r.model) for r in runs) + r" \\", r"\midrule"]
+    lines += [esc(name) + " & " + " & ".join(esc(c) for c in cells) + r" \\" for name, cells in _rows(runs, metrics)]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _html(markdown_rows: list[tuple[str, list[str]]], runs: Sequence[RunResult], figures: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(r.model)}</th>" for r in runs)
+    body = "".join("<tr><td>" + html.escape(n) + "</td>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+                   for n, cells in markdown_rows)
+    images = "".join(f'<figure><img src="figures/{n}.png" width="600"><figcaption>{n}</figcaption></figure>' for n in figures)
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>avsprobe report</title>"
+            "<style>body{font-family:serif;max-width:60em;margin:auto}td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
+            f"</head><body><h1>avsprobe report</h1><p>Bootstrap 95 % intervals over clips.</p>"
+            f"<table><tr><th>metric</th>{head}</tr>{body}</table>{images}</body></html>\n")
+
+
+def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats: Sequence[str] = FORMATS) -> dict[str, Any]:
+    """Compute every supported metric for the runs and write the report; return the JSON content."""
+    from avsprobe.errors import ConfigError
+
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ConfigError(f"unknown report format {', '.join(unknown)}; use {', '.join(FORMATS)}")
+    runs = [load_run(p) for p in run_dirs]
+    seen: dict[str, int] = {}
+    for run in runs:  # two runs of one model (e.g. two suites) get distinct labels
+        seen[run.model] = seen.get(run.model, 0) + 1
+        if seen[run.model] > 1:
+            run.label = f"{run.model} ({run.info['suite']['name']})"
+    metrics = [compute_metrics(run) for run in runs]
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    written = []
+    with paper_style():
+        for name, fn in FIGURES.items():
+            result = fn(runs)
+            if result is None:
+                continue
+            fig, table = result
+            save_figure(fig, out / "figures" / name)
+            atomic_write_text(out / "figures" / f"{name}.csv", table.to_csv(index=False))
+            written.append(name)
+    content = {
+        "runs": [{"path": str(r.path), "model": r.model, "suite": r.info["suite"], "data": r.info["data"],
+                  "seed": r.info["seed"], "model_fingerprint": r.info["model_fingerprint"],
+                  "suite_fingerprint": r.info["suite_fingerprint"], "data_fingerprint": r.info["data_fingerprint"],
+                  "clips_evaluated": m.clips_evaluated, "clips_total": m.clips_total, "failed_clips": m.failed,
+                  "metrics": {k: metric_json(v) for k, v in m.headline.items()},
+                  "groups": {g: {k: metric_json(v) for k, v in vals.items()} for g, vals in m.groups.items()}}
+                 for r, m in zip(runs, metrics, strict=True)],
+        "metric_definitions": METRIC_DEFINITIONS,
+        "figures": written,
+    }
+    if "json" in formats:
+        atomic_write_text(out / "report.json", dumps(content) + "\n")
+    if "md" in formats:
+        atomic_write_text(out / "report.md", _markdown(runs, metrics, written))
+    if "html" in formats:
+        atomic_write_text(out / "report.html", _html(_rows(runs, metrics), runs, written))
+    if "latex" in formats:
+        atomic_write_text(out / "tables.tex", _latex(runs, metrics))
+    return content

@@ -1,0 +1,131 @@
+"""Loading runs and computing every metric their records support."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from avsprobe.errors import DataError
+from avsprobe.metrics import bias
+from avsprobe.metrics.bias import MetricValue
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["RunResult", "load_run", "overall_scores", "compute_metrics", "METRIC_DEFINITIONS"]
+
+METRIC_DEFINITIONS = {
+    "miou": "miou.canonical on baseline conditions (per frame, empty-GT policy strict, averaged per clip then over clips)",
+    "fscore": "fscore.canonical on baseline conditions (max of the dataset-mean 255-threshold curve, beta^2 = 0.3)",
+    "intensity_gap": "mIoU at the loudest minus at the quietest intensity level, per clip, averaged",
+    "semantic_spread": "max - min over classes of the semantic-probe mIoU (equal loudness and area)",
+    "dominance": "mean |cov_A - cov_B| / (cov_A + cov_B) over mixes at equal levels",
+    "fpr_silence": "mean fraction of the frame predicted under digital silence",
+    "fpr_noise": "mean fraction of the frame predicted under white and pink noise",
+    "fpr_offscreen": "mean fraction of the frame predicted under an off-screen class",
+    "prior_corr": "Spearman correlation over classes of prior_score with the training sounding frequency",
+    "follow_rate": "fraction of swapped frames whose new source is covered more than the old one",
+    "area_gap": "mIoU at the largest area fraction minus at the smallest",
+}
+
+
+@dataclass
+class RunResult:
+    """A run folder: ``run.json`` and the records table."""
+
+    path: Path
+    info: dict[str, Any]
+    records: pd.DataFrame
+    label: str = ""
+
+    @property
+    def model(self) -> str:
+        return self.label or str(self.info.get("model", self.path.name))
+
+
+def load_run(path: str | Path) -> RunResult:
+    from avsprobe.results import load_records, read_run_info
+
+    p = Path(path)
+    if not (p / "run.json").is_file():
+        raise DataError(f"{p} is not a run folder (no run.json); runs are written by 'avsprobe run'")
+    records = load_records(p)
+    if records.empty:
+        raise DataError(f"{p} holds no records yet")
+    return RunResult(p, read_run_info(p), records)
+
+
+def overall_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
+    """Canonical mIoU and F on the baseline (unprobed) conditions."""
+    from avsprobe.metrics.binary import BinaryFrameStats, canonical_fscore
+
+    rows = records[records.is_baseline.astype(bool) & (records.status == "ok") & records.annotated.astype(bool)]
+    if rows.empty:
+        return {}
+    per_clip = rows.groupby(["sample_id", "probe"]).iou.mean().groupby(level="sample_id").mean()
+    out = {"miou": bias._metric("miou", per_clip.to_numpy())}
+    first = rows.drop_duplicates(["sample_id", "frame"])  # a clip's baseline is the same under every probe
+    stats = BinaryFrameStats(first.intersection.to_numpy(np.int64), first.pred_area.to_numpy(np.int64),
+                             first.expected_area.to_numpy(np.int64), int(first.num_pixels.iloc[0]),
+                             np.stack(first.tp_at.to_numpy()).astype(np.int64), np.stack(first.pp_at.to_numpy()).astype(np.int64))
+    value = canonical_fscore(stats)
+    out["fscore"] = MetricValue("fscore", value, math.nan, math.nan, int(first.sample_id.nunique()))
+    return out
+
+
+@dataclass
+class RunMetrics:
+    """Headline metrics (name -> value) and grouped ones (levels, classes) of one run."""
+
+    headline: dict[str, MetricValue] = field(default_factory=dict)
+    groups: dict[str, dict[str, MetricValue]] = field(default_factory=dict)
+    clips_total: int = 0
+    clips_evaluated: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def compute_metrics(run: RunResult) -> RunMetrics:
+    """Every metric the run's probes support."""
+    r = run.records
+    probes = set(r.probe.unique())
+    out = RunMetrics(clips_total=int(r.sample_id.nunique()),
+                     clips_evaluated=int(r[r.status == "ok"].sample_id.nunique()),
+                     failed=sorted(set(r[r.status == "failed"].sample_id)))
+    out.headline.update(overall_scores(r))
+    if "intensity" in probes:
+        out.headline["intensity_gap"] = bias.intensity_gap(r)
+        out.groups["miou_by_level"] = bias.miou_by_level(r)
+    if "semantic" in probes:
+        out.headline["semantic_spread"] = bias.semantic_spread(r)
+        out.groups["semantic_by_class"] = bias.semantic_by_class(r)
+    if "mix" in probes:
+        out.headline["dominance"] = bias.dominance(r)
+    if "negative" in probes:
+        out.headline.update(bias.false_positive_rates(r))
+        out.groups["prior_score"] = bias.prior_scores(r)
+        frequency = run.info.get("train_sounding_frequency")
+        if frequency:
+            out.headline["prior_corr"] = bias.prior_corr(r, frequency)
+    if "swap" in probes:
+        out.headline["follow_rate"] = bias.follow_rate(r)
+    if "area" in probes:
+        out.headline["area_gap"] = bias.area_gap(r)
+        out.groups["miou_by_area"] = bias.miou_by_area(r)
+    return out
+
+
+def metric_json(value: MetricValue) -> dict[str, Any]:
+    def clean(x: float) -> float | None:
+        return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
+
+    return {"value": clean(value.value), "ci_low": clean(value.ci_low), "ci_high": clean(value.ci_high),
+            "n_clips": value.n_clips, **({"by_group": {k: clean(v) for k, v in value.by_group.items()}} if value.by_group else {})}
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=1, sort_keys=True)

@@ -1,0 +1,277 @@
+"""One function per figure; each returns ``(figure, table behind it)`` and does no file I/O.
+
+Call them inside ``paper_style()``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from avsprobe.metrics import bias
+from avsprobe.report.compute import RunResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_bars", "area_curves", "coavs_bars",
+           "qualitative_grid"]
+
+
+def intensity_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+    """mIoU against loudness, one line per model, 95 % bands."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        for label, v in bias.miou_by_level(run.records).items():
+            if label.endswith("LUFS"):
+                rows.append({"model": run.model, "loudness_lufs": float(label[:-4]), "miou": v.value,
+                             "ci_low": v.ci_low, "ci_high": v.ci_high, "n_clips": v.n_clips})
+    if not rows:
+        return None
+    table = pd.DataFrame(rows).sort_values(["model", "loudness_lufs"])
+    fig, ax = plt.subplots(figsize=(3.4, 2.4))
+    for model, g in table.groupby("model", sort=False):
+        ax.plot(g.loudness_lufs, g.miou, marker="o", ms=3, label=model)
+        ax.fill_between(g.loudness_lufs, g.ci_low, g.ci_high, alpha=0.2)
+    ax.set_xlabel("loudness of the audio (LUFS)")
+    ax.set_ylabel("mIoU")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Audio priming by intensity")
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig, table
+
+
+def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+    """Per-class distribution of per-clip IoU under the semantic probe (equal loudness and area)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    frames = []
+    for run in runs:
+        r = run.records
+        rows = r[(r.probe == "semantic") & (r.status == "ok") & r.annotated.astype(bool) & ~r.is_baseline.astype(bool)]
+        if not rows.empty:
+            g = rows.groupby(["sample_id", "condition_label"], as_index=False).iou.mean()
+            g["model"] = run.model
+            frames.append(g.rename(columns={"condition_label": "class_name"}))
+    if not frames:
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    order = sorted(table.class_name.unique())
+    fig, ax = plt.subplots(figsize=(5.0, 2.4))
+    sns.boxplot(data=table, x="class_name", y="iou", hue="model", order=order, ax=ax, fliersize=1.5, linewidth=0.7)
+    ax.set_xlabel("class of the sounding source")
+    ax.set_ylabel("per-clip IoU")
+    ax.set_title("Guiding capability per class")
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig, table
+
+
+def _dominance_table(run: RunResult) -> pd.DataFrame:
+    import pandas as pd
+
+    r = run.records
+    rows = r[(r.probe == "mix") & (r.status == "ok") & r.annotated.astype(bool) & r.condition_label.str.contains(r"\+")]
+    out = []
+    for label, group in rows.groupby("condition_label"):
+        a_part, b_part = label.split("+")
+        cov = pd.DataFrame([json.loads(c) for c in group.coverage], index=group.index)
+        per_clip = pd.concat([group.sample_id, cov[["A", "B"]].astype(float)], axis=1).groupby("sample_id").mean()
+        total = per_clip.A + per_clip.B
+        dom = ((per_clip.A - per_clip.B).abs() / total)[total > 0]
+        out.append({"model": run.model, "level_a": float(a_part[2:]), "level_b": float(b_part[2:]),
+                    "dominance": float(dom.mean()) if len(dom) else np.nan,
+                    "coverage_a": float(per_clip.A.mean()), "coverage_b": float(per_clip.B.mean()), "n_clips": len(per_clip)})
+    return pd.DataFrame(out)
+
+
+def dominance_heatmaps(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+    """Dominance over the 6x6 level pairs of the mix probe, one panel per model."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    tables = [t for t in (_dominance_table(run) for run in runs) if not t.empty]
+    if not tables:
+        return None
+    table = pd.concat(tables, ignore_index=True)
+    models = list(dict.fromkeys(table.model))
+    fig, axes = plt.subplots(1, len(models), figsize=(2.6 * len(models), 2.4), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        grid = table[table.model == model].pivot(index="level_a", columns="level_b", values="dominance")
+        image = ax.imshow(grid.to_numpy(), origin="lower", vmin=0, vmax=1, cmap="viridis")
+        ax.set_xticks(range(len(grid.columns)), [f"{v:g}" for v in grid.columns], rotation=45)
+        ax.set_yticks(range(len(grid.index)), [f"{v:g}" for v in grid.index])
+        ax.set_xlabel("level of B (LUFS)")
+        ax.set_ylabel("level of A (LUFS)")
+        ax.set_title(model)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="dominance")
+    return fig, table
+
+
+def prior_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+    """Per class: coverage under negative audio (bars) against the training sounding frequency (markers)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        frequency = run.info.get("train_sounding_frequency") or {}
+        for cls, v in bias.prior_scores(run.records).items():
+            rows.append({"model": run.model, "class_name": cls, "prior_score": v.value, "ci_low": v.ci_low,
+                         "ci_high": v.ci_high, "train_sounding_frequency": frequency.get(cls, np.nan)})
+    if not rows:
+        return None
+    table = pd.DataFrame(rows)
+    order = table.groupby("class_name").train_sounding_frequency.first().sort_values(ascending=False).index.tolist()
+    models = list(dict.fromkeys(table.model))
+    width = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(5.0, 2.4))
+    x = np.arange(len(order))
+    for i, model in enumerate(models):
+        g = table[table.model == model].set_index("class_name").reindex(order)
+        err = np.vstack([g.prior_score - g.ci_low, g.ci_high - g.prior_score])
+        ax.bar(x + (i - (len(models) - 1) / 2) * width, g.prior_score, width, yerr=np.nan_to_num(err), label=model,
+               capsize=1.5, error_kw={"lw": 0.6})
+    freq = table.groupby("class_name").train_sounding_frequency.first().reindex(order)
+    if freq.notna().any():
+        ax.plot(x, freq, "k_", ms=14, mew=1.5, label="training sounding frequency")
+    ax.set_xticks(x, order)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("coverage under negative audio")
+    ax.set_title("Visual prior: objects segmented without their sound")
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig, table
+
+
+def area_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+    """mIoU against the target's area fraction."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        for label, v in bias.miou_by_area(run.records).items():
+            if label.startswith("area"):
+                rows.append({"model": run.model, "area_frac": float(label[4:]), "miou": v.value,
+                             "ci_low": v.ci_low, "ci_high": v.ci_high})
+    if not rows:
+        return None
+    table = pd.DataFrame(rows).sort_values(["model", "area_frac"])
+    fig, ax = plt.subplots(figsize=(3.4, 2.4))
+    for model, g in table.groupby("model", sort=False):
+        ax.plot(g.area_frac, g.miou, marker="o", ms=3, label=model)
+        ax.fill_between(g.area_frac, g.ci_low, g.ci_high, alpha=0.2)
+    ax.set_xlabel("area of the target (fraction of the frame)")
+    ax.set_ylabel("mIoU")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Size bias")
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig, table
+
+
+def coavs_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+    """mIoU and F on Co-AVS runs (runs whose data is a Co-AVS set)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from avsprobe.report.compute import overall_scores
+
+    rows = []
+    for run in runs:
+        root = run.info.get("data_root")
+        if root and (__import__("pathlib").Path(root) / "coavs.json").is_file():
+            scores = overall_scores(run.records)
+            rows.append({"model": run.model, "miou": scores["miou"].value, "fscore": scores["fscore"].value})
+    if not rows:
+        return None
+    table = pd.DataFrame(rows)
+    fig, ax = plt.subplots(figsize=(3.4, 2.4))
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table.miou, 0.4, label="mIoU")
+    ax.bar(x + 0.2, table.fscore, 0.4, label="F-score")
+    ax.set_xticks(x, table.model, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Co-AVS (two sources at set levels)")
+    ax.legend(frameon=False)
+    return fig, table
+
+
+_GRID_PROBES = ("intensity", "mix", "negative", "swap", "semantic", "area")
+_GRID_ROWS = 7
+
+
+def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+    """The clip where the models differ most: its probed frame, the expected mask and every model's
+    prediction under each condition of one probe (frame 0; predictions from the stored thumbnails).
+
+    The probed frames are regenerated from ``run.json`` (data, suite, seed): probes are deterministic.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from avsprobe.data.source import open_data
+    from avsprobe.probes.suite import ProbeSuite, make_probe
+    from avsprobe.runner import THUMB
+
+    probes = [p for p in _GRID_PROBES if all(p in set(run.records.probe) for run in runs)]
+    if not probes or "data_root" not in runs[0].info:
+        return None
+    probe_name = probes[0]
+    scores = {}
+    for run in runs:
+        r = run.records
+        ok = r[(r.probe == probe_name) & (r.status == "ok") & r.annotated.astype(bool)]
+        scores[run.model] = ok.groupby("sample_id").iou.mean()
+    table = pd.DataFrame(scores).dropna()
+    if table.empty:
+        return None
+    spread = table.max(axis=1) - table.min(axis=1) if len(runs) > 1 else 1 - table.iloc[:, 0]
+    clip = str(spread.sort_values(ascending=False, kind="stable").index[0])
+    info = runs[0].info
+    source = open_data(info["data_root"], split=info.get("split") or "test")
+    suite = ProbeSuite.from_dict(info["suite"])
+    spec = next(s for s in suite.probes if s.probe == probe_name)
+    probe = make_probe(spec.probe, spec.params, bank=source.bank, classes=source.classes or None)
+    sample = source.reader.read(clip)
+    conditions = probe.conditions()
+    if len(conditions) > _GRID_ROWS:
+        conditions = [conditions[int(i)] for i in np.linspace(0, len(conditions) - 1, _GRID_ROWS)]
+    rows_out, panels = [], []
+    for condition in conditions:
+        try:
+            probed = probe.apply(sample, condition, suite.rng(clip, condition))
+        except Exception:  # noqa: BLE001 - a condition that does not apply has no row to show
+            continue
+        preds = []
+        for run in runs:
+            r = run.records
+            hit = r[(r.sample_id == clip) & (r.condition_id == condition.condition_id) & (r.frame == 0) & (r.status == "ok")]
+            thumb = np.unpackbits(np.frombuffer(hit.pred_thumb.iloc[0], dtype=np.uint8))[: THUMB * THUMB].reshape(THUMB, THUMB) \
+                if len(hit) else None
+            preds.append(thumb)
+            rows_out.append({"sample_id": clip, "condition_id": condition.condition_id, "model": run.model,
+                             "iou_frame0": float(hit.iou.iloc[0]) if len(hit) else np.nan})
+        panels.append((condition.label, probed.frames[0], probed.expected_mask[0], preds))
+    if not panels:
+        return None
+    cols = 2 + len(runs)
+    fig, axes = plt.subplots(len(panels), cols, figsize=(1.1 * cols, 1.1 * len(panels)), squeeze=False)
+    for row, (label, frame, expected, preds) in zip(axes, panels, strict=True):
+        row[0].imshow(frame)
+        row[0].set_ylabel(label, fontsize=6, rotation=0, ha="right", va="center")
+        row[1].imshow(expected, cmap="gray", vmin=0, vmax=1)
+        for ax, pred in zip(row[2:], preds, strict=True):
+            ax.imshow(pred if pred is not None else np.zeros((THUMB, THUMB)), cmap="gray", vmin=0, vmax=1)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, title in zip(axes[0], ["frame", "expected", *[run.model for run in runs]], strict=True):
+        ax.set_title(title, fontsize=6)
+    fig.suptitle(f"{clip}, {probe_name} probe: where the models differ most", fontsize=7)
+    return fig, pd.DataFrame(rows_out)

@@ -1,0 +1,84 @@
+"""``avsprobe report``: every file, and numbers equal to an independent recomputation from the records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from avsprobe.adapters import resolve_model
+from avsprobe.data.biaslab.world import build_world
+from avsprobe.data.source import open_data
+from avsprobe.probes.suite import load_suite
+from avsprobe.results import load_records
+from avsprobe.runner import run_suite
+from tests.cli.test_app import run_cli
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("report")
+    build_world(root / "w", clips=40, workers=2)
+    source = open_data(root / "w")
+    dirs = []
+    for model, options in (("oracle", {}), ("loudness-gated-oracle", {"gate_lufs": -38.0}), ("audio-blind-oracle", {})):
+        run_suite(resolve_model(model, options), load_suite("paper"), source, root / model, limit=8)
+        dirs.append(root / model)
+    return dirs
+
+
+def test_report_files_and_figures(run_dirs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rep"
+    code, stdout, stderr = run_cli(["report", *map(str, run_dirs), "--out", str(out)], capsys)
+    assert code == 0, stdout + stderr
+    for name in ("report.md", "report.html", "report.json", "tables.tex"):
+        assert (out / name).is_file()
+    content = json.loads((out / "report.json").read_text())
+    figures = content["figures"]
+    assert {"intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_bars", "area_curves",
+            "qualitative_grid"} <= set(figures)
+    for name in figures:
+        for suffix in (".png", ".pdf", ".csv"):
+            assert (out / "figures" / f"{name}{suffix}").stat().st_size > 0
+        with Image.open(out / "figures" / f"{name}.png") as im:
+            assert im.size[0] >= 600  # 300 dpi
+    tex = (out / "tables.tex").read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex and "loudness-gated-oracle" in tex
+    md = (out / "report.md").read_text()
+    assert "of 8" in md and "miou.canonical" in md.replace("`miou`: miou.canonical", "miou.canonical")
+
+
+def test_report_numbers_equal_the_records_recomputed(run_dirs: list[Path], tmp_path: Path) -> None:
+    from avsprobe.report.build import build_report
+
+    content = build_report(run_dirs, tmp_path / "rep", formats=["json"])
+    by_model = {r["model"]: r for r in content["runs"]}
+    for run_dir in run_dirs:
+        records = load_records(run_dir)
+        reported = by_model[json.loads((run_dir / "run.json").read_text())["model"]]
+        ok = records[(records.status == "ok") & records.annotated]
+        # fpr_silence: per clip mean predicted fraction under silence, averaged over clips
+        silence = ok[(ok.probe == "negative") & (ok.condition_label == "silence")]
+        expected = np.mean([np.mean(g.pred_area / g.num_pixels) for _, g in silence.groupby("sample_id")])
+        assert reported["metrics"]["fpr_silence"]["value"] == pytest.approx(expected, abs=1e-6)
+        # intensity gap: per clip IoU at -23 minus IoU at -53 LUFS
+        inten = ok[ok.probe == "intensity"]
+        loud = inten[inten.condition_label == "-23LUFS"].groupby("sample_id").iou.mean()
+        quiet = inten[inten.condition_label == "-53LUFS"].groupby("sample_id").iou.mean()
+        both = loud.index.intersection(quiet.index)
+        assert reported["metrics"]["intensity_gap"]["value"] == pytest.approx(float((loud[both] - quiet[both]).mean()), abs=1e-6)
+        # follow rate: swapped frames with cov(new) > cov(old)
+        swap = ok[(ok.probe == "swap") & ~ok.is_baseline]
+        follows = [float(json.loads(c)["new"] > json.loads(c)["old"]) for c in swap.coverage]
+        per_clip = swap.assign(f=follows).groupby("sample_id").f.mean()
+        assert reported["metrics"]["follow_rate"]["value"] == pytest.approx(float(per_clip.mean()), abs=1e-6)
+    assert by_model["loudness-gated-oracle"]["metrics"]["intensity_gap"]["value"] == 1.0
+    assert by_model["oracle"]["metrics"]["intensity_gap"]["value"] == 0.0
+
+
+def test_report_of_a_missing_run_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = run_cli(["report", str(tmp_path), "--out", str(tmp_path / "o")], capsys)
+    assert code == 1 and "is not a run folder" in stderr
