@@ -77,11 +77,28 @@ def _data_fingerprint(root: Path) -> str:
 
 
 def _train_frequency(root: Path) -> dict[str, float] | None:
-    """Per-class training sounding frequency: from ``world.json`` for the bias lab; None when unknown."""
+    """Per-class training sounding frequency (the visual prior's reference for ``prior_corr``).
+
+    Bias lab: measured over the train objects (``world.json``). AVSS: the fraction of train clips whose
+    ``a_obj`` names the class, a proxy, since AVSBench does not annotate visible objects that stay silent.
+    None when unknown.
+    """
     if (root / "world.json").is_file():
         from avsprobe.data.biaslab.reader import BiasLabWorld
 
         return BiasLabWorld(root).training_sounding_frequency()
+    if (root / "metadata.csv").is_file():
+        import csv
+
+        with open(root / "metadata.csv", newline="") as f:
+            train = [r for r in csv.DictReader(f) if r.get("split") == "train"]
+        if not train:
+            return None
+        counts: dict[str, int] = {}
+        for row in train:
+            for cls in set(filter(None, row.get("a_obj", "").split("_"))):
+                counts[cls] = counts.get(cls, 0) + 1
+        return {cls: n / len(train) for cls, n in sorted(counts.items())}
     return None
 
 

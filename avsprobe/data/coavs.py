@@ -161,6 +161,7 @@ def build_coavs(
     levels_lufs: Sequence[float] | None = None,
     seed: int = 0,
     source: str = "",
+    source_root: str | Path | None = None,
     workers: int | None = None,
     overwrite: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
@@ -174,6 +175,7 @@ def build_coavs(
         levels_lufs: the loudness levels (default: the six of the intensity probe).
         seed: every choice (scene order, level pairs, clean clips) derives from it.
         source: a description of where the scenes came from, recorded in ``coavs.json``.
+        source_root: the folder of the scenes (lets a report compare with the original audio).
     """
     from avsprobe.probes.audio_probes import DEFAULT_LEVELS_LUFS
 
@@ -230,6 +232,7 @@ def build_coavs(
         for a, b in pairs:
             counts[f"{a:g}/{b:g}"] = counts.get(f"{a:g}/{b:g}", 0) + 1
         info = {"name": "coavs", "videos": videos, "seed": seed, "levels_lufs": list(levels), "source": source,
+                "source_root": str(source_root) if source_root else None,
                 "scenes_available": len(usable), "level_pair_counts": counts, "content_hash": content_hash(tmp)}
         (tmp / "coavs.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
         if out.exists():

@@ -43,6 +43,10 @@ __all__ = [
     "follow_rate",
     "miou_by_area",
     "area_gap",
+    "additivity",
+    "miou_by_level_and_class",
+    "paired_difference",
+    "PER_CLIP",
 ]
 
 RESAMPLES = 1000
@@ -118,14 +122,32 @@ def miou_by_level(records: pd.DataFrame) -> dict[str, MetricValue]:
     return {label: _metric(f"miou@{label}", table[label].to_numpy()) for label in table.columns}
 
 
-def intensity_gap(records: pd.DataFrame) -> MetricValue:
-    """mIoU at the loudest level minus mIoU at the quietest, per clip, averaged over clips."""
+def intensity_gap_per_clip(records: pd.DataFrame) -> pd.Series:
+    """Per clip: IoU at the loudest level minus IoU at the quietest."""
+    import pandas as pd
+
     table = _clip_table(_ok(records, "intensity"), "iou")
     levels = _levels(list(table.columns))
     if len(levels) < 2:
-        return MetricValue("intensity_gap", math.nan, math.nan, math.nan, 0)
+        return pd.Series(dtype=float)
     pair = table[[levels[-1], levels[0]]].dropna()
-    return _metric("intensity_gap", (pair[levels[-1]] - pair[levels[0]]).to_numpy())
+    return pair[levels[-1]] - pair[levels[0]]
+
+
+def intensity_gap(records: pd.DataFrame) -> MetricValue:
+    """mIoU at the loudest level minus mIoU at the quietest, per clip, averaged over clips."""
+    return _metric("intensity_gap", intensity_gap_per_clip(records).to_numpy())
+
+
+def miou_by_level_and_class(records: pd.DataFrame) -> dict[str, MetricValue]:
+    """Per-class intensity curves: ``"{class}@{level}"`` -> mIoU over the clips where that class sounds."""
+    rows = _ok(records, "intensity")
+    rows = rows[rows.category.astype(str) != ""]
+    out = {}
+    exploded = rows.assign(class_name=rows.category.astype(str).str.split("_")).explode("class_name")
+    for (cls, label), group in exploded.groupby(["class_name", "condition_label"]):
+        out[f"{cls}@{label}"] = _metric(f"miou@{cls}@{label}", group.groupby("sample_id").iou.mean().to_numpy())
+    return out
 
 
 def semantic_by_class(records: pd.DataFrame) -> dict[str, MetricValue]:
@@ -161,28 +183,76 @@ def _coverage(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rows[["sample_id", "condition_label", "frame"]], cov], axis=1)
 
 
-def dominance(records: pd.DataFrame) -> MetricValue:
-    """Mean |cov_A - cov_B| / (cov_A + cov_B) under the mixes of A and B at equal levels."""
+def dominance_per_clip(records: pd.DataFrame) -> pd.Series:
+    """Per clip: mean |cov_A - cov_B| / (cov_A + cov_B) over its equal-level mixes (where anything is covered)."""
+    import pandas as pd
+
     rows = _ok(records, "mix")
     rows = rows[rows.condition_label.str.contains(r"\+")]
     equal = rows[[a.split("+")[0][2:] == a.split("+")[1][2:] for a in rows.condition_label]]
     if equal.empty:
-        return MetricValue("dominance", math.nan, math.nan, math.nan, 0)
+        return pd.Series(dtype=float)
     cov = _coverage(equal).groupby(["sample_id", "condition_label"])[["A", "B"]].mean()
     total = cov.A + cov.B
     dom = ((cov.A - cov.B).abs() / total)[total > 0]
-    per_clip = dom.groupby(level="sample_id").mean()
-    return _metric("dominance", per_clip.to_numpy())
+    return dom.groupby(level="sample_id").mean()
+
+
+def dominance(records: pd.DataFrame) -> MetricValue:
+    """Mean |cov_A - cov_B| / (cov_A + cov_B) under the mixes of A and B at equal levels."""
+    return _metric("dominance", dominance_per_clip(records).to_numpy())
+
+
+def _thumb(packed: bytes) -> np.ndarray:
+    from avsprobe.runner import THUMB
+
+    return np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: THUMB * THUMB].astype(bool)
+
+
+def additivity_per_clip(records: pd.DataFrame) -> pd.Series:
+    """Per clip: mean over mixes and frames of IoU(P_AB, P_A | P_B), on the 64x64 prediction thumbnails."""
+    import pandas as pd
+
+    rows = _ok(records, "mix")
+    if rows.empty or "pred_thumb" not in rows:
+        return pd.Series(dtype=float)
+    thumbs = {(r.sample_id, r.condition_label, r.frame): r.pred_thumb for r in rows.itertuples()}
+    values: dict[str, list[float]] = {}
+    for (sample, label, frame), packed in thumbs.items():
+        if "+" not in label:
+            continue
+        a_label, b_label = label.split("+")
+        alone = [thumbs.get((sample, part, frame)) for part in (a_label, b_label)]
+        if any(x is None for x in alone):
+            continue
+        both, union = _thumb(packed), _thumb(alone[0]) | _thumb(alone[1])
+        denominator = (both | union).sum()
+        values.setdefault(sample, []).append(1.0 if denominator == 0 else float((both & union).sum() / denominator))
+    return pd.Series({k: float(np.mean(v)) for k, v in values.items()}, dtype=float)
+
+
+def additivity(records: pd.DataFrame) -> MetricValue:
+    """IoU of the prediction for A+B with the union of the predictions for A alone and B alone
+    (1 = the masks of a mixture add up; low = one source dominates or they interfere)."""
+    return _metric("additivity", additivity_per_clip(records).to_numpy())
+
+
+_FPR_LABELS = {"fpr_silence": {"silence"}, "fpr_noise": NOISE_KINDS, "fpr_offscreen": {"offscreen"}}
+
+
+def fpr_per_clip(records: pd.DataFrame, name: str) -> pd.Series:
+    """Per clip: mean fraction of the frame predicted under the negative conditions of ``name``."""
+    rows = _ok(records, "negative")
+    return rows[rows.condition_label.isin(_FPR_LABELS[name])].groupby("sample_id").fpr.mean()
 
 
 def false_positive_rates(records: pd.DataFrame) -> dict[str, MetricValue]:
     """``fpr_silence``, ``fpr_noise`` (white and pink), ``fpr_offscreen``: mean fraction of the frame predicted."""
-    rows = _ok(records, "negative")
     out = {}
-    for name, labels in (("fpr_silence", {"silence"}), ("fpr_noise", NOISE_KINDS), ("fpr_offscreen", {"offscreen"})):
-        chosen = rows[rows.condition_label.isin(labels)]
-        if not chosen.empty:
-            out[name] = _metric(name, chosen.groupby("sample_id").fpr.mean().to_numpy())
+    for name in _FPR_LABELS:
+        per_clip = fpr_per_clip(records, name)
+        if not per_clip.empty:
+            out[name] = _metric(name, per_clip.to_numpy())
     return out
 
 
@@ -233,15 +303,22 @@ def prior_corr(records: pd.DataFrame, train_frequency: dict[str, float]) -> Metr
     return _metric("prior_corr", table.to_numpy(), corr)
 
 
-def follow_rate(records: pd.DataFrame) -> MetricValue:
-    """Fraction of swapped frames where the new source's object is covered more than the old one's."""
+def follow_rate_per_clip(records: pd.DataFrame) -> pd.Series:
+    """Per clip: fraction of swapped frames where the new source's object is covered more than the old."""
+    import pandas as pd
+
     rows = _ok(records, "swap")
     rows = rows[~rows.is_baseline.astype(bool)]
     if rows.empty:
-        return MetricValue("follow_rate", math.nan, math.nan, math.nan, 0)
+        return pd.Series(dtype=float)
     cov = _coverage(rows)
     cov["follows"] = (cov["new"] > cov["old"]).astype(float)
-    return _metric("follow_rate", cov.groupby("sample_id").follows.mean().to_numpy())
+    return cov.groupby("sample_id").follows.mean()
+
+
+def follow_rate(records: pd.DataFrame) -> MetricValue:
+    """Fraction of swapped frames where the new source's object is covered more than the old one's."""
+    return _metric("follow_rate", follow_rate_per_clip(records).to_numpy())
 
 
 def miou_by_area(records: pd.DataFrame) -> dict[str, MetricValue]:
@@ -250,11 +327,46 @@ def miou_by_area(records: pd.DataFrame) -> dict[str, MetricValue]:
     return {label: _metric(f"miou@{label}", table[label].dropna().to_numpy()) for label in table.columns}
 
 
-def area_gap(records: pd.DataFrame) -> MetricValue:
-    """mIoU at the largest area fraction minus mIoU at the smallest, per clip, averaged over clips."""
+def area_gap_per_clip(records: pd.DataFrame) -> pd.Series:
+    """Per clip: IoU at the largest area fraction minus IoU at the smallest."""
+    import pandas as pd
+
     table = _clip_table(_ok(records, "area"), "iou")
     fractions = sorted((c for c in table.columns if c.startswith("area")), key=lambda c: float(c[4:]))
     if len(fractions) < 2:
-        return MetricValue("area_gap", math.nan, math.nan, math.nan, 0)
+        return pd.Series(dtype=float)
     pair = table[[fractions[-1], fractions[0]]].dropna()
-    return _metric("area_gap", (pair[fractions[-1]] - pair[fractions[0]]).to_numpy())
+    return pair[fractions[-1]] - pair[fractions[0]]
+
+
+def area_gap(records: pd.DataFrame) -> MetricValue:
+    """mIoU at the largest area fraction minus mIoU at the smallest, per clip, averaged over clips."""
+    return _metric("area_gap", area_gap_per_clip(records).to_numpy())
+
+
+def miou_per_clip(records: pd.DataFrame) -> pd.Series:
+    """Per clip: IoU on the baseline (unprobed) conditions."""
+    rows = records[records.is_baseline.astype(bool) & (records.status == "ok") & records.annotated.astype(bool)]
+    return rows.groupby(["sample_id", "probe"]).iou.mean().groupby(level="sample_id").mean()
+
+
+PER_CLIP = {
+    "miou": miou_per_clip,
+    "intensity_gap": intensity_gap_per_clip,
+    "dominance": dominance_per_clip,
+    "additivity": additivity_per_clip,
+    "fpr_silence": lambda r: fpr_per_clip(r, "fpr_silence"),
+    "fpr_noise": lambda r: fpr_per_clip(r, "fpr_noise"),
+    "fpr_offscreen": lambda r: fpr_per_clip(r, "fpr_offscreen"),
+    "follow_rate": follow_rate_per_clip,
+    "area_gap": area_gap_per_clip,
+}
+"""Metrics that are means of per-clip values, and so can be compared between models clip by clip."""
+
+
+def paired_difference(name: str, records_a: pd.DataFrame, records_b: pd.DataFrame) -> MetricValue:
+    """Model A minus model B on ``name`` over the clips both saw, with a paired bootstrap interval
+    (the same clips resampled for both)."""
+    a, b = PER_CLIP[name](records_a), PER_CLIP[name](records_b)
+    shared = a.index.intersection(b.index)
+    return _metric(f"{name} (A - B)", (a[shared] - b[shared]).to_numpy())

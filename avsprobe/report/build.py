@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from avsprobe.fileio import atomic_write_text
+from avsprobe.metrics import bias
 from avsprobe.metrics.bias import MetricValue
 from avsprobe.report import plots
 from avsprobe.report.compute import (
     METRIC_DEFINITIONS,
     RunMetrics,
     RunResult,
+    coavs_drop,
     compute_metrics,
     dumps,
     load_run,
@@ -55,11 +57,17 @@ def _rows(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> list[tupl
     return rows
 
 
-def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures: list[str]) -> str:
+def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures: list[str],
+              paired: dict[str, dict[str, MetricValue]]) -> str:
     models = [r.model for r in runs]
     lines = ["# avsprobe report", "", "Values are point estimates with bootstrap 95 % intervals over clips.", "",
              "| metric | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in _rows(runs, metrics)]
+    if paired:
+        lines += ["", "## Paired differences", "", "Each model minus the first, on the clips both saw (paired bootstrap).", "",
+                  "| metric | " + " | ".join(paired) + " |", "|---|" + "---|" * len(paired)]
+        names = list(dict.fromkeys(n for d in paired.values() for n in d))
+        lines += [f"| {n} | " + " | ".join(_cell(d.get(n)) for d in paired.values()) + " |" for n in names]
     lines += ["", "## Runs", "", "| model | suite | data | clips evaluated | failed clips | seed | model fingerprint | suite fingerprint | data fingerprint |",
               "|---|---|---|---|---|---|---|---|---|"]
     for run, m in zip(runs, metrics, strict=True):
@@ -98,6 +106,19 @@ def _html(markdown_rows: list[tuple[str, list[str]]], runs: Sequence[RunResult],
             f"<table><tr><th>metric</th>{head}</tr>{body}</table>{images}</body></html>\n")
 
 
+def _paired(runs: Sequence[RunResult]) -> dict[str, dict[str, MetricValue]]:
+    """Each later model minus the first, on the clips both saw (paired bootstrap), per mean-type metric."""
+    out: dict[str, dict[str, MetricValue]] = {}
+    for run in runs[1:]:
+        diffs = {}
+        for name in bias.PER_CLIP:
+            value = bias.paired_difference(name, run.records, runs[0].records)
+            if value.n_clips:
+                diffs[name] = value
+        out[f"{run.model} - {runs[0].model}"] = diffs
+    return out
+
+
 def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats: Sequence[str] = FORMATS) -> dict[str, Any]:
     """Compute every supported metric for the runs and write the report; return the JSON content."""
     from avsprobe.errors import ConfigError
@@ -112,6 +133,11 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
         if seen[run.model] > 1:
             run.label = f"{run.model} ({run.info['suite']['name']})"
     metrics = [compute_metrics(run) for run in runs]
+    for run, m in zip(runs, metrics, strict=True):
+        drop = coavs_drop(run, runs)
+        if drop is not None:
+            m.headline["coavs_drop"] = drop
+    paired = _paired(runs)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written = []
@@ -132,13 +158,14 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                   "metrics": {k: metric_json(v) for k, v in m.headline.items()},
                   "groups": {g: {k: metric_json(v) for k, v in vals.items()} for g, vals in m.groups.items()}}
                  for r, m in zip(runs, metrics, strict=True)],
+        "paired_differences": {pair: {k: metric_json(v) for k, v in diffs.items()} for pair, diffs in paired.items()},
         "metric_definitions": METRIC_DEFINITIONS,
         "figures": written,
     }
     if "json" in formats:
         atomic_write_text(out / "report.json", dumps(content) + "\n")
     if "md" in formats:
-        atomic_write_text(out / "report.md", _markdown(runs, metrics, written))
+        atomic_write_text(out / "report.md", _markdown(runs, metrics, written, paired))
     if "html" in formats:
         atomic_write_text(out / "report.html", _html(_rows(runs, metrics), runs, written))
     if "latex" in formats:

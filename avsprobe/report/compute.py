@@ -25,12 +25,14 @@ METRIC_DEFINITIONS = {
     "intensity_gap": "mIoU at the loudest minus at the quietest intensity level, per clip, averaged",
     "semantic_spread": "max - min over classes of the semantic-probe mIoU (equal loudness and area)",
     "dominance": "mean |cov_A - cov_B| / (cov_A + cov_B) over mixes at equal levels",
+    "additivity": "mean IoU(P_AB, P_A | P_B) over mixes and frames, on 64x64 prediction thumbnails",
     "fpr_silence": "mean fraction of the frame predicted under digital silence",
     "fpr_noise": "mean fraction of the frame predicted under white and pink noise",
     "fpr_offscreen": "mean fraction of the frame predicted under an off-screen class",
     "prior_corr": "Spearman correlation over classes of prior_score with the training sounding frequency",
     "follow_rate": "fraction of swapped frames whose new source is covered more than the old one",
     "area_gap": "mIoU at the largest area fraction minus at the smallest",
+    "coavs_drop": "mIoU on the source scenes with their original audio minus mIoU on Co-AVS, paired by scene",
 }
 
 
@@ -67,8 +69,7 @@ def overall_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
     rows = records[records.is_baseline.astype(bool) & (records.status == "ok") & records.annotated.astype(bool)]
     if rows.empty:
         return {}
-    per_clip = rows.groupby(["sample_id", "probe"]).iou.mean().groupby(level="sample_id").mean()
-    out = {"miou": bias._metric("miou", per_clip.to_numpy())}
+    out = {"miou": bias._metric("miou", bias.miou_per_clip(records).to_numpy())}
     first = rows.drop_duplicates(["sample_id", "frame"])  # a clip's baseline is the same under every probe
     stats = BinaryFrameStats(first.intersection.to_numpy(np.int64), first.pred_area.to_numpy(np.int64),
                              first.expected_area.to_numpy(np.int64), int(first.num_pixels.iloc[0]),
@@ -100,11 +101,13 @@ def compute_metrics(run: RunResult) -> RunMetrics:
     if "intensity" in probes:
         out.headline["intensity_gap"] = bias.intensity_gap(r)
         out.groups["miou_by_level"] = bias.miou_by_level(r)
+        out.groups["miou_by_level_and_class"] = bias.miou_by_level_and_class(r)
     if "semantic" in probes:
         out.headline["semantic_spread"] = bias.semantic_spread(r)
         out.groups["semantic_by_class"] = bias.semantic_by_class(r)
     if "mix" in probes:
         out.headline["dominance"] = bias.dominance(r)
+        out.headline["additivity"] = bias.additivity(r)
     if "negative" in probes:
         out.headline.update(bias.false_positive_rates(r))
         out.groups["prior_score"] = bias.prior_scores(r)
@@ -129,3 +132,28 @@ def metric_json(value: MetricValue) -> dict[str, Any]:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, indent=1, sort_keys=True)
+
+
+def coavs_drop(coavs_run: RunResult, runs: list[RunResult]) -> MetricValue | None:
+    """Co-AVS mIoU drop against the original audio: mIoU of the same model on the source scenes with their
+    original audio (a run over the Co-AVS source) minus its mIoU on Co-AVS, paired by scene."""
+    import csv
+
+    root = Path(coavs_run.info.get("data_root", ""))
+    meta_file = root / "coavs.json"
+    if not meta_file.is_file():
+        return None
+    source_root = json.loads(meta_file.read_text()).get("source_root")
+    original = next((r for r in runs if r is not coavs_run and r.info.get("model_fingerprint") == coavs_run.info.get("model_fingerprint")
+                     and source_root and Path(r.info.get("data_root", "")) == Path(source_root)), None)
+    if original is None:
+        return None
+    with open(root / "manifest.csv", newline="") as f:
+        scene_of = {row["video"]: row["scene"] for row in csv.DictReader(f)}
+    co = bias.miou_per_clip(coavs_run.records)
+    co_by_scene = co.groupby(co.index.map(scene_of)).mean()
+    orig = bias.miou_per_clip(original.records)
+    shared = co_by_scene.index.intersection(orig.index)
+    if shared.empty:
+        return None
+    return bias._metric("coavs_drop", (orig[shared] - co_by_scene[shared]).to_numpy())

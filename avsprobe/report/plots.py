@@ -16,6 +16,9 @@ from avsprobe.report.compute import RunResult
 if TYPE_CHECKING:
     import pandas as pd
 
+# distinct dashes so that models with identical curves stay visible on top of each other
+_LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1)), (0, (5, 5))) * 4
+
 __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_bars", "area_curves", "coavs_bars",
            "qualitative_grid"]
 
@@ -35,8 +38,8 @@ def intensity_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
         return None
     table = pd.DataFrame(rows).sort_values(["model", "loudness_lufs"])
     fig, ax = plt.subplots(figsize=(3.4, 2.4))
-    for model, g in table.groupby("model", sort=False):
-        ax.plot(g.loudness_lufs, g.miou, marker="o", ms=3, label=model)
+    for (model, g), style in zip(table.groupby("model", sort=False), _LINESTYLES, strict=False):
+        ax.plot(g.loudness_lufs, g.miou, marker="o", ms=3, linestyle=style, label=model)
         ax.fill_between(g.loudness_lufs, g.ci_low, g.ci_high, alpha=0.2)
     ax.set_xlabel("loudness of the audio (LUFS)")
     ax.set_ylabel("mIoU")
@@ -164,8 +167,8 @@ def area_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
         return None
     table = pd.DataFrame(rows).sort_values(["model", "area_frac"])
     fig, ax = plt.subplots(figsize=(3.4, 2.4))
-    for model, g in table.groupby("model", sort=False):
-        ax.plot(g.area_frac, g.miou, marker="o", ms=3, label=model)
+    for (model, g), style in zip(table.groupby("model", sort=False), _LINESTYLES, strict=False):
+        ax.plot(g.area_frac, g.miou, marker="o", ms=3, linestyle=style, label=model)
         ax.fill_between(g.area_frac, g.ci_low, g.ci_high, alpha=0.2)
     ax.set_xlabel("area of the target (fraction of the frame)")
     ax.set_ylabel("mIoU")

@@ -130,3 +130,14 @@ def test_bootstrap_interval_is_seeded_and_covers_the_mean() -> None:
     point, low, high = bias.bootstrap(values)
     assert low < point < high and (low, high) == bias.bootstrap(values)[1:]
     assert math.isnan(bias.bootstrap(np.array([]))[0])
+
+
+def test_additivity_and_paired_differences(runs: dict) -> None:
+    assert bias.additivity(runs["oracle"]).value == 1.0
+    diff = bias.paired_difference("intensity_gap", runs["gated"], runs["oracle"])
+    assert diff.value == 1.0 and diff.ci_low == diff.ci_high == 1.0
+    same = bias.paired_difference("fpr_silence", runs["oracle"], runs["oracle"])
+    assert same.value == 0.0
+    curves = bias.miou_by_level_and_class(runs["gated"])
+    assert curves and all(v.value == (1.0 if float(k.split("@")[1][:-4]) >= -38 else 0.0)
+                          for k, v in curves.items() if k.endswith("LUFS") and v.n_clips)

@@ -82,3 +82,42 @@ def test_report_numbers_equal_the_records_recomputed(run_dirs: list[Path], tmp_p
 def test_report_of_a_missing_run_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, stderr = run_cli(["report", str(tmp_path), "--out", str(tmp_path / "o")], capsys)
     assert code == 1 and "is not a run folder" in stderr
+
+
+def test_coavs_drop_against_the_original_audio(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from avsprobe.data.audio_bank import biaslab_audio_bank
+    from avsprobe.data.avsbench.readers import AVSSReader
+    from avsprobe.data.coavs import build_coavs, find_scenes
+    from avsprobe.probes.suite import ProbeSuite
+    from avsprobe.report.build import build_report
+
+    build_world(tmp_path / "w", clips=60, workers=2)
+    scenes = find_scenes(AVSSReader(tmp_path / "w", "test"))
+    build_coavs(tmp_path / "co", scenes, biaslab_audio_bank(tmp_path / "w", "train"), videos=12,
+                source_root=tmp_path / "w", workers=1)
+    suite = ProbeSuite.single("intensity")
+    for model, options in (("oracle", {}), ("loudness-gated-oracle", {"gate_lufs": -38.0})):
+        run_suite(resolve_model(model, options), suite, open_data(tmp_path / "co"), tmp_path / f"{model}_co")
+        run_suite(resolve_model(model, options), suite, open_data(tmp_path / "w"), tmp_path / f"{model}_orig")
+    content = build_report([tmp_path / "oracle_co", tmp_path / "oracle_orig", tmp_path / "loudness-gated-oracle_co",
+                            tmp_path / "loudness-gated-oracle_orig"], tmp_path / "rep", formats=["json", "md"])
+    by_path = {Path(r["path"]).name: r for r in content["runs"]}
+    assert by_path["oracle_co"]["metrics"]["coavs_drop"]["value"] == 0.0
+    # independent recomputation for the gated oracle: baseline IoU per scene, original minus Co-AVS
+    manifest = pd.read_csv(tmp_path / "co" / "manifest.csv").set_index("video").scene
+
+    def baseline(run: str) -> pd.Series:
+        r = load_records(tmp_path / run)
+        r = r[r.is_baseline & (r.status == "ok") & r.annotated]
+        return r.groupby("sample_id").iou.mean()
+
+    co = baseline("loudness-gated-oracle_co")
+    co_scene = co.groupby(manifest.reindex(co.index).to_numpy()).mean()
+    orig = baseline("loudness-gated-oracle_orig")
+    shared = co_scene.index.intersection(orig.index)
+    expected = float((orig[shared] - co_scene[shared]).mean())
+    drop = by_path["loudness-gated-oracle_co"]["metrics"]["coavs_drop"]
+    assert drop["value"] == pytest.approx(expected, abs=1e-6) and drop["n_clips"] == len(shared)
+    assert "coavs_bars" in content["figures"] and "Paired differences" in (tmp_path / "rep" / "report.md").read_text()

@@ -151,3 +151,13 @@ def test_loudness_gated_oracle_segments_only_loud_enough_audio(source, tmp_path:
     assert set(by_level.index) == {"-53LUFS", "-47LUFS", "-41LUFS", "-35LUFS", "-29LUFS", "-23LUFS"}
     for label, iou in by_level.items():
         assert iou == (1.0 if float(label[:-4]) >= -38.0 else 0.0), (label, iou)
+
+
+def test_training_frequency_for_avss_counts_train_clips_per_sounding_class(tmp_path: Path) -> None:
+    from avsprobe.runner import _train_frequency
+    from tests.data.avsbench_fixtures import build_avss
+
+    build_avss(tmp_path)
+    (tmp_path / "metadata.csv").write_text((tmp_path / "metadata.csv").read_text().replace(",test,", ",train,"))
+    assert _train_frequency(tmp_path) == {"dog": 1 / 3, "guitar": 1 / 3, "man": 1 / 3, "piano": 1 / 3}
+    assert _train_frequency(tmp_path / "v2") is None

@@ -37,6 +37,7 @@ def build_coavs_command(
         reader = AVSSReader(layouts["avss"], "test")
         bank = s4_audio_bank(layouts["s4"], "train")
         description = f"avsbench:{avsbench}"
+        scene_root = layouts["avss"]
     else:
         from avsprobe.data.audio_bank import biaslab_audio_bank
         from avsprobe.data.biaslab.world import ensure_default_world
@@ -47,6 +48,7 @@ def build_coavs_command(
         reader = AVSSReader(source, "test")
         bank = biaslab_audio_bank(source, "train")
         description = f"biaslab:{source.name}"
+        scene_root = source
     with progress_bar("finding two-class scenes") as on_progress:
         scenes = []
         ids = reader.sample_ids()
@@ -56,8 +58,8 @@ def build_coavs_command(
                 scenes.append(scene)
             on_progress(i + 1, len(ids))
     with progress_bar("writing Co-AVS") as on_progress:
-        info = build_coavs(out, scenes, bank, videos=videos, seed=seed, source=description, overwrite=force,
-                           on_progress=on_progress)
+        info = build_coavs(out, scenes, bank, videos=videos, seed=seed, source=description, source_root=scene_root,
+                           overwrite=force, on_progress=on_progress)
     counts = sorted(set(info["level_pair_counts"].values()))  # type: ignore[union-attr]
     console.stdout().print(f"Co-AVS written to [bold]{out}[/]: {videos} videos from {info['scenes_available']} scenes, "
                            f"each level pair used {' or '.join(map(str, counts))} times; manifest {out / 'manifest.csv'}")
