@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avsprobe.audio.loudness import Loudness, LoudnessMeasure, measure_loudness, rms_dbfs
+from avsprobe.audio.loudness import (
+    BS1770_BLOCK_S,
+    Loudness,
+    LoudnessMeasure,
+    block_energies,
+    gated_lufs,
+    measure_loudness,
+    rms_dbfs,
+)
 from avsprobe.errors import ProbeNotApplicable
 from avsprobe.types import SAMPLE_RATE_HZ
 
@@ -88,20 +96,26 @@ def normalize_loudness(
         ProbeNotApplicable: the input is digital silence (it has no loudness to scale).
     """
     x = np.asarray(audio, dtype=np.float64)
-    before = measure_loudness(x, sample_rate_hz)
+    gateable = x.size > BS1770_BLOCK_S * sample_rate_hz
+    z = block_energies(x, sample_rate_hz) if gateable and np.any(x) else None
+    before = Loudness(gated_lufs(z), "lufs") if z is not None else measure_loudness(x, sample_rate_hz)
+    if before.measure == "lufs" and not math.isfinite(before.value) and z is not None:
+        before = Loudness(rms_dbfs(x), "rms_dbfs")  # every block below the absolute gate
     if before.is_silent:
         raise ProbeNotApplicable(f"{what} is silent: it has no loudness to bring to {target_lufs:.1f} LUFS")
-    gain_db = 0.0
-    current = before
-    if current.measure == "rms_dbfs" and x.size > 0.4 * sample_rate_hz:
-        # too quiet for the gate: bring it to a measurable level, then measure in LUFS
-        gain_db = _PROBE_RMS_DBFS - rms_dbfs(x)
-        current = measure_loudness(x * db_to_amplitude(gain_db), sample_rate_hz)
-    for _ in range(_MAX_CORRECTIONS):
-        gain_db += target_lufs - current.value
-        current = measure_loudness(x * db_to_amplitude(gain_db), sample_rate_hz)
-        if abs(current.value - target_lufs) <= _TOLERANCE_LU or current.measure == "rms_dbfs":
-            break
+    if z is None:  # shorter than one gating block: RMS dBFS, exactly scale-equivariant
+        gain_db = target_lufs - before.value
+        current = Loudness(target_lufs, "rms_dbfs")
+    else:
+        # search the gain on the block energies (energy scales by 10^(gain/10)); a clip too quiet for
+        # the gate starts from its RMS level
+        gain_db = 0.0 if before.measure == "lufs" else _PROBE_RMS_DBFS - before.value
+        current = Loudness(gated_lufs(z * 10.0 ** (gain_db / 10.0)), "lufs")
+        for _ in range(_MAX_CORRECTIONS):
+            gain_db += target_lufs - current.value
+            current = Loudness(gated_lufs(z * 10.0 ** (gain_db / 10.0)), "lufs")
+            if abs(current.value - target_lufs) <= _TOLERANCE_LU:
+                break
     out = x * db_to_amplitude(gain_db)
     clipped = 0.0
     if clip:

@@ -12,7 +12,6 @@ the -70 LUFS absolute gate. For such clips the RMS level in dBFS (``20 log10 rms
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +21,7 @@ import numpy as np
 
 from avsprobe.types import SAMPLE_RATE_HZ
 
-__all__ = ["LoudnessMeasure", "Loudness", "measure_loudness", "rms_dbfs", "BS1770_BLOCK_S"]
+__all__ = ["LoudnessMeasure", "Loudness", "measure_loudness", "rms_dbfs", "block_energies", "gated_lufs", "BS1770_BLOCK_S"]
 
 LoudnessMeasure = Literal["lufs", "rms_dbfs"]
 
@@ -64,8 +63,12 @@ _RELATIVE_GATE_LU = -10.0
 _BLOCK_OVERLAP = 0.75
 
 
-def _integrated_lufs(x: np.ndarray, rate_hz: int) -> float:
-    """BS.1770 gated loudness of mono ``x`` (at least one block long), as pyloudnorm computes it."""
+def block_energies(x: np.ndarray, rate_hz: int) -> np.ndarray:
+    """Mean-square K-weighted energy of every 400 ms gating block of mono ``x`` (pyloudnorm's blocks).
+
+    K-weighting is linear, so after a gain ``g`` every energy is multiplied by ``g**2``: the loudness of
+    the scaled signal is ``gated_lufs(energies * g**2)``, with no second filtering pass.
+    """
     from scipy.signal import sosfilt
 
     y = sosfilt(_k_weighting(rate_hz), x)  # both stages in one pass
@@ -76,7 +79,11 @@ def _integrated_lufs(x: np.ndarray, rate_hz: int) -> float:
     lower = (BS1770_BLOCK_S * (j * step) * rate_hz).astype(np.int64)
     upper = np.minimum((BS1770_BLOCK_S * (j * step + 1) * rate_hz).astype(np.int64), y.shape[0])
     energy = np.concatenate([[0.0], np.cumsum(np.square(y))])
-    z = (1.0 / (BS1770_BLOCK_S * rate_hz)) * (energy[upper] - energy[lower])
+    return (1.0 / (BS1770_BLOCK_S * rate_hz)) * (energy[upper] - energy[lower])
+
+
+def gated_lufs(z: np.ndarray) -> float:
+    """Integrated loudness from block energies: the -70 LUFS absolute and -10 LU relative gates."""
     with np.errstate(divide="ignore"):
         block_lufs = -0.691 + 10.0 * np.log10(z)
     above_absolute = block_lufs >= _ABSOLUTE_GATE_LUFS
@@ -92,34 +99,17 @@ def _integrated_lufs(x: np.ndarray, rate_hz: int) -> float:
 def measure_loudness(audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> Loudness:
     """Integrated loudness in LUFS, or RMS dBFS where the BS.1770 gating cannot measure the clip.
 
-    Results are cached by content (probes measure the same clip audio under every condition).
-
     Args:
         audio: ``[N]`` mono samples.
         sample_rate_hz: their rate.
     """
-    x = np.ascontiguousarray(audio, dtype=np.float64)
-    key = (hashlib.blake2b(x.tobytes(), digest_size=16).digest(), x.shape, sample_rate_hz)
-    cached = _CACHE.get(key)
-    if cached is None:
-        cached = _measure(x, sample_rate_hz)
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = cached
-    return cached
-
-
-_CACHE: dict[tuple, Loudness] = {}
-_CACHE_SIZE = 256
-
-
-def _measure(x: np.ndarray, sample_rate_hz: int) -> Loudness:
+    x = np.asarray(audio, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"expected mono audio [N], got shape {x.shape}")
     if not np.any(x):
         return Loudness(-math.inf, "lufs" if x.size > BS1770_BLOCK_S * sample_rate_hz else "rms_dbfs")
     if x.size > BS1770_BLOCK_S * sample_rate_hz:
-        lufs = _integrated_lufs(x, sample_rate_hz)
+        lufs = gated_lufs(block_energies(x, sample_rate_hz))
         if math.isfinite(lufs):
             return Loudness(lufs, "lufs")
     return Loudness(rms_dbfs(x), "rms_dbfs")

@@ -17,9 +17,6 @@ import csv
 import hashlib
 import io
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from avsprobe.errors import DataError
+from avsprobe.fileio import atomic_dir
+from avsprobe.parallel import parallel_map
 from avsprobe.seeding import rng_for
 from avsprobe.types import AVSample
 
@@ -185,38 +184,17 @@ def build_coavs(
     usable = [s for s in scenes if all(c in bank.classes() for c in s.classes)]  # type: ignore[attr-defined]
     if not usable:
         raise DataError("the audio bank has no clips for the classes of any qualifying scene")
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise DataError(f"{out} already exists; choose another --out or pass --force to replace it")
     pairs = level_pair_schedule(videos, levels, seed)
     order = rng_for(seed, "coavs", "scenes").permutation(len(usable))
-    jobs = []
-    for i in range(videos):
-        scene = usable[order[i % len(usable)]]
-        rng = rng_for(seed, "coavs", "clips", i)
-        clips = [bank.sample(cls, rng) for cls in scene.classes]  # type: ignore[attr-defined]
-        jobs.append((None, f"coavs_{i:04d}", scene, tuple(c.clip_id for c in clips), pairs[i],
-                     tuple(str(c.path) for c in clips)))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    try:
-        jobs = [(str(tmp), *job[1:]) for job in jobs]
-        rows: list[dict[str, object]] = []
-        workers = workers or min(4, os.cpu_count() or 1)
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for row in pool.map(_write_video, jobs, chunksize=8):
-                    rows.append(row)
-                    if on_progress:
-                        on_progress(len(rows), videos)
-        else:
-            for job in jobs:
-                rows.append(_write_video(job))
-                if on_progress:
-                    on_progress(len(rows), videos)
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        jobs = []
+        for i in range(videos):
+            scene = usable[order[i % len(usable)]]
+            rng = rng_for(seed, "coavs", "clips", i)
+            clips = [bank.sample(cls, rng) for cls in scene.classes]  # type: ignore[attr-defined]
+            jobs.append((str(tmp), f"coavs_{i:04d}", scene, tuple(c.clip_id for c in clips), pairs[i],
+                         tuple(str(c.path) for c in clips)))
+        rows = parallel_map(_write_video, jobs, workers=workers, chunksize=8, on_progress=on_progress)
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
@@ -235,10 +213,4 @@ def build_coavs(
                 "source_root": str(source_root) if source_root else None,
                 "scenes_available": len(usable), "level_pair_counts": counts, "content_hash": content_hash(tmp)}
         (tmp / "coavs.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return info

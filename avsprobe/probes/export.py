@@ -15,10 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -26,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from avsprobe.errors import ConfigError, ProbeNotApplicable
+from avsprobe.fileio import atomic_dir
 from avsprobe.probes.base import Probe, ProbedSample
 
 __all__ = ["Layout", "export_probe_set", "exported_name"]
@@ -104,19 +102,12 @@ def export_probe_set(
     Returns:
         ``export.json`` content: layout, suite fingerprint, counts and the not-applicable jobs.
     """
-    from avsprobe.errors import DataError
-
     if layout not in ("s4", "ms3", "avss"):
         raise ConfigError(f"unknown layout {layout!r}; use s4, ms3 or avss")
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise DataError(f"{out} already exists; choose another --out or pass --force to replace it")
     sample_ids = reader.sample_ids()[:limit] if limit else reader.sample_ids()  # type: ignore[attr-defined]
     jobs = list(suite.jobs(sample_ids, probes))  # type: ignore[attr-defined]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.exporting-", dir=out.parent))
     rows, skipped = [], []
-    try:
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
         cache: dict[str, object] = {}
         for done, job in enumerate(jobs, start=1):
             if job.sample_id not in cache:
@@ -152,12 +143,6 @@ def export_probe_set(
         info = {"layout": layout, "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),  # type: ignore[attr-defined]
                 "exported": len(rows), "not_applicable": skipped}
         (tmp / "export.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return info
 
 

@@ -25,7 +25,6 @@ __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_ba
 
 def intensity_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     """mIoU against loudness, one line per model, 95 % bands."""
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     rows = []
@@ -37,16 +36,23 @@ def intensity_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     if not rows:
         return None
     table = pd.DataFrame(rows).sort_values(["model", "loudness_lufs"])
+    return _curves(table, "loudness_lufs", "loudness of the audio (LUFS)", "Audio priming by intensity"), table
+
+
+def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str) -> Any:
+    """mIoU against ``x``, one line per model with its 95 % band."""
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(3.4, 2.4))
     for (model, g), style in zip(table.groupby("model", sort=False), _LINESTYLES, strict=False):
-        ax.plot(g.loudness_lufs, g.miou, marker="o", ms=3, linestyle=style, label=model)
-        ax.fill_between(g.loudness_lufs, g.ci_low, g.ci_high, alpha=0.2)
-    ax.set_xlabel("loudness of the audio (LUFS)")
+        ax.plot(g[x], g.miou, marker="o", ms=3, linestyle=style, label=model)
+        ax.fill_between(g[x], g.ci_low, g.ci_high, alpha=0.2)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("mIoU")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Audio priming by intensity")
+    ax.set_title(title)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return fig, table
+    return fig
 
 
 def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
@@ -154,7 +160,6 @@ def prior_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
 
 def area_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     """mIoU against the target's area fraction."""
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     rows = []
@@ -166,16 +171,7 @@ def area_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     if not rows:
         return None
     table = pd.DataFrame(rows).sort_values(["model", "area_frac"])
-    fig, ax = plt.subplots(figsize=(3.4, 2.4))
-    for (model, g), style in zip(table.groupby("model", sort=False), _LINESTYLES, strict=False):
-        ax.plot(g.area_frac, g.miou, marker="o", ms=3, linestyle=style, label=model)
-        ax.fill_between(g.area_frac, g.ci_low, g.ci_high, alpha=0.2)
-    ax.set_xlabel("area of the target (fraction of the frame)")
-    ax.set_ylabel("mIoU")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Size bias")
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return fig, table
+    return _curves(table, "area_frac", "area of the target (fraction of the frame)", "Size bias"), table
 
 
 def coavs_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:

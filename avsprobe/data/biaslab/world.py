@@ -23,17 +23,16 @@ import csv
 import io
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from avsprobe.data.biaslab.spec import SPLITS, WorldSpec, load_world_spec
-from avsprobe.errors import ConfigError, DataError
+from avsprobe.errors import ConfigError
+from avsprobe.fileio import atomic_dir
+from avsprobe.parallel import parallel_map
 from avsprobe.seeding import rng_for
 
 __all__ = [
@@ -365,32 +364,15 @@ def build_world(
     Returns:
         The ``world.json`` content.
     """
+    from avsprobe.data.palette import AVSS_CLASSES
+
     spec = spec or load_world_spec()
     seed = spec.seed if seed is None else seed
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise DataError(f"{out} already exists; choose another --out or pass --force to replace it")
     counts = split_counts(spec, clips)
     plans = plan_world(spec, seed, counts)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    try:
-        workers = workers or min(4, os.cpu_count() or 1)
-        jobs = [(spec, p, str(tmp)) for p in plans]
-        results: list[dict[str, object]] = []
-        if workers > 1 and len(plans) > 1:
-            import multiprocessing
-
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for result in pool.map(_build_one, jobs, chunksize=4):
-                    results.append(result)
-                    if on_progress:
-                        on_progress(len(results), len(plans))
-        else:
-            for job in jobs:
-                results.append(_build_one(job))
-                if on_progress:
-                    on_progress(len(results), len(plans))
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        results = parallel_map(_build_one, [(spec, p, str(tmp)) for p in plans], workers=workers,
+                               on_progress=on_progress)
         reached = {(r["uid"], o["object_id"]): o["loudness_lufs"] for r in results for o in r["objects"]}  # type: ignore[index,union-attr]
         world = {
             "format_version": FORMAT_VERSION,
@@ -402,17 +384,9 @@ def build_world(
             "splits": counts,
             "statistics": plan_statistics(spec, plans, reached),  # type: ignore[arg-type]
         }
-        from avsprobe.data.palette import AVSS_CLASSES
-
         (tmp / "metadata.csv").write_text(_metadata_csv(plans))
         (tmp / "label2idx.json").write_text(json.dumps({c: i + 1 for i, c in enumerate(AVSS_CLASSES)}, indent=1) + "\n")
         (tmp / "world.json").write_text(json.dumps(world, indent=1, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return world
 
 
