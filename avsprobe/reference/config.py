@@ -1,0 +1,75 @@
+"""Reference-model configuration: one frozen dataclass, named variants, and every Table-2 ablation as a switch."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from avsprobe.errors import ConfigError
+
+__all__ = ["ReferenceConfig", "VARIANTS", "get_config"]
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    """Architecture, matching and loss settings.
+
+    Ablation switches (paper Table 2): ``active_queries``, ``zeroth_query_active``, ``interaction_enhancement``,
+    ``drop_dominant``, ``debias`` (``"none"`` until the debias strategies land).
+    """
+
+    backbone: Literal["tiny"] = "tiny"
+    hidden_dim: int = 64
+    num_queries: int = 20  # mark 0 + 8 classes x dilation 2 = 17 active at most
+    num_layers: int = 3
+    num_heads: int = 4
+    ffn_dim: int = 128
+    num_classes: int = 8
+    dilation: int = 2  # one class or cluster drives `dilation` queries (supplement B.1)
+    perception: Literal["supervised", "kmeans", "gmm"] = "supervised"
+    threshold: float = 0.4  # theta of the supervised perception module
+    top_k: int | None = None  # alternative to the threshold
+    prompt: Literal["attention", "add"] = "attention"  # "add" = the official code's plain addition
+    active_queries: bool = True
+    zeroth_query_active: bool = True
+    interaction_enhancement: bool = True
+    drop_dominant: bool = True
+    drop_mode: Literal["paper", "official"] = "paper"
+    drop_p: float = 0.4
+    mask_cost: Literal["focal", "bce"] = "focal"
+    weight_focal: float = 5.0
+    weight_dice: float = 5.0
+    weight_class: float = 2.0
+    final_layer_weight: float = 2.0  # the last layer's losses count this much more than each auxiliary layer
+    empty_class_weight: float = 0.1
+    debias: Literal["none", "uncertainty", "bias-only", "logits-ensemble"] = "none"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.drop_p <= 1.0:
+            raise ConfigError(f"drop_p must lie in [0, 1], got {self.drop_p}")
+        if self.hidden_dim % self.num_heads:
+            raise ConfigError(f"hidden_dim {self.hidden_dim} is not divisible by num_heads {self.num_heads}")
+        if 1 + self.num_classes * self.dilation > self.num_queries and self.active_queries:
+            raise ConfigError(f"{self.num_queries} queries cannot hold mark 0 plus {self.num_classes} classes x "
+                              f"dilation {self.dilation}")
+
+    def replace(self, **changes: object) -> ReferenceConfig:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+VARIANTS: dict[str, ReferenceConfig] = {
+    "tiny": ReferenceConfig(),
+    "paper": ReferenceConfig(hidden_dim=256, num_queries=100, num_layers=9, num_heads=8, ffn_dim=2048,
+                             num_classes=70, dilation=1),
+}
+
+
+def get_config(name: str, **overrides: object) -> ReferenceConfig:
+    """A named variant, optionally with fields overridden (ablations: ``active_queries=False``, ...)."""
+    if name not in VARIANTS:
+        raise ConfigError(f"unknown reference variant {name!r}; known: {', '.join(VARIANTS)}")
+    try:
+        return VARIANTS[name].replace(**overrides)
+    except TypeError as exc:
+        raise ConfigError(f"bad override for {name!r}: {exc}") from None
