@@ -6,11 +6,29 @@ source, so a source checkout or an editable install (``pip install -e .``, as th
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 from avsprobe.errors import ConfigError
 
-__all__ = ["probes_dir", "world_spec_path"]
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["probes_dir", "world_spec_path", "read_toml"]
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """Parse a TOML file; ``ConfigError`` naming ``what`` and the file when it is missing or malformed."""
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {p}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {p} is not valid TOML: {exc}") from None
 
 
 def probes_dir() -> Path:

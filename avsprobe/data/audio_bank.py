@@ -7,18 +7,12 @@ source, sounding or not).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from avsprobe.errors import ConfigError, DataError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["BankClip", "AudioBank", "load_category_map", "s4_audio_bank", "biaslab_audio_bank"]
 
@@ -80,13 +74,13 @@ class AudioBank:
 
 def load_category_map(path: str | Path | None = None) -> dict[str, str]:
     """S4 category -> AVSS class name, from ``path`` (default: the table shipped with avsprobe)."""
+    from avsprobe.resources import read_toml
+
     p = Path(path) if path else _DEFAULT_MAP
-    try:
-        table = tomllib.loads(p.read_text(encoding="utf-8"))["s4_to_avss"]
-    except FileNotFoundError:
-        raise ConfigError(f"category map not found: {p}") from None
-    except (tomllib.TOMLDecodeError, KeyError) as exc:
-        raise ConfigError(f"category map {p} must be TOML with a [s4_to_avss] table: {exc}") from None
+    raw = read_toml(p, "category map")
+    if not isinstance(raw.get("s4_to_avss"), dict):
+        raise ConfigError(f"category map {p} must have a [s4_to_avss] table")
+    table = raw["s4_to_avss"]
     from avsprobe.data.palette import AVSS_CLASSES
 
     unknown = sorted(v for v in table.values() if v not in AVSS_CLASSES)

@@ -100,7 +100,8 @@ def _png(array: np.ndarray) -> bytes:
 
 
 def _write_video(args: tuple) -> dict[str, object]:
-    from avsprobe.audio.io import save_audio
+    from avsprobe.audio.gain import db_to_amplitude
+    from avsprobe.audio.io import load_audio, save_audio
     from avsprobe.audio.mixing import mix_at_loudness
     from avsprobe.data.palette import avss_class_index, avss_palette
 
@@ -109,8 +110,6 @@ def _write_video(args: tuple) -> dict[str, object]:
     folder = Path(root) / LABEL / vid
     for sub in ("frames", "labels_rgb", "instances", "sources"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    from avsprobe.audio.io import load_audio
-
     sources = [np.resize(load_audio(p).audio, sample.audio.shape) for p in bank_paths]
     mixed = mix_at_loudness(sources, list(levels))
     instances = np.zeros(sample.mask.shape, dtype=np.uint8)
@@ -124,8 +123,6 @@ def _write_video(args: tuple) -> dict[str, object]:
         (folder / "labels_rgb" / f"{t}.png").write_bytes(_png(lut[instances[t]]))
         (folder / "instances" / f"{t}.png").write_bytes(_png(instances[t]))
     objects = []
-    from avsprobe.audio.gain import db_to_amplitude
-
     for k, (name, cls) in enumerate(zip(("A", "B"), scene.classes, strict=True)):
         levelled = np.clip(sources[k] * db_to_amplitude(mixed.gains_db[k]), -1, 1).astype(np.float32)
         save_audio(folder / "sources" / f"{name}.wav", levelled)

@@ -78,8 +78,12 @@ def bootstrap(values: np.ndarray, statistic: Callable[[np.ndarray], float] = np.
         return math.nan, math.nan, math.nan
     point = float(statistic(values))
     rng = np.random.default_rng(seed)
-    draws = np.array([statistic(values[rng.integers(0, values.shape[0], values.shape[0])]) for _ in range(resamples)],
-                     dtype=np.float64)
+    n = values.shape[0]
+    if statistic is np.nanmean and values.ndim == 1:
+        # the common case in one call: the same index stream as drawing the resamples one by one
+        draws = _column_means(values[rng.integers(0, n, (resamples, n))].T)
+    else:
+        draws = np.array([statistic(values[rng.integers(0, n, n)]) for _ in range(resamples)], dtype=np.float64)
     draws = draws[np.isfinite(draws)]
     if draws.size == 0:
         return point, math.nan, math.nan
@@ -171,8 +175,7 @@ def semantic_spread(records: pd.DataFrame) -> MetricValue:
 
     per_class = {c: float(np.nanmean(table[c])) for c in table.columns}
     std = float(np.std(list(per_class.values())))
-    value = _metric("semantic_spread", table.to_numpy(), spread, {**per_class, "std": std})
-    return value
+    return _metric("semantic_spread", table.to_numpy(), spread, {**per_class, "std": std})
 
 
 def _coverage(rows: pd.DataFrame) -> pd.DataFrame:

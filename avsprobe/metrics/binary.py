@@ -44,6 +44,7 @@ __all__ = [
     "legacy_fscore",
     "legacy_fpr",
     "object_coverage",
+    "order_free_mean",
 ]
 
 NUM_F_THRESHOLDS = 255
@@ -247,7 +248,7 @@ def frame_fscore_curves(stats: BinaryFrameStats, *, beta2: float = F_BETA2) -> n
     return np.divide((1 + beta2) * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
 
 
-def _order_free_mean(values: np.ndarray) -> float:
+def order_free_mean(values: np.ndarray) -> float:
     """Mean of a 1-D array, exactly rounded (``math.fsum``) so it never depends on the frame order."""
     if values.size == 0:
         return math.nan
@@ -257,7 +258,7 @@ def _order_free_mean(values: np.ndarray) -> float:
 def canonical_miou(stats: BinaryFrameStats, *, empty_policy: EmptyPolicy = "strict") -> float:
     """Mean per-frame IoU over all frames (definition ``miou.canonical``); NaN if no frame counts."""
     iou = frame_iou(stats, empty_policy=empty_policy)
-    return _order_free_mean(iou[~np.isnan(iou)])
+    return order_free_mean(iou[~np.isnan(iou)])
 
 
 def canonical_fscore(stats: BinaryFrameStats, *, beta2: float = F_BETA2) -> float:

@@ -65,12 +65,9 @@ def _semantic(key: str, **kw: object) -> Callable[[object, object], float]:
 
 
 def _fpr_mean(stats: object) -> float:
-    import math
+    from avsprobe.metrics.binary import frame_fpr, order_free_mean
 
-    from avsprobe.metrics.binary import frame_fpr
-
-    values = frame_fpr(stats).tolist()  # type: ignore[arg-type]
-    return math.fsum(values) / len(values) if values else math.nan
+    return order_free_mean(frame_fpr(stats))  # type: ignore[arg-type]
 
 
 def _register_builtins() -> None:

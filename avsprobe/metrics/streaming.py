@@ -7,8 +7,6 @@ how frames were batched or ordered, and the legacy AVSBench values can still be 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from avsprobe.metrics.binary import (
@@ -21,6 +19,7 @@ from avsprobe.metrics.binary import (
     legacy_fpr,
     legacy_fscore,
     legacy_miou,
+    order_free_mean,
 )
 from avsprobe.metrics.semantic import SemanticFrameStats, avss_scores, semantic_frame_stats
 
@@ -62,11 +61,10 @@ class BinaryMetricAccumulator:
         """Canonical values: ``miou``, ``fscore``, ``fpr_empty`` (mean FPR over empty-GT frames), ``num_frames``."""
         stats = self.stats
         empty = stats.gt_area == 0
-        fpr = frame_fpr(stats)[empty]
         return {
             "miou": canonical_miou(stats, empty_policy=self.empty_policy),
             "fscore": canonical_fscore(stats),
-            "fpr_empty": math.fsum(fpr.tolist()) / fpr.size if fpr.size else math.nan,
+            "fpr_empty": order_free_mean(frame_fpr(stats)[empty]),
             "num_frames": float(len(stats)),
         }
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +28,8 @@ import numpy as np
 from avsprobe.errors import ConfigError
 from avsprobe.probes import PROBES
 from avsprobe.probes.base import Condition, Probe
+from avsprobe.resources import read_toml
 from avsprobe.seeding import rng_for
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["ProbeSpec", "ProbeSuite", "Job", "load_suite", "list_suites", "make_probe"]
 
@@ -90,12 +85,7 @@ class ProbeSuite:
     @classmethod
     def from_file(cls, path: str | Path) -> ProbeSuite:
         p = Path(path)
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"suite file not found: {p}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"suite {p} is not valid TOML: {exc}") from None
+        raw = read_toml(p, "suite file")
         try:
             specs = tuple(ProbeSpec(str(e["probe"]), {k: v for k, v in e.items() if k != "probe"}) for e in raw["probes"])
             suite = cls(str(raw["name"]), int(raw["version"]), int(raw["seed"]), specs, str(raw.get("description", "")))

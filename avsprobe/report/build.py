@@ -134,6 +134,8 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
             run.label = f"{run.model} ({run.info['suite']['name']})"
     metrics = [compute_metrics(run) for run in runs]
     for run, m in zip(runs, metrics, strict=True):
+        run.metrics = m
+    for run, m in zip(runs, metrics, strict=True):
         drop = coavs_drop(run, runs)
         if drop is not None:
             m.headline["coavs_drop"] = drop

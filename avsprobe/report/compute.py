@@ -44,6 +44,7 @@ class RunResult:
     info: dict[str, Any]
     records: pd.DataFrame
     label: str = ""
+    metrics: RunMetrics | None = None  # set once computed, so figures reuse the bootstrapped values
 
     @property
     def model(self) -> str:

@@ -6,6 +6,7 @@ Call them inside ``paper_style()``.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,13 +24,20 @@ __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_ba
            "qualitative_grid"]
 
 
+def _group(run: RunResult, name: str, compute: Any) -> dict:
+    """A grouped metric already computed for the report (``run.metrics``), else computed now."""
+    if run.metrics is not None and name in run.metrics.groups:
+        return run.metrics.groups[name]
+    return compute(run.records)
+
+
 def intensity_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     """mIoU against loudness, one line per model, 95 % bands."""
     import pandas as pd
 
     rows = []
     for run in runs:
-        for label, v in bias.miou_by_level(run.records).items():
+        for label, v in _group(run, "miou_by_level", bias.miou_by_level).items():
             if label.endswith("LUFS"):
                 rows.append({"model": run.model, "loudness_lufs": float(label[:-4]), "miou": v.value,
                              "ci_low": v.ci_low, "ci_high": v.ci_high, "n_clips": v.n_clips})
@@ -131,7 +139,7 @@ def prior_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     rows = []
     for run in runs:
         frequency = run.info.get("train_sounding_frequency") or {}
-        for cls, v in bias.prior_scores(run.records).items():
+        for cls, v in _group(run, "prior_score", bias.prior_scores).items():
             rows.append({"model": run.model, "class_name": cls, "prior_score": v.value, "ci_low": v.ci_low,
                          "ci_high": v.ci_high, "train_sounding_frequency": frequency.get(cls, np.nan)})
     if not rows:
@@ -164,7 +172,7 @@ def area_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
 
     rows = []
     for run in runs:
-        for label, v in bias.miou_by_area(run.records).items():
+        for label, v in _group(run, "miou_by_area", bias.miou_by_area).items():
             if label.startswith("area"):
                 rows.append({"model": run.model, "area_frac": float(label[4:]), "miou": v.value,
                              "ci_low": v.ci_low, "ci_high": v.ci_high})
@@ -184,7 +192,7 @@ def coavs_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     rows = []
     for run in runs:
         root = run.info.get("data_root")
-        if root and (__import__("pathlib").Path(root) / "coavs.json").is_file():
+        if root and (Path(root) / "coavs.json").is_file():
             scores = overall_scores(run.records)
             rows.append({"model": run.model, "miou": scores["miou"].value, "fscore": scores["fscore"].value})
     if not rows:

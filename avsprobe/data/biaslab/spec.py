@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from avsprobe.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from avsprobe.resources import read_toml
 
 __all__ = ["ClassSpec", "WorldSpec", "load_world_spec", "SPLITS"]
 
@@ -99,12 +94,7 @@ def load_world_spec(path: str | Path | None = None) -> WorldSpec:
 
         path = world_spec_path("biaslab")
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"world spec not found: {p}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"world spec {p} is not valid TOML: {exc}") from None
+    raw = read_toml(p, "world spec")
     try:
         w, splits, balanced, classes = raw["world"], raw["splits"], raw["balanced"], raw["classes"]
         class_specs = []
