@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from avsprobe.probes.base import ProbedSample
     from avsprobe.probes.suite import Job, ProbeSuite
 
-__all__ = ["RunSummary", "run_suite", "prepare_batch", "METRIC_IDS"]
+__all__ = ["RunSummary", "run_suite", "run_models", "prepare_batch", "METRIC_IDS"]
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
 _FLUSH_JOBS = 64
@@ -221,7 +221,12 @@ def run_suite(
     Raises:
         ConfigError: ``run_dir`` holds a different run (other model, suite or data).
     """
-    run_dir = Path(run_dir)
+    return run_models([adapter], suite, source, [run_dir], batch_size=batch_size, limit=limit, device=device,
+                      flush_jobs=flush_jobs, on_progress=on_progress)[0]
+
+
+def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, limit: int | None,
+               device: str) -> None:
     adapter.to(device)
     info = {
         "model": adapter.name, "model_fingerprint": adapter.fingerprint(), "model_options": adapter.options,
@@ -242,45 +247,76 @@ def run_suite(
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(info_path, json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
 
+
+def run_models(
+    adapters: Sequence[ModelAdapter],
+    suite: ProbeSuite,
+    source: DataSource,
+    run_dirs: Sequence[str | Path],
+    *,
+    batch_size: int = 8,
+    limit: int | None = None,
+    device: str = "cpu",
+    flush_jobs: int = _FLUSH_JOBS,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[RunSummary]:
+    """:func:`run_suite` for several models at once: each probed sample is made once and given to every
+    model, each model recording into its own run folder (the records equal separate runs').
+
+    ``on_progress`` counts jobs (each job done for every model).
+    """
+    if len(adapters) != len(run_dirs):
+        raise ValueError("one run folder per adapter")
+    dirs = [Path(d) for d in run_dirs]
+    for adapter, run_dir in zip(adapters, dirs, strict=True):
+        _start_run(adapter, suite, source, run_dir, limit, device)
     sample_ids = source.reader.sample_ids()  # type: ignore[attr-defined]
     sample_ids = sample_ids[:limit] if limit else sample_ids
     probes = suite.build(bank=source.bank, classes=source.classes or None)
     jobs = list(suite.jobs(sample_ids, probes))
-    done = done_jobs(run_dir)
-    todo = [(i, job) for i, job in enumerate(jobs) if i not in done]
-    counts = {"ok": 0, "failed": 0, "not_applicable": 0}
+    done = [done_jobs(d) for d in dirs]
+    todo = [(i, job) for i, job in enumerate(jobs) if any(i not in d for d in done)]
+    counts = [{"ok": 0, "failed": 0, "not_applicable": 0} for _ in adapters]
     finished = len(jobs) - len(todo)
     if on_progress:
         on_progress(finished, len(jobs))
     cache: dict[str, Any] = {}
-    pending: list[dict[str, Any]] = []
+    pending: list[list[dict[str, Any]]] = [[] for _ in adapters]
     # Parts hold about _FLUSH_JOBS jobs: each parquet write costs tens of ms, and a killed run loses
     # at most one part's worth of work.
     flush_every = max(batch_size, flush_jobs)
     since_flush = 0
     for start in range(0, len(todo), batch_size):
-        rows: list[dict[str, Any]] = []
+        chunk = todo[start : start + batch_size]
+        rows: list[list[dict[str, Any]]] = [[] for _ in adapters]
         items = []
-        for index, job in todo[start : start + batch_size]:
+        for index, job in chunk:
             if job.sample_id not in cache:
                 cache = {job.sample_id: source.reader.read(job.sample_id)}  # type: ignore[attr-defined]
             sample = cache[job.sample_id]
             try:
                 probed = job.probe.apply(sample, job.condition, suite.rng(job.sample_id, job.condition))
             except ProbeNotApplicable as exc:
-                rows += _empty_rows(_base_row(job, index, adapter.name, sample), "not_applicable", str(exc))
+                for m, adapter in enumerate(adapters):
+                    if index not in done[m]:
+                        rows[m] += _empty_rows(_base_row(job, index, adapter.name, sample), "not_applicable", str(exc))
                 continue
             items.append((job, index, sample, probed))
-        if items:
-            rows += _predict_rows(adapter, items, adapter.name, device)
-        for status in counts:
-            counts[status] += len({r["job_index"] for r in rows if r["status"] == status})
-        pending += rows
-        since_flush += len(todo[start : start + batch_size])
+        for m, adapter in enumerate(adapters):
+            mine = [item for item in items if item[1] not in done[m]]
+            if mine:
+                rows[m] += _predict_rows(adapter, mine, adapter.name, device)
+            for status in counts[m]:
+                counts[m][status] += len({r["job_index"] for r in rows[m] if r["status"] == status})
+            pending[m] += rows[m]
+        since_flush += len(chunk)
         if since_flush >= flush_every or start + batch_size >= len(todo):
-            write_part(run_dir, pending)
-            pending, since_flush = [], 0
-        finished += len(todo[start : start + batch_size])
+            for m, run_dir in enumerate(dirs):
+                if pending[m]:
+                    write_part(run_dir, pending[m])
+            pending, since_flush = [[] for _ in adapters], 0
+        finished += len(chunk)
         if on_progress:
             on_progress(finished, len(jobs))
-    return RunSummary(run_dir, len(jobs), counts["ok"], counts["failed"], counts["not_applicable"], len(done))
+    return [RunSummary(d, len(jobs), c["ok"], c["failed"], c["not_applicable"], len(dn))
+            for d, c, dn in zip(dirs, counts, done, strict=True)]

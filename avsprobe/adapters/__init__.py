@@ -37,6 +37,10 @@ MODELS.register("full", "avsprobe.adapters.builtin:FullAdapter")
 MODELS.register("oracle", "avsprobe.adapters.testing:OracleAdapter")
 MODELS.register("audio-blind-oracle", "avsprobe.adapters.testing:AudioBlindOracleAdapter")
 MODELS.register("loudness-gated-oracle", "avsprobe.adapters.testing:LoudnessGatedOracleAdapter")
+MODELS.register("vanilla", "avsprobe.adapters.reference:VanillaAdapter")
+MODELS.register("ours-nodebias", "avsprobe.adapters.reference:OursNoDebiasAdapter")
+MODELS.register("ours", "avsprobe.adapters.reference:OursAdapter")
+MODELS.register("visual-only", "avsprobe.adapters.reference:VisualOnlyAdapter")
 MODELS.freeze()
 
 

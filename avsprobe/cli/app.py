@@ -20,6 +20,7 @@ from avsprobe.cli.commands.probes import probes_command
 from avsprobe.cli.commands.report import report_command
 from avsprobe.cli.commands.run import models_app, run_command
 from avsprobe.cli.commands.synth import synth_command
+from avsprobe.cli.commands.train import train_command
 from avsprobe.cli.state import STATE
 
 app = typer.Typer(
@@ -58,6 +59,7 @@ app.command("export")(export_command)
 app.command("run")(run_command)
 app.add_typer(models_app, name="models")
 app.command("report")(report_command)
+app.command("train")(train_command)
 app.add_typer(data_app, name="data")
 
 

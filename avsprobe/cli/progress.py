@@ -40,3 +40,35 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     finally:
         if "progress" in state:
             state["progress"].stop()
+
+
+@contextlib.contextmanager
+def staged_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """Yield an ``on_progress(stage, done, total)`` callback: one bar per stage, all in one display on stderr."""
+    state: dict[str, Any] = {"tasks": {}}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if "progress" not in state:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            state["progress"] = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("ETA"), TimeRemainingColumn(), console=console.stderr())
+            state["progress"].start()
+        tasks = state["tasks"]
+        if stage not in tasks:
+            tasks[stage] = state["progress"].add_task(stage, total=total)
+        state["progress"].update(tasks[stage], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if "progress" in state:
+            state["progress"].stop()

@@ -16,10 +16,16 @@ class ReferenceConfig:
     """Architecture, matching and loss settings.
 
     Ablation switches (paper Table 2): ``active_queries``, ``zeroth_query_active``, ``interaction_enhancement``,
-    ``drop_dominant``, ``debias`` (``"none"`` until the debias strategies land).
+    ``drop_dominant``, ``debias`` (``reference.debias`` describes the strategies).
     """
 
-    backbone: Literal["tiny"] = "tiny"
+    backbone: Literal["tiny", "hf-mask2former"] = "tiny"
+    backbone_path: str | None = None  # hf-mask2former: a local save_pretrained folder (Swin-B ADE20k)
+    frame_size: int = 96  # frames are resized to frame_size x frame_size (a multiple of 32)
+    # "log_mel": a small trainable CNN on VGGish log-mel examples; "vggish": the frozen VGGish network
+    # (weights from vggish_path); "embedding": 128-d embeddings computed elsewhere
+    audio_input: Literal["log_mel", "vggish", "embedding"] = "log_mel"
+    vggish_path: str | None = None
     hidden_dim: int = 64
     num_queries: int = 20  # mark 0 + 8 classes x dilation 2 = 17 active at most
     num_layers: int = 3
@@ -44,8 +50,18 @@ class ReferenceConfig:
     final_layer_weight: float = 2.0  # the last layer's losses count this much more than each auxiliary layer
     empty_class_weight: float = 0.1
     debias: Literal["none", "uncertainty", "bias-only", "logits-ensemble"] = "none"
+    debias_alpha: float = 1.0  # (alpha + 1) logits(V, A) - alpha logits(V, A_t); the paper's alpha = 1
+    noise_preset: Literal["paper", "official"] = "paper"  # T = 1000 and pure noise at test, or T = 100 and t = 99
+    noise_seed: int = 0  # seed of the fixed inference noise (deterministic predictions)
+    visual_only: bool = False  # the audio prompt is zeroed: the logits-ensemble's visual-only model
 
     def __post_init__(self) -> None:
+        if self.backbone == "hf-mask2former" and not self.backbone_path:
+            raise ConfigError("backbone 'hf-mask2former' needs backbone_path (a local save_pretrained folder)")
+        if self.audio_input == "vggish" and not self.vggish_path:
+            raise ConfigError("audio_input 'vggish' needs vggish_path (the converted vggish-10086976.pth)")
+        if self.frame_size % 32:
+            raise ConfigError(f"frame_size must be a multiple of 32, got {self.frame_size}")
         if not 0.0 <= self.drop_p <= 1.0:
             raise ConfigError(f"drop_p must lie in [0, 1], got {self.drop_p}")
         if self.hidden_dim % self.num_heads:
@@ -60,8 +76,10 @@ class ReferenceConfig:
 
 VARIANTS: dict[str, ReferenceConfig] = {
     "tiny": ReferenceConfig(),
+    # paper scale: pass backbone="hf-mask2former", backbone_path=..., audio_input="vggish", vggish_path=...
+    # (the decoder alone, as benchmarks/decoder.py times it, runs with the tiny backbone)
     "paper": ReferenceConfig(hidden_dim=256, num_queries=100, num_layers=9, num_heads=8, ffn_dim=2048,
-                             num_classes=70, dilation=1),
+                             num_classes=70, dilation=1, frame_size=384),
 }
 
 

@@ -161,3 +161,24 @@ def test_training_frequency_for_avss_counts_train_clips_per_sounding_class(tmp_p
     (tmp_path / "metadata.csv").write_text((tmp_path / "metadata.csv").read_text().replace(",test,", ",train,"))
     assert _train_frequency(tmp_path) == {"dog": 1 / 3, "guitar": 1 / 3, "man": 1 / 3, "piano": 1 / 3}
     assert _train_frequency(tmp_path / "v2") is None
+
+
+def test_several_models_in_one_pass_equal_separate_runs(source, tmp_path: Path) -> None:  # noqa: ANN001
+    from avsprobe.runner import run_models
+
+    suite = load_suite("paper")
+    names = ["oracle", "audio-blind-oracle"]
+    # one model already done: the shared pass resumes it and runs only the other
+    run_suite(resolve_model("oracle"), suite, source, tmp_path / "shared" / "oracle", limit=2, flush_jobs=8,
+              on_progress=lambda d, t: None)
+    summaries = run_models([resolve_model(n) for n in names], suite, source, [tmp_path / "shared" / n for n in names],
+                           limit=2)
+    assert summaries[0].resumed == summaries[0].jobs and summaries[1].resumed == 0
+    for name in names:
+        run_suite(resolve_model(name), suite, source, tmp_path / "alone" / name, limit=2)
+        keys = ["job_index", "frame"]
+        shared = load_records(tmp_path / "shared" / name).sort_values(keys).reset_index(drop=True)
+        alone = load_records(tmp_path / "alone" / name).sort_values(keys).reset_index(drop=True)
+        columns = [c for c in alone.columns if c not in ("pred_thumb", "tp_at", "pp_at")]
+        pd.testing.assert_frame_equal(shared[columns], alone[columns])
+        assert all(np.array_equal(a, b) for a, b in zip(shared.tp_at, alone.tp_at, strict=True))

@@ -1,0 +1,154 @@
+"""Adapters for the reference model: ``vanilla``, ``ours-nodebias``, ``ours`` (with a debias strategy) and
+``visual-only`` (the logits-ensemble's visual part).
+
+Each loads a checkpoint folder (``model.safetensors`` + ``config.json``): the one given by
+``--model-opt checkpoint=DIR``, else the checkpoint bundled with avsprobe under ``avsprobe/checkpoints/NAME``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from avsprobe.adapters.base import InputSpec, ModelAdapter
+from avsprobe.errors import AdapterError
+
+if TYPE_CHECKING:
+    import torch
+
+    from avsprobe.types import AVBatch
+
+__all__ = ["ReferenceAdapter", "VanillaAdapter", "OursNoDebiasAdapter", "OursAdapter", "VisualOnlyAdapter",
+           "bundled_checkpoint"]
+
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def bundled_checkpoint(name: str) -> Path:
+    """The folder of the checkpoint shipped with avsprobe for model ``name``."""
+    return BUNDLED_DIR / name
+
+
+class ReferenceAdapter(ModelAdapter):
+    """The reference model from a checkpoint folder.
+
+    Args:
+        checkpoint: checkpoint folder (default: the bundled one for this model name).
+        batch_frames: frames per forward pass.
+    """
+
+    checkpoint_name: ClassVar[str] = ""
+
+    def __init__(self, checkpoint: str | None = None, batch_frames: int | str = 64) -> None:
+        super().__init__()
+        from avsprobe.errors import DataError
+        from avsprobe.reference.checkpoint import WEIGHTS_FILE, load_checkpoint
+
+        folder = Path(checkpoint) if checkpoint else bundled_checkpoint(self.checkpoint_name or self.name)
+        try:
+            self.model, self.record = load_checkpoint(folder)
+        except DataError as exc:
+            hint = "" if checkpoint else f" (train it with 'avsprobe train --model {self.name} --out {folder}')"
+            raise AdapterError(f"model {self.name!r}: {exc}{hint}") from exc
+        self.folder = folder
+        self.batch_frames = int(batch_frames)
+        size = self.model.config.frame_size
+        self.input_spec = InputSpec(frame_size=(size, size), mean=tuple(self.record["mean"]),
+                                    std=tuple(self.record["std"]), output="binary")
+        self._weights_digest = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
+
+    def to(self, device: str) -> ModelAdapter:
+        self.model.to(device)
+        return super().to(device)
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        return self._logits(self.model, batch)
+
+    def _logits(self, model: Any, batch: AVBatch) -> torch.Tensor:
+        """Foreground logits ``[B, T, H, W]`` of ``model`` (frames in chunks of ``batch_frames``)."""
+        import torch
+
+        from avsprobe.audio.vggish import vggish_examples
+        from avsprobe.reference.inference import foreground_logits
+
+        b, t, _, h, w = batch.frames.shape
+        log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device)[:, :, 0]  # [B, T, 96, 64]
+        frames = batch.frames.reshape(b * t, 3, h, w)
+        audio = log_mel.reshape(b * t, *log_mel.shape[-2:])
+        parts = [foreground_logits(model, frames[i : i + self.batch_frames], audio[i : i + self.batch_frames], (h, w))
+                 for i in range(0, b * t, self.batch_frames)]
+        return torch.cat(parts).reshape(b, t, h, w)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256((super().fingerprint() + self._weights_digest).encode()).hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        """Where the weights came from and the val score they reached."""
+        training = self.record.get("training", {})
+        return {"checkpoint": str(self.folder), "best": training.get("best")}
+
+
+class VanillaAdapter(ReferenceAdapter):
+    """The Mask2Former AVS baseline (audio added to every query; no active queries, no dropping)."""
+
+    name = "vanilla"
+
+
+class OursNoDebiasAdapter(ReferenceAdapter):
+    """The paper's model without a debias strategy: active queries, interaction enhancement, dropping."""
+
+    name = "ours-nodebias"
+
+
+class VisualOnlyAdapter(ReferenceAdapter):
+    """The visual-only model of the logits ensemble (vanilla recipe, audio prompt zeroed)."""
+
+    name = "visual-only"
+
+
+class OursAdapter(ReferenceAdapter):
+    """The paper's model with its debias strategy (bundled: uncertainty-based, paper preset).
+
+    Args:
+        checkpoint: the ``ours`` checkpoint (uncertainty or bias-only: the strategy is in its config), or a
+            visual-only checkpoint for the logits ensemble.
+        strategy: ``logits-ensemble`` merges ``main`` with the visual-only model at inference,
+            ``(alpha + 1) logits(V, A) - alpha logits_visual(V)`` (default checkpoints: the bundled
+            ``ours-nodebias`` and ``visual-only``); otherwise it must match the checkpoint's strategy.
+        main: the audio-visual model of the ensemble.
+        alpha: the ensemble's alpha (default: the checkpoint's ``debias_alpha``, 1).
+    """
+
+    name = "ours"
+
+    def __init__(self, checkpoint: str | None = None, strategy: str | None = None, main: str | None = None,
+                 alpha: float | str | None = None, batch_frames: int | str = 64) -> None:
+        ensemble = strategy == "logits-ensemble"
+        if ensemble and checkpoint is None:
+            checkpoint = str(bundled_checkpoint("visual-only"))
+        super().__init__(checkpoint, batch_frames)
+        config = self.model.config
+        ensemble = ensemble or config.debias == "logits-ensemble"
+        if strategy is not None and not ensemble and strategy != config.debias:
+            raise AdapterError(f"model 'ours': {self.folder} was trained with debias {config.debias!r}, not {strategy!r}")
+        self.main_model = None
+        self.alpha = float(alpha) if alpha is not None else config.debias_alpha
+        if ensemble:
+            main_adapter = OursNoDebiasAdapter(main, batch_frames)
+            self.main_model = main_adapter.model
+            self._weights_digest += main_adapter._weights_digest
+            if main_adapter.model.config.frame_size != config.frame_size:
+                raise AdapterError("the logits ensemble needs both models at the same frame size")
+
+    def to(self, device: str) -> ModelAdapter:
+        if self.main_model is not None:
+            self.main_model.to(device)
+        return super().to(device)
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        if self.main_model is None:
+            return self._logits(self.model, batch)
+        from avsprobe.reference.debias import contrast
+
+        return contrast(self._logits(self.main_model, batch), self._logits(self.model, batch), self.alpha)

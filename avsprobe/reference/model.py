@@ -1,0 +1,232 @@
+"""The reference AVS model: backbone, pixel decoder, audio encoder, perception, audio prompt and a
+Mask2Former-style decoder over active queries (paper Sec. 4.1-4.3).
+
+One forward handles ``B`` frames, each with its own 1-s audio example. Shapes: frames ``[B, 3, H, W]``
+(normalised), audio ``[B, 96, 64]`` VGGish log-mel (or ``[B, 128]`` embeddings), outputs per prediction
+(before the first layer and after each: ``num_layers + 1``) mask logits ``[B, N, H/4, W/4]`` and class
+logits ``[B, N, K + 1]`` (index K = no object).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from avsprobe.reference.audio import AudioEncoder, log_mel_descriptor
+from avsprobe.reference.backbone import PixelDecoder, TinyBackbone, sine_position_encoding
+from avsprobe.reference.config import ReferenceConfig
+from avsprobe.reference.debias import NOISE_PRESETS, alpha_bars, contrast, distort, fixed_noise, gate_by_bias
+from avsprobe.reference.layers import ActiveQueryLayer, gather_active, scatter_active
+from avsprobe.reference.perception import Perception, marks_from_activity
+
+__all__ = ["ReferenceModel", "ModelOutput", "VisualFeatures", "foreground_probability"]
+
+_NUM_LEVELS = 3
+
+DORMANT_MASK_LOGIT = -20.0
+"""Mask logit reported for dormant queries under interaction enhancement (their masks are never computed)."""
+
+
+@dataclass
+class VisualFeatures:
+    """The visual side of one forward: decoder memory per level ``[B, L_l, C]`` with positional encodings,
+    the level sizes, and the per-pixel mask embeddings ``[B, C, H/4, W/4]``."""
+
+    memory: list[torch.Tensor]
+    memory_pos: list[torch.Tensor]
+    sizes: list[tuple[int, int]]
+    mask_features: torch.Tensor
+
+    def repeat(self, times: int) -> VisualFeatures:
+        """The same features for ``times`` copies of the batch (``[times * B, ...]``), e.g. two audio branches."""
+        return VisualFeatures([m.repeat(times, 1, 1) for m in self.memory], [p.repeat(times, 1, 1) for p in self.memory_pos],
+                              self.sizes, self.mask_features.repeat(times, 1, 1, 1))
+
+
+@dataclass
+class ModelOutput:
+    """Predictions of one forward.
+
+    Attributes:
+        masks: per prediction ``[B, N, h, w]`` mask logits (the last is the final prediction).
+        classes: per prediction ``[B, N, K + 1]`` class logits.
+        active: ``bool [B, N]``: the queries the marks made active (all True without active queries).
+        bias: the visual-only branch's own predictions (``bias-only`` strategy; it has its own loss).
+    """
+
+    masks: list[torch.Tensor]
+    classes: list[torch.Tensor]
+    active: torch.Tensor
+    bias: ModelOutput | None = None
+
+
+def foreground_probability(mask_logits: torch.Tensor, class_logits: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """Mask2Former's semantic inference summed over classes: ``[B, h, w]`` probability that a pixel is a
+    sounding object, ``sum_q (1 - p_q(no object)) sigmoid(m_q)`` over the active queries, clipped to [0, 1]."""
+    p_object = 1 - class_logits.float().softmax(-1)[..., -1]  # [B, N]
+    p_object = p_object * active
+    return torch.einsum("bq,bqhw->bhw", p_object, mask_logits.float().sigmoid()).clamp(0.0, 1.0)
+
+
+class ReferenceModel(nn.Module):
+    """The reference model for one :class:`ReferenceConfig`.
+
+    The perception module is fitted separately (``Perception.fit``) and frozen while the rest trains.
+    """
+
+    def __init__(self, config: ReferenceConfig) -> None:
+        super().__init__()
+        c = config.hidden_dim
+        self.config = config
+        self.pixel_decoder: PixelDecoder | None = None
+        if config.backbone == "tiny":
+            self.backbone: nn.Module = TinyBackbone()
+            self.pixel_decoder = PixelDecoder(TinyBackbone.channels, c)
+        else:
+            from avsprobe.reference.hf_backbone import HFMask2FormerBackbone
+
+            self.backbone = HFMask2FormerBackbone(config.backbone_path or "", c)
+        self.audio_encoder = AudioEncoder(c, config.audio_input, config.vggish_path)
+        self.perception = Perception(config.perception, config.num_classes, threshold=config.threshold,
+                                     top_k=config.top_k)
+        self.query_feat = nn.Embedding(config.num_queries, c)
+        self.query_pos = nn.Embedding(config.num_queries, c)
+        self.level_embed = nn.Embedding(_NUM_LEVELS, c)
+        if config.prompt == "attention":
+            self.prompt_attn = nn.MultiheadAttention(c, config.num_heads, batch_first=True)
+            self.prompt_norm = nn.LayerNorm(c)
+        self.layers = nn.ModuleList(ActiveQueryLayer(c, config.num_heads, config.ffn_dim)
+                                    for _ in range(config.num_layers))
+        self.decoder_norm = nn.LayerNorm(c)
+        self.class_head = nn.Linear(c, config.num_classes + 1)
+        self.mask_head = nn.Sequential(nn.Linear(c, c), nn.ReLU(inplace=True), nn.Linear(c, c), nn.ReLU(inplace=True),
+                                       nn.Linear(c, c))
+
+    # --- pieces ---
+
+    def marks(self, audio: torch.Tensor, descriptor: torch.Tensor | None = None) -> torch.Tensor:
+        """``bool [B, N]`` latent semantic marks from Phi (all True when active queries are switched off)."""
+        cfg = self.config
+        b = audio.shape[0]
+        if not cfg.active_queries:
+            return torch.ones(b, cfg.num_queries, dtype=torch.bool, device=audio.device)
+        if descriptor is None:
+            if cfg.audio_input == "embedding":
+                raise ValueError("with audio_input='embedding' pass the log-mel descriptor for the perception module")
+            descriptor = log_mel_descriptor(audio)
+        with torch.no_grad():
+            activity = self.perception.activity(descriptor.float())
+        return marks_from_activity(activity, cfg.num_queries, cfg.dilation, zeroth_active=cfg.zeroth_query_active)
+
+    def audio_prompt(self, audio_features: torch.Tensor, marks: torch.Tensor) -> torch.Tensor:
+        """Initial queries ``[B, N, C]``: ``F'_A = repeat(F_A, N) * marks`` made into a prompt, plus ``q``."""
+        prompt = audio_features[:, None, :] * marks[..., None].to(audio_features.dtype)
+        queries = self.query_feat.weight[None].expand(prompt.shape[0], -1, -1)
+        if self.config.prompt == "add":  # the official code: plain addition
+            return queries + prompt
+        padding = ~marks & marks.any(dim=1, keepdim=True)  # a clip with no active query attends to all
+        attended, _ = self.prompt_attn(prompt, prompt, prompt, key_padding_mask=padding, need_weights=False)
+        return queries + self.prompt_norm(attended)
+
+    def _predict(self, queries: torch.Tensor, mask_features: torch.Tensor, next_size: tuple[int, int] | None,
+                 active: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Class and mask logits of every query (with ``active``, masks of active queries only: dormant
+        ones get :data:`DORMANT_MASK_LOGIT`), and the next layer's attention mask."""
+        x = self.decoder_norm(queries)
+        classes = self.class_head(x)
+        if active is None:
+            masks = torch.einsum("bqc,bchw->bqhw", self.mask_head(x), mask_features)
+        else:  # the mask read-out is the decoder's largest cost: compute it for active queries only
+            packed, valid, index = gather_active(x, active)
+            packed_masks = torch.einsum("bqc,bchw->bqhw", self.mask_head(packed), mask_features)
+            masks = packed_masks.new_full((x.shape[0], x.shape[1], *mask_features.shape[-2:]), DORMANT_MASK_LOGIT)
+            masks = scatter_active(masks, packed_masks, valid, index)
+        blocked = None
+        if next_size is not None:
+            small = nn.functional.interpolate(masks.detach(), size=next_size, mode="bilinear", align_corners=False)
+            blocked = small.flatten(2).sigmoid() < 0.5
+        return masks, classes, blocked
+
+    # --- forward ---
+
+    def encode_visual(self, frames: torch.Tensor) -> VisualFeatures:
+        """Backbone and pixel decoder on ``frames [B, 3, H, W]``."""
+        features = self.backbone(frames)
+        levels, mask_features = self.pixel_decoder(features) if self.pixel_decoder is not None else features
+        memory, memory_pos, sizes = [], [], []
+        for i, level in enumerate(levels):
+            h, w = level.shape[-2:]
+            sizes.append((h, w))
+            memory.append(level.flatten(2).transpose(1, 2))
+            pos = sine_position_encoding(h, w, self.config.hidden_dim, level.device) + self.level_embed.weight[i]
+            memory_pos.append(pos[None].expand(level.shape[0], -1, -1))
+        return VisualFeatures(memory, memory_pos, sizes, mask_features)
+
+    def decode(self, visual: VisualFeatures, queries: torch.Tensor, marks: torch.Tensor) -> ModelOutput:
+        """The decoder on initial ``queries [B, N, C]``: a prediction before the first layer and after each."""
+        cfg = self.config
+        query_pos = self.query_pos.weight[None].expand(queries.shape[0], -1, -1)
+        interact = marks if (cfg.active_queries and cfg.interaction_enhancement) else None
+        all_masks, all_classes = [], []
+        masks, classes, blocked = self._predict(queries, visual.mask_features, visual.sizes[0], interact)
+        all_masks.append(masks)
+        all_classes.append(classes)
+        for i, layer in enumerate(self.layers):
+            level = i % _NUM_LEVELS
+            queries = layer(queries, query_pos, visual.memory[level], visual.memory_pos[level], blocked, interact)
+            next_size = visual.sizes[(i + 1) % _NUM_LEVELS] if i + 1 < len(self.layers) else None
+            masks, classes, blocked = self._predict(queries, visual.mask_features, next_size, interact)
+            all_masks.append(masks)
+            all_classes.append(classes)
+        return ModelOutput(all_masks, all_classes, marks)
+
+    def forward(self, frames: torch.Tensor, audio: torch.Tensor, *, descriptor: torch.Tensor | None = None,
+                marks: torch.Tensor | None = None, generator: torch.Generator | None = None) -> ModelOutput:
+        """Predict masks and classes for ``frames [B, 3, H, W]`` with ``audio [B, 96, 64]`` (see module doc).
+
+        ``marks`` overrides Phi (tests, or marks supplied from outside as the official code reads them).
+        With the ``uncertainty`` or ``bias-only`` strategy the second branch runs in the same batched decoder
+        pass (the visual features are computed once); ``generator`` draws the training noise.
+        """
+        cfg = self.config
+        if marks is None:
+            marks = self.marks(audio, descriptor)
+        visual = self.encode_visual(frames)
+        features = self.audio_encoder(audio)
+        if cfg.visual_only:
+            features = torch.zeros_like(features)
+        if cfg.debias not in ("uncertainty", "bias-only"):
+            return self.decode(visual, self.audio_prompt(features, marks), marks)
+        second = self._distorted(features, generator) if cfg.debias == "uncertainty" else torch.zeros_like(features)
+        queries = torch.cat([self.audio_prompt(features, marks), self.audio_prompt(second, marks)])
+        both = self.decode(visual.repeat(2), queries, torch.cat([marks, marks]))
+        b = frames.shape[0]
+        main = ModelOutput([m[:b] for m in both.masks], [c[:b] for c in both.classes], marks)
+        other = ModelOutput([m[b:] for m in both.masks], [c[b:] for c in both.classes], marks)
+        if cfg.debias == "uncertainty":
+            combine = lambda x, y: contrast(x, y, cfg.debias_alpha)  # noqa: E731
+        else:
+            combine = gate_by_bias
+        return ModelOutput([combine(x, y) for x, y in zip(main.masks, other.masks, strict=True)],
+                           [combine(x, y) for x, y in zip(main.classes, other.classes, strict=True)], marks,
+                           bias=other if cfg.debias == "bias-only" else None)
+
+    def _distorted(self, features: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """The audio features after the closed-form forward process (training: t per clip; test: the preset's)."""
+        preset = NOISE_PRESETS[self.config.noise_preset]
+        bars = alpha_bars(int(preset["steps"]))  # type: ignore[arg-type]
+        b = features.shape[0]
+        if self.training:
+            t = torch.randint(0, bars.shape[0], (b,), generator=generator)
+            noise = torch.randn(features.shape, generator=generator).to(features.device, features.dtype)
+            return distort(features, bars[t].to(features.device), noise)
+        noise = fixed_noise(features.shape[-1], self.config.noise_seed, features.device).expand_as(features)
+        t_test = preset["inference_t"]
+        bar = torch.zeros(b, dtype=torch.float64) if t_test is None else bars[int(t_test)].expand(b)  # type: ignore[call-overload]
+        return distort(features, bar.to(features.device), noise)
+
+    def foreground(self, output: ModelOutput) -> torch.Tensor:
+        """``[B, h, w]`` sounding-object probability from the final prediction."""
+        return foreground_probability(output.masks[-1], output.classes[-1], output.active)

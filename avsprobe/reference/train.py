@@ -1,0 +1,334 @@
+"""Training the reference model on an AVSS-layout tree (by default the cached bias lab).
+
+Recipe: the perception module is fitted on the train split first and frozen; then AdamW trains the rest with
+two learning rates (parameters named ``adapter`` at ``lr_adapters``, everything else at ``lr``; the ``tiny``
+backbone trains from scratch and has no adapters). Every epoch ends with canonical mIoU on ``val`` (original
+audio); the best epoch on val is kept, the test split is never read. The run is resumable: ``last.*`` holds the
+optimiser state and the epoch reached, and a rerun with the same settings continues from there.
+
+Output folder: ``model.safetensors`` + ``config.json`` (the best epoch: what the adapters load) and
+``last.safetensors`` + ``last.json`` (resume state).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from avsprobe.errors import ConfigError, DataError
+from avsprobe.fileio import atomic_write_text
+from avsprobe.reference.checkpoint import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    load_tensors,
+    save_checkpoint,
+    save_tensors,
+)
+from avsprobe.reference.config import ReferenceConfig, get_config
+from avsprobe.reference.criterion import SetCriterion, targets_from_labels
+from avsprobe.reference.data import FrameData, load_frames
+from avsprobe.reference.inference import foreground_logits, normalise_frames
+from avsprobe.reference.model import ReferenceModel
+from avsprobe.seeding import rng_for
+
+__all__ = ["RECIPES", "TrainSettings", "train", "evaluate_miou", "build_config"]
+
+RECIPES: dict[str, dict[str, Any]] = {
+    # a Mask2Former AVS baseline: audio added to every query, all queries interact, no dropping
+    "vanilla": {"active_queries": False, "interaction_enhancement": False, "drop_dominant": False, "prompt": "add"},
+    # the paper's method without the debias strategy
+    "ours-nodebias": {},
+    # the paper's method with a debias strategy (TrainSettings.debias; uncertainty by default)
+    "ours": {},
+    # the logits-ensemble's separately trained visual-only model: the vanilla recipe without audio
+    "visual-only": {"active_queries": False, "interaction_enhancement": False, "drop_dominant": False,
+                    "prompt": "add", "visual_only": True},
+}
+"""Config overrides per trainable model name (on top of the variant)."""
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything a training run depends on (recorded in the checkpoint; resuming requires equal settings)."""
+
+    model: str = "ours-nodebias"
+    variant: str = "tiny"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 14
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_adapters: float = 1e-4
+    weight_decay: float = 0.05
+    grad_clip: float = 1.0
+    seed: int = 0
+    data: str | None = None  # None: the cached default bias lab
+    debias: str = "uncertainty"  # strategy of the "ours" model (ignored by the others)
+    device: str = "cpu"
+    amp: bool = True  # bfloat16 autocast on CUDA (no effect on CPU)
+
+
+def build_config(settings: TrainSettings, num_classes: int) -> ReferenceConfig:
+    """The model's config: variant, recipe, class count, then explicit overrides.
+
+    ``ours --debias logits-ensemble`` trains the ensemble's visual-only part (its main part is
+    ``ours-nodebias``), so it takes the ``visual-only`` recipe and is marked ``debias="logits-ensemble"``.
+    """
+    if settings.model not in RECIPES:
+        raise ConfigError(f"unknown trainable model {settings.model!r}; known: {', '.join(RECIPES)}")
+    recipe = dict(RECIPES[settings.model])
+    if settings.model == "ours":
+        if settings.debias not in ("uncertainty", "bias-only", "logits-ensemble"):
+            raise ConfigError(f"unknown debias strategy {settings.debias!r}; use uncertainty, bias-only or logits-ensemble")
+        recipe = {**RECIPES["visual-only"]} if settings.debias == "logits-ensemble" else recipe
+        recipe["debias"] = settings.debias
+    return get_config(settings.variant, **{**recipe, "num_classes": num_classes, **settings.overrides})
+
+
+def _classes_of(root: Path) -> tuple[str, ...]:
+    if (root / "world.json").is_file():
+        from avsprobe.data.biaslab.reader import BiasLabWorld
+
+        return tuple(BiasLabWorld(root).training_sounding_frequency())
+    from avsprobe.data.palette import AVSS_CLASSES
+
+    return tuple(AVSS_CLASSES[1:])
+
+
+def _optimiser(model: ReferenceModel, settings: TrainSettings) -> torch.optim.Optimizer:
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad and not n.startswith("perception.")]
+    adapters = [p for n, p in trainable if "adapter" in n]
+    rest = [p for n, p in trainable if "adapter" not in n]
+    groups = [{"params": rest, "lr": settings.lr, "name": "rest"}]
+    if adapters:
+        groups.append({"params": adapters, "lr": settings.lr_adapters, "name": "adapters"})
+    return torch.optim.AdamW(groups, weight_decay=settings.weight_decay)
+
+
+def evaluate_miou(model: ReferenceModel, data: FrameData, *, batch_size: int = 64, device: str = "cpu") -> float:
+    """Canonical mIoU (empty ground truth: 1 if nothing is predicted) of ``model`` on every frame of ``data``."""
+    from avsprobe.metrics.binary import BinaryFrameStats, binary_frame_stats, canonical_miou
+
+    model.eval()
+    parts = []
+    out_size = tuple(data.labels.shape[-2:])
+    for start in range(0, len(data), batch_size):
+        sl = slice(start, start + batch_size)
+        frames = normalise_frames(data.frames[sl].to(device), IMAGENET_MEAN, IMAGENET_STD)
+        logits = foreground_logits(model, frames, data.log_mel[sl].to(device), out_size).cpu()  # type: ignore[arg-type]
+        parts.append(binary_frame_stats(logits, data.labels[sl] > 0))
+    return canonical_miou(BinaryFrameStats.concat(parts))
+
+
+def _settings_record(settings: TrainSettings) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(settings), sort_keys=True))
+
+
+def _resume(out: Path, settings: TrainSettings, model: ReferenceModel, optimiser: torch.optim.Optimizer
+            ) -> dict[str, Any] | None:
+    state_file = out / "last.json"
+    if not state_file.is_file():
+        return None
+    state = json.loads(state_file.read_text())
+    ours, theirs = _settings_record(settings), dict(state["settings"])
+    for key in ("epochs", "device", "amp"):  # more epochs extend a run; it may continue on another device
+        ours.pop(key)
+        theirs.pop(key, None)
+    if ours != theirs:
+        changed = sorted(k for k in ours if ours[k] != theirs.get(k))
+        raise ConfigError(f"{out} holds a run with other settings ({', '.join(changed)} differ, see {state_file}); "
+                          "use another --out or --force")
+    tensors = load_tensors(out / "last.safetensors")
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    optim_state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            optim_state.setdefault(int(index), {})[name] = value
+    groups = optimiser.state_dict()["param_groups"]
+    optimiser.load_state_dict({"state": optim_state, "param_groups": groups})
+    return state
+
+
+def _save_last(out: Path, settings: TrainSettings, model: ReferenceModel, optimiser: torch.optim.Optimizer,
+               record: dict[str, Any]) -> None:
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    for index, state in optimiser.state_dict()["state"].items():
+        for name, value in state.items():
+            tensors[f"optim.{index}.{name}"] = value if isinstance(value, torch.Tensor) else torch.tensor(value)
+    save_tensors(out / "last.safetensors", tensors)
+    atomic_write_text(out / "last.json", json.dumps({"settings": _settings_record(settings), **record}, indent=2) + "\n")
+
+
+def _build_model(config: ReferenceConfig, seed: int) -> ReferenceModel:
+    # module initialisation draws from torch's global generator: fork it so training never depends on (or
+    # changes) the caller's random state
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return ReferenceModel(config)
+
+
+def _distributed(device: str) -> tuple[int, int, str]:
+    """``(rank, world_size, device)``; under ``torchrun`` (``WORLD_SIZE > 1``) the process group is joined
+    here (NCCL on CUDA, gloo on CPU) and each process takes ``cuda:LOCAL_RANK``."""
+    import os
+
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or not dist.is_available():
+        return 0, 1, device
+    cuda = device.startswith("cuda")
+    if cuda:
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def _parameter_digest(model: torch.nn.Module) -> str:
+    """sha256 of the parameters (not the buffers: each DDP replica keeps BatchNorm statistics of its own shard)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, value in sorted(model.named_parameters()):
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def train(settings: TrainSettings, out: str | Path, *, on_progress: ProgressFn | None = None,
+          on_epoch: Callable[[dict[str, Any]], None] | None = None, workers: int | None = None,
+          max_steps: int | None = None) -> dict[str, Any]:
+    """Train one model; returns the training record (also in ``out/config.json``).
+
+    Under ``torchrun`` each process trains on its share of every batch with DistributedDataParallel;
+    rank 0 validates and writes the checkpoints. On CUDA the forward runs under bfloat16 autocast when
+    ``settings.amp`` is set.
+
+    Args:
+        settings: the recipe.
+        out: checkpoint folder (created; an unfinished run with the same settings is resumed).
+        on_progress: ``(stage, done, total)`` for loading and training.
+        on_epoch: called with each epoch's record (loss, val mIoU, seconds).
+        workers: processes for loading the data.
+        max_steps: stop each epoch after this many steps (tests).
+    """
+    from avsprobe.data.biaslab.world import ensure_default_world
+    from avsprobe.reference.audio import log_mel_descriptor
+
+    out = Path(out)
+    rank, world, device = _distributed(settings.device)
+    root = Path(settings.data) if settings.data else ensure_default_world(None)
+    if not root.is_dir():
+        raise DataError(f"training data folder {root} does not exist")
+    classes = _classes_of(root)
+    config = build_config(settings, len(classes))
+    started = time.perf_counter()
+    report = on_progress if rank == 0 else None
+    loaded = {split: load_frames(root, split, classes, config.frame_size, workers=workers,
+                                 on_progress=(lambda d, t, s=split: report(f"loading {s}", d, t)) if report else None)
+              for split in ("train", "val")}
+    train_data, val_data = loaded["train"], loaded["val"]
+    model = _build_model(config, settings.seed)
+    perception_fit = model.perception.fit(log_mel_descriptor(train_data.log_mel), train_data.presence,
+                                          seed=settings.seed) if config.active_queries else {}
+    for p in model.perception.parameters():
+        p.requires_grad_(False)
+    optimiser = _optimiser(model, settings)
+    state = _resume(out, settings, model, optimiser)
+    model.to(device)
+    _optimiser_to(optimiser, device)
+    net: torch.nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    criterion = SetCriterion(config)
+    amp = settings.amp and device.startswith("cuda")
+    history: list[dict[str, Any]] = state["history"] if state else []
+    best = state["best"] if state else {"epoch": -1, "val_miou": -1.0}
+    first_epoch = len(history)
+    mask_size = (config.frame_size // 4, config.frame_size // 4)
+    targets = targets_from_labels(train_data.labels, config.num_classes, mask_size)
+    steps_per_epoch = int(np.ceil(len(train_data) / settings.batch_size))
+    if max_steps is not None:
+        steps_per_epoch = min(steps_per_epoch, max_steps)
+    total_steps = steps_per_epoch * settings.epochs
+    for epoch in range(first_epoch, settings.epochs):
+        epoch_start = time.perf_counter()
+        net.train()
+        model.perception.eval()
+        order = torch.from_numpy(rng_for(settings.seed, "epoch", epoch).permutation(len(train_data)))
+        generator = torch.Generator().manual_seed(int(rng_for(settings.seed, "drop", epoch, rank).integers(2**62)))
+        losses = []
+        for step in range(steps_per_epoch):
+            idx = order[step * settings.batch_size : (step + 1) * settings.batch_size][rank::world]
+            frames = normalise_frames(train_data.frames[idx].to(device), IMAGENET_MEAN, IMAGENET_STD)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                output = net(frames, train_data.log_mel[idx].to(device), generator=generator)
+            batch_targets = dataclasses.replace(targets, classes=targets.classes[idx].to(device),
+                                                masks=targets.masks[idx].to(device), valid=targets.valid[idx].to(device))
+            loss, _ = criterion(output, batch_targets, generator)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+            optimiser.step()
+            losses.append(float(loss.detach()))
+            if report:
+                report("training", epoch * steps_per_epoch + step + 1, total_steps)
+        record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_miou": None,
+                  "seconds": round(time.perf_counter() - epoch_start, 2)}
+        if rank == 0:
+            record["val_miou"] = evaluate_miou(model, val_data, device=device)
+            history.append(record)
+            if record["val_miou"] > best["val_miou"]:
+                best = {"epoch": epoch, "val_miou": record["val_miou"]}
+                save_checkpoint(out, model, _meta(settings, classes, root, history, best, perception_fit))
+            _save_last(out, settings, model, optimiser, {"history": history, "best": best})
+            if on_epoch:
+                on_epoch(record)
+        else:
+            history.append(record)
+    meta = _meta(settings, classes, root, history, best, perception_fit)
+    if rank == 0:
+        _update_meta(out, meta)
+    if world > 1:
+        torch.distributed.barrier()
+    meta["training_seconds_this_call"] = round(time.perf_counter() - started, 1)
+    meta["parameter_digest"] = _parameter_digest(model)
+    return meta
+
+
+def _optimiser_to(optimiser: torch.optim.Optimizer, device: str) -> None:
+    for state in optimiser.state.values():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and key != "step":
+                state[key] = value.to(device)
+
+
+def _meta(settings: TrainSettings, classes: tuple[str, ...], root: Path, history: list[dict[str, Any]],
+          best: dict[str, Any], perception_fit: dict[str, float]) -> dict[str, Any]:
+    from avsprobe._version import __version__
+
+    return {"model": settings.model, "classes": list(classes), "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
+            "training": {"settings": _settings_record(settings), "data": str(root), "history": history, "best": best,
+                         "perception_fit": perception_fit, "avsprobe_version": __version__}}
+
+
+def _update_meta(out: Path, meta: dict[str, Any]) -> None:
+    """Refresh the training record in ``config.json`` (the weights stay those of the best epoch)."""
+    config_file = out / "config.json"
+    if not config_file.is_file():
+        return
+    record = json.loads(config_file.read_text())
+    record.update({k: v for k, v in meta.items() if k != "config"})
+    atomic_write_text(config_file, json.dumps(record, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,111 @@
+"""Training end to end on a tiny bias lab: checkpoints, resuming, the adapters and the CLI (a few steps only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from avsprobe.adapters import resolve_model
+from avsprobe.adapters.check import _probed_batch, check_adapter
+from avsprobe.data.biaslab.world import build_world
+from avsprobe.errors import AdapterError, ConfigError
+from avsprobe.reference.checkpoint import load_checkpoint
+from avsprobe.reference.train import TrainSettings, train
+from avsprobe.runner import prepare_batch
+from tests.cli.test_app import run_cli
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("train") / "w"
+    build_world(root, clips=12, workers=2)
+    return root
+
+
+def _settings(world: Path, **changes: object) -> TrainSettings:
+    base = {"model": "ours-nodebias", "epochs": 1, "batch_size": 8, "data": str(world), "overrides": {"frame_size": 64}}
+    return TrainSettings(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_train_resume_and_load(world: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ck"
+    epochs_seen: list[int] = []
+    meta = train(_settings(world), out, max_steps=2, workers=1, on_epoch=lambda r: epochs_seen.append(r["epoch"]))
+    assert epochs_seen == [0] and {p.name for p in out.iterdir()} >= {"model.safetensors", "config.json", "last.json",
+                                                                     "last.safetensors"}
+    record = json.loads((out / "config.json").read_text())
+    assert record["model"] == "ours-nodebias" and len(record["classes"]) == 8
+    assert 0.0 <= record["training"]["history"][0]["val_miou"] <= 1.0
+    assert meta["training"]["perception_fit"]["train_exact_match"] >= 0.0
+    # resuming: a second call with more epochs continues at epoch 1 and keeps the history
+    meta = train(_settings(world, epochs=2), out, max_steps=2, workers=1)
+    with pytest.raises(ConfigError, match="other settings"):
+        train(_settings(world, epochs=3, seed=5), out, max_steps=1, workers=1)
+    assert [h["epoch"] for h in json.loads((out / "last.json").read_text())["history"]] == [0, 1]
+    model, record = load_checkpoint(out)
+    assert record["training"]["best"]["epoch"] in (0, 1) and not model.training
+    # the adapters load it and conform
+    adapter = resolve_model("ours-nodebias", {"checkpoint": str(out)})
+    assert adapter.input_spec.frame_size == (64, 64)
+    assert all(r.passed for r in check_adapter(adapter)), check_adapter(adapter)
+    # the logits ensemble: (1 + alpha) main - alpha visual-only, on the foreground logits
+    train(_settings(world, model="visual-only"), tmp_path / "vis", max_steps=1, workers=1)
+    ensemble = resolve_model("ours", {"strategy": "logits-ensemble", "checkpoint": str(tmp_path / "vis"),
+                                      "main": str(out), "alpha": 0.5})
+    visual = resolve_model("visual-only", {"checkpoint": str(tmp_path / "vis")})
+    batch = prepare_batch(_probed_batch(5, 64), ensemble.input_spec, "cpu")
+    expected = 1.5 * adapter.predict(batch) - 0.5 * visual.predict(batch)
+    assert torch.allclose(ensemble.predict(batch), expected, atol=1e-5)
+    with pytest.raises(AdapterError, match="trained with debias"):
+        resolve_model("ours", {"checkpoint": str(out), "strategy": "bias-only"})
+
+
+def test_training_is_deterministic(world: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        train(_settings(world, model="vanilla"), tmp_path / name, max_steps=2, workers=1)
+    a, _ = load_checkpoint(tmp_path / "a")
+    b, _ = load_checkpoint(tmp_path / "b")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_missing_checkpoint_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(AdapterError, match="config.json is missing"):
+        resolve_model("vanilla", {"checkpoint": str(tmp_path / "none")})
+
+
+def test_train_command(world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["train", "--model", "vanilla", "--data", str(world), "--epochs", "1", "--out",
+                              str(tmp_path / "v"), "--batch-size", "16"], capsys)
+    assert code == 0, err
+    assert "best val mIoU" in out and (tmp_path / "v" / "model.safetensors").is_file()
+    code, out, err = run_cli(["train", "--model", "nope", "--data", str(world), "--out", str(tmp_path / "x")], capsys)
+    assert code == 1 and "unknown trainable model" in err
+
+
+def _ddp_worker(rank: int, world: str, out: str, port: int, results: str) -> None:
+    import os
+
+    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank), "WORLD_SIZE": "2",
+                       "LOCAL_RANK": str(rank)})
+    torch.set_num_threads(1)
+    meta = train(_settings(Path(world), model="ours", batch_size=8), out, max_steps=2, workers=1)
+    Path(results, f"rank{rank}.txt").write_text(meta["parameter_digest"])
+    torch.distributed.destroy_process_group()
+
+
+def test_two_cpu_processes_train_with_ddp(world: Path, tmp_path: Path) -> None:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(str(world), str(tmp_path / "ddp"), port, str(tmp_path)), nprocs=2, join=True)
+    digests = {(tmp_path / f"rank{r}.txt").read_text() for r in range(2)}
+    assert len(digests) == 1  # gradients were averaged: both replicas hold identical weights
+    record = json.loads((tmp_path / "ddp" / "last.json").read_text())
+    assert len(record["history"]) == 1 and record["history"][0]["val_miou"] is not None
