@@ -49,7 +49,8 @@ class ReferenceAdapter(ModelAdapter):
         try:
             self.model, self.record = load_checkpoint(folder)
         except DataError as exc:
-            hint = "" if checkpoint else f" (train it with 'avsprobe train --model {self.name} --out {folder}')"
+            hint = (" (train one with 'avsprobe train')" if checkpoint
+                    else f" (train it with 'avsprobe train --model {self.name} --out {folder}')")
             raise AdapterError(f"model {self.name!r}: {exc}{hint}") from exc
         self.folder = folder
         self.batch_frames = int(batch_frames)
@@ -135,6 +136,7 @@ class OursAdapter(ReferenceAdapter):
         self.main_model = None
         self.alpha = float(alpha) if alpha is not None else config.debias_alpha
         if ensemble:
+            self.name = "ours[logits-ensemble]"  # type: ignore[misc]  (its runs and report columns stand apart)
             main_adapter = OursNoDebiasAdapter(main, batch_frames)
             self.main_model = main_adapter.model
             self._weights_digest += main_adapter._weights_digest

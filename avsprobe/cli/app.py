@@ -14,6 +14,7 @@ import typer
 from avsprobe._version import __version__
 from avsprobe.cli.commands.coavs import build_coavs_command
 from avsprobe.cli.commands.data import data_app
+from avsprobe.cli.commands.demo import demo_command
 from avsprobe.cli.commands.export import export_command
 from avsprobe.cli.commands.metrics import metrics_command
 from avsprobe.cli.commands.probes import probes_command
@@ -60,6 +61,7 @@ app.command("run")(run_command)
 app.add_typer(models_app, name="models")
 app.command("report")(report_command)
 app.command("train")(train_command)
+app.command("demo")(demo_command)
 app.add_typer(data_app, name="data")
 
 

@@ -65,8 +65,7 @@ def load_checkpoint(folder: str | Path, device: str = "cpu") -> tuple[ReferenceM
     folder = Path(folder)
     config_file = folder / CONFIG_FILE
     if not config_file.is_file():
-        raise DataError(f"{folder} is not a reference-model checkpoint: {config_file} is missing "
-                        "(train one with 'avsprobe train')")
+        raise DataError(f"{folder} is not a reference-model checkpoint: {config_file} is missing")
     record = json.loads(config_file.read_text())
     fields = {f.name for f in dataclasses.fields(ReferenceConfig)}
     try:

@@ -31,12 +31,14 @@ def gather_active(x: torch.Tensor, active: torch.Tensor) -> tuple[torch.Tensor, 
     return gathered, valid, index
 
 
-def scatter_active(x: torch.Tensor, packed: torch.Tensor, valid: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``x`` with its active rows replaced by ``packed`` (the inverse of ``gather_active``), out of place."""
+def scatter_active(x: torch.Tensor, packed: torch.Tensor, valid: torch.Tensor, index: torch.Tensor, *,
+                   inplace: bool = False) -> torch.Tensor:
+    """``x`` with its active rows replaced by ``packed`` (the inverse of ``gather_active``); out of place
+    unless ``inplace`` (for a tensor just made to receive them)."""
     b, a = index.shape
     rows = index[valid]
     batch = torch.arange(b, device=x.device)[:, None].expand(b, a)[valid]
-    out = x.clone()
+    out = x if inplace else x.clone()
     out[batch, rows] = packed[valid]
     return out
 

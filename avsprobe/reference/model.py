@@ -138,16 +138,23 @@ class ReferenceModel(nn.Module):
         classes = self.class_head(x)
         if active is None:
             masks = torch.einsum("bqc,bchw->bqhw", self.mask_head(x), mask_features)
-        else:  # the mask read-out is the decoder's largest cost: compute it for active queries only
-            packed, valid, index = gather_active(x, active)
-            packed_masks = torch.einsum("bqc,bchw->bqhw", self.mask_head(packed), mask_features)
-            masks = packed_masks.new_full((x.shape[0], x.shape[1], *mask_features.shape[-2:]), DORMANT_MASK_LOGIT)
-            masks = scatter_active(masks, packed_masks, valid, index)
+            return masks, classes, None if next_size is None else self._blocked(masks, next_size)
+        # the mask read-out and the next attention mask dominate the cost: active queries only
+        packed, valid, index = gather_active(x, active)
+        packed_masks = torch.einsum("bqc,bchw->bqhw", self.mask_head(packed), mask_features)
+        masks = packed_masks.new_full((x.shape[0], x.shape[1], *mask_features.shape[-2:]), DORMANT_MASK_LOGIT)
+        masks = scatter_active(masks, packed_masks, valid, index, inplace=True)
         blocked = None
-        if next_size is not None:
-            small = nn.functional.interpolate(masks.detach(), size=next_size, mode="bilinear", align_corners=False)
-            blocked = small.flatten(2).sigmoid() < 0.5
+        if next_size is not None:  # dormant rows stay fully blocked; the layers never read them
+            blocked = torch.ones(x.shape[0], x.shape[1], next_size[0] * next_size[1], dtype=torch.bool, device=x.device)
+            blocked = scatter_active(blocked, self._blocked(packed_masks, next_size), valid, index, inplace=True)
         return masks, classes, blocked
+
+    @staticmethod
+    def _blocked(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """``bool [B, Q, h * w]``: where the masks, resized to a memory level, are below 0.5 (not attended)."""
+        small = nn.functional.interpolate(masks.detach(), size=size, mode="bilinear", align_corners=False)
+        return small.flatten(2).sigmoid() < 0.5
 
     # --- forward ---
 

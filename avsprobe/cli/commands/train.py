@@ -20,6 +20,7 @@ def train_command(
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of initialisation, shuffling and dropping.")] = 0,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Frames per step.")] = 32,
     variant: Annotated[str, typer.Option("--variant", help="Config variant (tiny).")] = "tiny",
+    device: Annotated[str, typer.Option("--device", help="torch device (under torchrun, cuda means cuda:LOCAL_RANK).")] = "cpu",
     force: Annotated[bool, typer.Option("--force", help="Start afresh even if OUT holds an unfinished run.")] = False,
 ) -> None:
     """Train a reference model; the best epoch on val is kept and an interrupted run resumes."""
@@ -32,7 +33,7 @@ def train_command(
     if force and target.exists():
         shutil.rmtree(target)
     settings = TrainSettings(model=model, variant=variant, epochs=epochs, batch_size=batch_size, seed=seed,
-                             data=str(data) if data else None, debias=debias)
+                             data=str(data) if data else None, debias=debias, device=device)
     printer = console.stdout()
 
     def on_epoch(record: dict) -> None:

@@ -1,0 +1,69 @@
+"""Finish the bundled checkpoints after training: score each on val and on the balanced test split (original
+audio, canonical mIoU), write ``TRAINING.md`` beside it with the exact command, and drop the resume state.
+
+    avsprobe train --model vanilla --out avsprobe/checkpoints/vanilla --force
+    avsprobe train --model ours-nodebias --out avsprobe/checkpoints/ours-nodebias --force
+    avsprobe train --model ours --debias uncertainty --out avsprobe/checkpoints/ours --force
+    avsprobe train --model visual-only --out avsprobe/checkpoints/visual-only --force
+    python scripts/bundle_checkpoints.py
+
+The test split is scored here, after training, for the record only; no choice depends on it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from avsprobe.data.biaslab.world import ensure_default_world
+from avsprobe.reference.checkpoint import load_checkpoint
+from avsprobe.reference.data import load_frames
+from avsprobe.reference.train import evaluate_miou
+
+BUNDLED = Path(__file__).resolve().parents[1] / "avsprobe" / "checkpoints"
+COMMANDS = {
+    "vanilla": "avsprobe train --model vanilla --out avsprobe/checkpoints/vanilla --force",
+    "ours-nodebias": "avsprobe train --model ours-nodebias --out avsprobe/checkpoints/ours-nodebias --force",
+    "ours": "avsprobe train --model ours --debias uncertainty --out avsprobe/checkpoints/ours --force",
+    "visual-only": "avsprobe train --model visual-only --out avsprobe/checkpoints/visual-only --force",
+}
+
+
+def main() -> None:
+    torch.set_num_threads(2)
+    world = ensure_default_world()
+    data: dict[str, object] = {}
+    for name, command in COMMANDS.items():
+        folder = BUNDLED / name
+        model, record = load_checkpoint(folder)
+        classes = record["classes"]
+        for split in ("val", "test"):
+            if split not in data:
+                data[split] = load_frames(world, split, classes, model.config.frame_size, workers=2)
+        scores = {split: evaluate_miou(model, data[split]) for split in ("val", "test")}  # type: ignore[arg-type]
+        training = record["training"]
+        history = training["history"]
+        size_mb = (folder / "model.safetensors").stat().st_size / 1e6
+        lines = [
+            f"# {name}", "",
+            "Trained on the default bias lab (world seed 0, `probes/worlds/biaslab.toml`), tiny variant, by:", "",
+            "```bash", command, "```", "",
+            f"- training seed: {training['settings']['seed']}; epochs: {training['settings']['epochs']}; "
+            f"batch: {training['settings']['batch_size']} frames; best epoch on val: {training['best']['epoch'] + 1}",
+            f"- canonical mIoU, original audio: val {scores['val']:.4f}, balanced test {scores['test']:.4f}",
+            f"- seconds per epoch (2 CPU cores): {', '.join(str(round(h['seconds'])) for h in history)}",
+            f"- perception fit: {json.dumps(training['perception_fit'])}",
+            f"- weights: {size_mb:.2f} MB (`model.safetensors`), config and full training record in `config.json`",
+            "",
+        ]
+        (folder / "TRAINING.md").write_text("\n".join(lines))
+        for leftover in ("last.json", "last.safetensors"):
+            (folder / leftover).unlink(missing_ok=True)
+        print(f"{name}: val {scores['val']:.4f}, test {scores['test']:.4f}, {size_mb:.2f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
