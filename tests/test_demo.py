@@ -30,7 +30,7 @@ def test_demo_writes_the_report(tiny_default_world: None, tmp_path: Path, capsys
     paper = [r["model"] for r in content["runs"] if r["suite"]["name"] == "paper"]
     assert paper == ["vanilla", "ours-nodebias", "ours", "audio-blind:vanilla", "empty", "full"]
     coavs = [r for r in content["runs"] if r["suite"]["name"] == "negative"]
-    assert [r["model"] for r in coavs] == ["vanilla", "ours-nodebias", "ours"]
+    assert [r["model"] for r in coavs] == ["vanilla (negative)", "ours-nodebias (negative)", "ours (negative)"]
     assert {"intensity_curves", "prior_bars"} <= set(content["figures"])
     full = next(r for r in content["runs"] if r["model"] == "full")
     assert full["metrics"]["fpr_silence"]["value"] == 1.0  # a known answer survives the whole pipeline

@@ -226,8 +226,11 @@ def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     from avsprobe.probes.suite import ProbeSuite, make_probe
     from avsprobe.runner import THUMB
 
+    if "data_root" not in runs[0].info:
+        return None
+    runs = [r for r in runs if r.info.get("data_root") == runs[0].info["data_root"]]  # one clip, one data set
     probes = [p for p in _GRID_PROBES if all(p in set(run.records.probe) for run in runs)]
-    if not probes or "data_root" not in runs[0].info:
+    if not probes:
         return None
     probe_name = probes[0]
     scores = {}
