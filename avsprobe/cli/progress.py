@@ -9,6 +9,21 @@ from typing import Any
 from avsprobe.cli import console
 
 
+def _new_progress() -> Any:
+    """A started-later rich ``Progress`` with description, bar, count, elapsed time and ETA, on stderr."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("ETA"), TimeRemainingColumn(), console=console.stderr())
+
+
 @contextlib.contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """Yield an ``on_progress(done, total)`` callback drawing a bar on stderr.
@@ -19,18 +34,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 
     def update(done: int, total: int) -> None:
         if "progress" not in state:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            state["progress"] = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(), console=console.stderr())
+            state["progress"] = _new_progress()
             state["progress"].start()
             state["task"] = state["progress"].add_task(description, total=total)
         state["progress"].update(state["task"], completed=done, total=total)
@@ -49,18 +53,7 @@ def staged_progress() -> Iterator[Callable[[str, int, int], None]]:
 
     def update(stage: str, done: int, total: int) -> None:
         if "progress" not in state:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            state["progress"] = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(), console=console.stderr())
+            state["progress"] = _new_progress()
             state["progress"].start()
         tasks = state["tasks"]
         if stage not in tasks:
