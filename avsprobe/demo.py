@@ -50,12 +50,6 @@ class DemoSettings:
     batch_size: int = 8
 
 
-def _safe(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
-
-
 def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -> dict[str, Any]:
     """Run the demo; returns the report's JSON content (see :func:`avsprobe.report.build.build_report`)."""
     from avsprobe.adapters import resolve_model
@@ -66,7 +60,7 @@ def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -
     from avsprobe.data.source import open_data
     from avsprobe.probes.suite import load_suite
     from avsprobe.report.build import build_report
-    from avsprobe.runner import run_models
+    from avsprobe.runner import run_folder_name, run_models
 
     def stage(name: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: on_progress(name, done, total)) if on_progress else None
@@ -87,7 +81,7 @@ def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -
         adapters.append(resolve_model(name, options.get(inner, {})))
     source = open_data(world, split="test")
     paper = load_suite("paper")
-    paper_dirs = [settings.runs / _safe(a.name) / paper.name for a in adapters]
+    paper_dirs = [settings.runs / run_folder_name(a.name) / paper.name for a in adapters]
     run_models(adapters, paper, source, paper_dirs, batch_size=settings.batch_size, limit=settings.clips,
                on_progress=stage(f"paper suite x {len(adapters)} models"))
 
@@ -101,7 +95,7 @@ def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -
     coavs_source = open_data(coavs_root)
     negative = load_suite("negative")  # its baseline condition is the Co-AVS mixture itself
     reference = [a for a in adapters if a.name in REFERENCE_MODELS]
-    coavs_dirs = [settings.runs / _safe(a.name) / "coavs" for a in reference]
+    coavs_dirs = [settings.runs / run_folder_name(a.name) / "coavs" for a in reference]
     run_models(reference, negative, coavs_source, coavs_dirs, batch_size=settings.batch_size,
                on_progress=stage(f"Co-AVS x {len(reference)} models"))
     return build_report([*paper_dirs, *coavs_dirs], settings.out)

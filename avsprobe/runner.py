@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from avsprobe.probes.base import ProbedSample
     from avsprobe.probes.suite import Job, ProbeSuite
 
-__all__ = ["RunSummary", "run_suite", "run_models", "prepare_batch", "METRIC_IDS"]
+__all__ = ["RunSummary", "run_suite", "run_models", "run_folder_name", "prepare_batch", "METRIC_IDS"]
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
 _FLUSH_JOBS = 64
@@ -200,6 +200,13 @@ def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, Probed
         else:
             rows += _score(base, probed, logits[i])
     return rows
+
+
+def run_folder_name(model: str) -> str:
+    """A model name made safe as a folder name (``audio-blind:vanilla`` -> ``audio-blind_vanilla``)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._=+-]", "_", model)
 
 
 def run_suite(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +35,7 @@ def run_command(
     from avsprobe.cli.progress import progress_bar
     from avsprobe.data.source import open_data
     from avsprobe.probes.suite import ProbeSuite, load_suite
-    from avsprobe.runner import run_suite
+    from avsprobe.runner import run_folder_name, run_suite
 
     if (probe is None) == (suite is None):
         raise ConfigError("give exactly one of --probe or --suite")
@@ -44,7 +43,7 @@ def run_command(
     adapter = resolve_model(model, parse_options(model_opt or []), debias=debias)
     with progress_bar("preparing data (the default bias lab is built on first use)") as on_progress:
         source = open_data(data, split=split, on_progress=on_progress)
-    run_dir = out / re.sub(r"[^A-Za-z0-9._=+-]", "_", adapter.name) / chosen.name
+    run_dir = out / run_folder_name(adapter.name) / chosen.name
     with progress_bar(f"{adapter.name} x {chosen.name}") as on_progress:
         summary = run_suite(adapter, chosen, source, run_dir, batch_size=batch_size, limit=limit, device=device,
                             on_progress=on_progress)
