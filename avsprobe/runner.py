@@ -76,32 +76,6 @@ def _data_fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
-def _train_frequency(root: Path) -> dict[str, float] | None:
-    """Per-class training sounding frequency (the visual prior's reference for ``prior_corr``).
-
-    Bias lab: measured over the train objects (``world.json``). AVSS: the fraction of train clips whose
-    ``a_obj`` names the class, a proxy, since AVSBench does not annotate visible objects that stay silent.
-    None when unknown.
-    """
-    if (root / "world.json").is_file():
-        from avsprobe.data.biaslab.reader import BiasLabWorld
-
-        return BiasLabWorld(root).training_sounding_frequency()
-    if (root / "metadata.csv").is_file():
-        import csv
-
-        with open(root / "metadata.csv", newline="") as f:
-            train = [r for r in csv.DictReader(f) if r.get("split") == "train"]
-        if not train:
-            return None
-        counts: dict[str, int] = {}
-        for row in train:
-            for cls in set(filter(None, row.get("a_obj", "").split("_"))):
-                counts[cls] = counts.get(cls, 0) + 1
-        return {cls: n / len(train) for cls, n in sorted(counts.items())}
-    return None
-
-
 def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
     """An ``AVBatch`` at the adapter's input spec: frames resized (bilinear) and normalised, audio resampled."""
     import torch
@@ -179,6 +153,15 @@ def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, Probed
                   device: str) -> list[dict[str, Any]]:
     import torch
 
+    shapes = {(p.frames.shape, p.audio.shape) for *_, p in items}
+    if len(shapes) > 1:  # AVSS mixes 5-frame v1 clips with 10-frame v2 clips: one model call per shape
+        groups: dict[tuple, list] = {}
+        for item in items:
+            groups.setdefault((item[3].frames.shape, item[3].audio.shape), []).append(item)
+        by_index = {id(item): rows for group in groups.values()
+                    for item, rows in zip(group, _split_rows(_predict_rows(adapter, group, model, device), group),
+                                          strict=True)}
+        return [row for item in items for row in by_index[id(item)]]
     batch = prepare_batch([p for *_, p in items], adapter.input_spec, device)
     try:
         with torch.no_grad():
@@ -200,6 +183,14 @@ def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, Probed
         else:
             rows += _score(base, probed, logits[i])
     return rows
+
+
+def _split_rows(rows: list[dict[str, Any]], items: list) -> list[list[dict[str, Any]]]:
+    """Rows of several clips back into one list per clip, by job index (rows come clip after clip)."""
+    by_job: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_job.setdefault(row["job_index"], []).append(row)
+    return [by_job[index] for _, index, *_ in items]
 
 
 def run_folder_name(model: str) -> str:
@@ -238,9 +229,11 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
     info = {
         "model": adapter.name, "model_fingerprint": adapter.fingerprint(), "model_options": adapter.options,
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
-        "data": source.description, "data_root": str(source.root), "data_fingerprint": _data_fingerprint(source.root),
+        "data": source.description, "data_root": str(source.root), "subset": source.subset,
+        "data_fingerprint": _data_fingerprint(source.data_root or source.root),
         "split": getattr(source.reader, "split", ""), "limit": limit,
-        "train_sounding_frequency": _train_frequency(source.root),
+        "train_sounding_frequency": source.train_frequency, "audio_bank": source.bank_source,
+        "class_list": source.class_list,
         "avsprobe_version": __version__, "git_hash": _git_hash(), "device": device,
         "metric_definitions": list(METRIC_IDS), "empty_gt_policy": "strict",
     }

@@ -73,6 +73,10 @@ class AVSample:
         semantic_mask: optional ``int [T, H, W]`` class ids (0 = background).
         objects: per-object instances, where the source knows them (bias lab, Co-AVS).
         category: coarse label for grouping (S4 category, AVSS ``a_obj``, ...).
+        visible_classes: the classes on screen anywhere in the clip, sounding or not, as AVSS class names
+            (S4: its category through the S4-to-AVSS map; AVSS: the classes of every frame's label mask
+            plus the ``a_obj`` classes; the bias lab and Co-AVS: their objects); None where the source
+            cannot tell (MS3's binary masks carry no class).
         subset: data subset (``"s4"``, ``"ms3"``, ``"v2"``, ``"biaslab"``, ...).
         split: ``"train"``, ``"val"`` or ``"test"``.
         sample_rate_hz: audio sample rate.
@@ -87,6 +91,7 @@ class AVSample:
     semantic_mask: np.ndarray | None = None
     objects: tuple[ObjectInfo, ...] = ()
     category: str = ""
+    visible_classes: tuple[str, ...] | None = None
     subset: str = ""
     split: str = ""
     sample_rate_hz: int = SAMPLE_RATE_HZ

@@ -16,3 +16,7 @@ DataDir = Annotated[
 Device = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, ...")]
 BatchSize = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Clips per model call.")]
 Limit = Annotated[int | None, typer.Option("--limit", min=1, help="Use only the first N clips.")]
+Subset = Annotated[
+    str | None,
+    typer.Option("--subset", help="Which data set when --data holds several: s4, ms3 or avss (also v1s, v1m, v2)."),
+]

@@ -1,7 +1,8 @@
 """Audio banks: clean single-source clips grouped by class, for probes that swap or mix sources.
 
-Two sources serve the same interface: AVSBench S4 (single-source by construction; its 23 categories map to
-AVSS class names through ``s4_categories.toml``, overridable) and a bias-lab world (each object's clean
+Three sources serve the same interface: AVSBench S4 (single-source by construction; its 23 categories map
+to AVSS class names through ``s4_categories.toml``, overridable), AVSBench-semantic clips whose ``a_obj``
+names exactly one class (for an AVSS tree without S4 beside it), and a bias-lab world (each object's clean
 source, sounding or not).
 """
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from avsprobe.errors import ConfigError, DataError
 
-__all__ = ["BankClip", "AudioBank", "load_category_map", "s4_audio_bank", "biaslab_audio_bank"]
+__all__ = ["BankClip", "AudioBank", "load_category_map", "s4_audio_bank", "avss_audio_bank", "biaslab_audio_bank"]
 
 _DEFAULT_MAP = Path(__file__).with_name("s4_categories.toml")
 
@@ -101,6 +102,26 @@ def s4_audio_bank(s4_root: str | Path, split: str = "train", *, category_map: di
         if category not in mapping:
             raise ConfigError(f"S4 category {category!r} (clip {name!r}) is not in the category map")
         clips.append(BankClip(name, mapping[category], reader.wav_path(name)))
+    return AudioBank(clips)
+
+
+def avss_audio_bank(avss_root: str | Path, split: str = "train") -> AudioBank:
+    """The ``audio.wav`` of every AVSS clip of ``split`` whose ``a_obj`` names exactly one class (ids: uid)."""
+    import csv
+
+    from avsprobe.data.avsbench.readers import avss_object_classes, canonical_subset
+    from avsprobe.data.palette import load_class_list
+
+    root = Path(avss_root)
+    names = load_class_list(root).names
+    clips = []
+    with open(root / "metadata.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("split") != split:
+                continue
+            classes = avss_object_classes(row.get("a_obj", ""), names)
+            if len(classes) == 1 and canonical_subset(row.get("label", "")) != "coavs":
+                clips.append(BankClip(row["uid"], classes.pop(), root / row["label"] / row["uid"] / "audio.wav"))
     return AudioBank(clips)
 
 

@@ -8,12 +8,15 @@ in ``objects.json``, a ``manifest.csv`` and a content hash, so two labs can chec
 
 Scenes come from an AVSS-layout tree: the bias lab (whose objects are known, silent ones included) or
 AVSBench-semantic (sounding classes from the colour masks). A scene qualifies when it holds exactly two
-classes and each forms one connected component in every annotated frame.
+classes and each forms one connected component in every annotated frame. Every video is 5 s and 5
+frames, as the paper's: a 10-s AVSS v2 scene contributes its first 5 frames and first 5 s (and qualifies
+on those), a shorter scene none, and a clean clip shorter than 5 s is padded with silence, never looped.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -29,9 +32,12 @@ from avsprobe.parallel import parallel_map
 from avsprobe.seeding import rng_for
 from avsprobe.types import AVSample
 
-__all__ = ["Scene", "find_scenes", "level_pair_schedule", "build_coavs", "content_hash"]
+__all__ = ["Scene", "SCENE_FRAMES", "first_seconds", "scene_of", "find_scenes", "level_pair_schedule", "build_coavs",
+           "content_hash"]
 
 LABEL = "coavs"
+SCENE_FRAMES = 5
+"""Frames (one a second) of every Co-AVS video."""
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,27 @@ def _one_component(mask: np.ndarray, annotated: np.ndarray) -> bool:
     return all(ndimage.label(mask[t], structure=eight)[1] == 1 for t in np.flatnonzero(annotated))
 
 
-def scene_of(sample: AVSample) -> Scene | None:
-    """The sample as a Co-AVS scene, or None if it does not hold exactly two single-component classes."""
+def first_seconds(sample: AVSample, frames: int) -> AVSample:
+    """The sample cut to its first ``frames`` frames and as many seconds of audio (one frame a second)."""
+    if sample.num_frames == frames:
+        return sample
+    samples = frames * sample.sample_rate_hz
+    objects = tuple(dataclasses.replace(o, mask=o.mask[:frames]) for o in sample.objects)
+    return dataclasses.replace(
+        sample, frames=sample.frames[:frames], audio=sample.audio[:samples], mask=sample.mask[:frames],
+        annotated=sample.annotated[:frames], objects=objects,
+        semantic_mask=None if sample.semantic_mask is None else sample.semantic_mask[:frames],
+        meta={**sample.meta, "cut_to_frames": frames})
+
+
+def scene_of(sample: AVSample, frames: int = SCENE_FRAMES) -> Scene | None:
+    """The sample's first ``frames`` frames as a Co-AVS scene, or None if the sample is shorter or they do
+    not hold exactly two single-component classes."""
     from avsprobe.data.palette import AVSS_CLASSES
 
+    if sample.num_frames < frames or sample.audio.shape[0] < frames * sample.sample_rate_hz:
+        return None
+    sample = first_seconds(sample, frames)
     if sample.objects:
         names = [o.class_name for o in sample.objects]
         if len(names) != 2 or len(set(names)) != 2:
@@ -63,7 +86,8 @@ def scene_of(sample: AVSample) -> Scene | None:
         ids = sorted(set(np.unique(sample.semantic_mask[sample.annotated]).tolist()) - {0})
         if len(ids) != 2:
             return None
-        names = [AVSS_CLASSES[i] for i in ids]
+        class_names = sample.meta.get("class_names", AVSS_CLASSES)
+        names = [class_names[i] for i in ids]
         masks = [sample.semantic_mask == i for i in ids]
     else:
         return None
@@ -99,6 +123,13 @@ def _png(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def _fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
+    """``audio`` cut to ``samples``, or padded with silence to it (never looped)."""
+    if audio.shape[0] >= samples:
+        return audio[:samples]
+    return np.concatenate([audio, np.zeros(samples - audio.shape[0], dtype=audio.dtype)])
+
+
 def _write_video(args: tuple) -> dict[str, object]:
     from avsprobe.audio.gain import db_to_amplitude
     from avsprobe.audio.io import load_audio, save_audio
@@ -110,7 +141,7 @@ def _write_video(args: tuple) -> dict[str, object]:
     folder = Path(root) / LABEL / vid
     for sub in ("frames", "labels_rgb", "instances", "sources"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    sources = [np.resize(load_audio(p).audio, sample.audio.shape) for p in bank_paths]
+    sources = [_fit_length(load_audio(p).audio, sample.audio.shape[0]) for p in bank_paths]
     mixed = mix_at_loudness(sources, list(levels))
     instances = np.zeros(sample.mask.shape, dtype=np.uint8)
     for k, mask in enumerate(scene.masks):

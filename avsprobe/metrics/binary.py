@@ -9,9 +9,13 @@ counts per frame (a sufficient statistic for every metric here). Two families ar
 * **canonical** (:func:`canonical_miou`, :func:`canonical_fscore`, :func:`frame_fpr`): batch- and
   order-invariant, with an explicit policy for frames whose ground truth is empty (DESIGN.md §7).
 
-One binarisation rule serves both: a pixel is predicted positive when ``sigmoid(logit) > 0.5`` computed in
-float32, as the reference does. For ``|logit|`` above about 1e-7 this is the same as ``logit > 0``; for
-tiny positive logits float32 sigmoid rounds to exactly 0.5, and the pixel is negative.
+A pixel is predicted positive when ``sigmoid(logit) > 0.5``. The reference computes the sigmoid in the
+logits' own dtype and compares it with float32 thresholds under torch's type promotion, so its numbers
+depend on that dtype: float64 logits of +1e-9 are positive there, while float32 sigmoid rounds them to
+exactly 0.5 (negative); fp16/bf16 sigmoids are coarser still. :func:`binary_frame_stats` takes
+``score_dtype``: ``"float32"`` (the canonical ids: every input cast to float32 first, so a model's numbers
+do not depend on its output dtype) or ``"native"`` (the ``avsbench`` ids: the reference's behaviour for
+whatever dtype it is given). Both agree on float32 logits.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "NUM_F_THRESHOLDS",
     "F_BETA2",
     "EmptyPolicy",
+    "ScoreDtype",
     "BinaryFrameStats",
     "f_thresholds",
     "binarize",
@@ -60,6 +65,9 @@ EmptyPolicy = Literal["strict", "tn_ratio", "skip"]
 * ``tn_ratio`` (AVSBench legacy): the true-negative fraction of the frame, 1 - FP / (H*W);
 * ``skip``: the frame is left out of the mean.
 """
+
+ScoreDtype = Literal["float32", "native"]
+"""In which dtype the sigmoid scores are computed: ``float32`` (canonical) or the logits' own (reference)."""
 
 # Frames are processed in chunks so a 1000-frame 224x224 batch never materialises per-pixel int64
 # temporaries for all frames at once.
@@ -140,12 +148,37 @@ def binarize(logits: object) -> torch.Tensor:
     return torch.sigmoid(as_tensor(logits).to(torch.float32)) > 0.5
 
 
-def binary_frame_stats(logits: object, target: object) -> BinaryFrameStats:
+def _scores_and_thresholds(logits: torch.Tensor, score_dtype: ScoreDtype) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Sigmoid scores and the 255 thresholds as the chosen rule compares them, and whether the fast
+    threshold location applies.
+
+    ``native`` follows the reference: the sigmoid in the logits' own dtype, and ``score >= thlist[i]``
+    with ``thlist[i]`` a 0-d float32 tensor, which torch's promotion casts to the scores' dtype (float16
+    and bfloat16 thresholds are rounded, float64 ones exact). The values returned are upcast to at least
+    float32, exactly, so every comparison gives the reference's answer.
+    """
+    import torch
+
+    thresholds = f_thresholds().to(logits.device)
+    if score_dtype == "float32":
+        return torch.sigmoid(logits.to(torch.float32)), thresholds, True
+    if score_dtype != "native":
+        raise ValueError(f"unknown score_dtype {score_dtype!r}; use 'float32' or 'native'")
+    if not logits.is_floating_point():
+        logits = logits.to(torch.float32)  # torch's sigmoid promotes integers to the default float32
+    scores = torch.sigmoid(logits)
+    work = torch.promote_types(scores.dtype, torch.float32)
+    native_thresholds = thresholds.to(scores.dtype).to(work)
+    return scores.to(work), native_thresholds, scores.dtype in (torch.float32, torch.float64)
+
+
+def binary_frame_stats(logits: object, target: object, *, score_dtype: ScoreDtype = "float32") -> BinaryFrameStats:
     """Reduce logits and ground truth to per-frame integer statistics.
 
     Args:
         logits: ``[N, H, W]`` (or ``[..., H, W]``, flattened to frames) float logits, torch or numpy.
         target: same shape; nonzero = foreground (binarised with ``> 0``).
+        score_dtype: ``"float32"`` (canonical) or ``"native"`` (the reference's dtype behaviour).
 
     Returns:
         :class:`BinaryFrameStats` for the N frames. The 255-threshold counts come from one pass per frame:
@@ -163,9 +196,8 @@ def binary_frame_stats(logits: object, target: object) -> BinaryFrameStats:
         raise ValueError(f"expected [..., H, W] frames, got shape {tuple(logits_t.shape)}")
     h, w = logits_t.shape[-2:]
     num_pixels = int(h * w)
-    scores = torch.sigmoid(logits_t.reshape(-1, num_pixels).to(torch.float32))
+    scores, thresholds, fast = _scores_and_thresholds(logits_t.reshape(-1, num_pixels), score_dtype)
     gt = target_t.reshape(-1, num_pixels) > 0
-    thresholds = f_thresholds().to(scores.device)
     n = scores.shape[0]
     chunk = max(1, _CHUNK_PIXELS // max(num_pixels, 1))
     inter, pred, gt_area, tp_at, pp_at = [], [], [], [], []
@@ -178,7 +210,10 @@ def binary_frame_stats(logits: object, target: object) -> BinaryFrameStats:
         pred.append(positive.sum(dim=1))
         gt_area.append(g.sum(dim=1))
         # one histogram over (frame, is_gt, location): 512 int32 keys per frame, built in place
-        key = _threshold_location(s, thresholds)
+        if fast:
+            key = _threshold_location(s, thresholds)
+        else:  # rounded float16/bfloat16 thresholds are not near k/254: locate every pixel exactly
+            key = torch.searchsorted(thresholds, s, right=True).to(torch.int32)
         key += g.to(torch.int32) << 8
         key += (torch.arange(m, dtype=torch.int32, device=s.device) << 9)[:, None]
         hist = torch.bincount(key.reshape(-1), minlength=m * 512).reshape(m, 2, 256)

@@ -46,11 +46,12 @@ def _check(entry: object) -> None:
 METRICS: Registry[MetricDefinition] = Registry("metric", check=_check)
 
 
-def _binary(fn: Callable[..., float], **kw: object) -> Callable[[object, object], float]:
+def _binary(fn: Callable[..., float], *, score_dtype: str = "float32", **kw: object
+            ) -> Callable[[object, object], float]:
     def compute(logits: object, target: object) -> float:
         from avsprobe.metrics.binary import binary_frame_stats
 
-        return fn(binary_frame_stats(logits, target), **kw)
+        return fn(binary_frame_stats(logits, target, score_dtype=score_dtype), **kw)  # type: ignore[arg-type]
 
     return compute
 
@@ -76,7 +77,8 @@ def _register_builtins() -> None:
     defs = [
         MetricDefinition(
             "miou.canonical", "mIoU (canonical)",
-            "mean over frames of |P∩G|/|P∪G|; empty GT: 1 if P empty else 0; P = sigmoid>0.5",
+            "mean over frames of |P∩G|/|P∪G|; empty GT: 1 if P empty else 0; P = float32 sigmoid>0.5 "
+            "whatever the logits' dtype",
             "binary", True, _binary(b.canonical_miou, empty_policy="strict")),
         MetricDefinition(
             "fscore.canonical", "F-score (canonical)",
@@ -91,12 +93,13 @@ def _register_builtins() -> None:
         defs += [
             MetricDefinition(
                 f"miou.avsbench@bs{bs}", f"mIoU (AVSBench legacy, batch {bs})",
-                "mean over batches of mean_i I_i/(U_i+1e-7); empty GT scores TN/(H*W)",
-                "binary", True, _binary(b.legacy_miou, batch_size=bs)),
+                "mean over batches of mean_i I_i/(U_i+1e-7); empty GT scores TN/(H*W); sigmoid in the logits' dtype",
+                "binary", True, _binary(b.legacy_miou, score_dtype="native", batch_size=bs)),
             MetricDefinition(
                 f"fscore.avsbench@bs{bs}", f"F-score (AVSBench legacy, batch {bs})",
-                "mean over batches of max_k mean_{i: G_i nonempty} F_ik; batch-size dependent",
-                "binary", True, _binary(b.legacy_fscore, batch_size=bs)),
+                "mean over batches of max_k mean_{i: G_i nonempty} F_ik; batch-size dependent; sigmoid in the "
+                "logits' dtype",
+                "binary", True, _binary(b.legacy_fscore, score_dtype="native", batch_size=bs)),
         ]
     defs += [
         MetricDefinition(

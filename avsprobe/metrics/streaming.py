@@ -40,13 +40,26 @@ class BinaryMetricAccumulator:
     def __init__(self, *, empty_policy: EmptyPolicy = "strict") -> None:
         self.empty_policy = empty_policy
         self._parts: list[BinaryFrameStats] = []
+        self._native_parts: list[BinaryFrameStats] = []
 
     def update(self, logits: object, target: object) -> None:
-        """Add frames: ``logits`` and ``target`` of shape ``[..., H, W]``."""
-        self._parts.append(binary_frame_stats(logits, target))
+        """Add frames: ``logits`` and ``target`` of shape ``[..., H, W]``.
+
+        Logits that are not float32 are also reduced in their own dtype, for :meth:`compute_legacy`.
+        """
+        import torch
+
+        from avsprobe.metrics._tensor import as_tensor
+
+        logits_t = as_tensor(logits)
+        part = binary_frame_stats(logits_t, target)
+        self._parts.append(part)
+        native = part if logits_t.dtype == torch.float32 else binary_frame_stats(logits_t, target, score_dtype="native")
+        self._native_parts.append(native)
 
     def reset(self) -> None:
         self._parts.clear()
+        self._native_parts.clear()
 
     @property
     def stats(self) -> BinaryFrameStats:
@@ -69,8 +82,11 @@ class BinaryMetricAccumulator:
         }
 
     def compute_legacy(self, *, batch_size: int, frames_per_clip: int = 5) -> dict[str, float]:
-        """The AVSBench reference values for a test batch size of ``batch_size`` clips."""
-        stats = self.stats
+        """The AVSBench reference values for a test batch size of ``batch_size`` clips (sigmoid in the
+        logits' own dtype, as the reference)."""
+        if not self._native_parts:
+            raise ValueError("no frames accumulated yet")
+        stats = BinaryFrameStats.concat(self._native_parts)
         kw = {"batch_size": batch_size, "frames_per_clip": frames_per_clip}
         return {
             "miou": legacy_miou(stats, **kw),

@@ -28,7 +28,7 @@ from avsprobe.probes.geometry import rescale_to_area
 from avsprobe.types import AVSample, ObjectInfo
 
 __all__ = ["DEFAULT_LEVELS_LUFS", "REFERENCE_LUFS", "IntensityProbe", "SemanticProbe", "MixProbe", "NegativeProbe",
-           "SwapProbe"]
+           "SwapProbe", "visible_classes"]
 
 DEFAULT_LEVELS_LUFS: tuple[float, ...] = (-53.0, -47.0, -41.0, -35.0, -29.0, -23.0)
 """The six loudness levels (6 LU apart) of the intensity and mix probes."""
@@ -190,9 +190,23 @@ class MixProbe(Probe):
         return _probed(sample, condition, result.audio, expected, masks, applied, labels=labels)
 
 
+def visible_classes(sample: AVSample) -> set[str] | None:
+    """Every class on screen in the clip (``AVSample.visible_classes``, else its objects' classes), or
+    None when the source cannot tell."""
+    if sample.visible_classes is not None:
+        return set(sample.visible_classes) | {o.class_name for o in sample.objects}
+    if sample.objects:
+        return {o.class_name for o in sample.objects}
+    return None
+
+
 class NegativeProbe(Probe):
     """Audio that should make a model segment nothing: silence (digital zeros), white and pink noise at the
-    reference loudness, and the clean source of a class absent from the frame (needs an audio bank).
+    reference loudness, and the clean source of a class absent from the whole clip (needs an audio bank).
+
+    Off-screen: the partner class is drawn among the bank classes that are not visible in any frame
+    (:func:`visible_classes`); ``applied`` records ``partner_class`` and ``visible_classes``. A clip whose
+    visible classes are unknown, or that shows every bank class, is ``not_applicable`` for it.
 
     ``object_masks`` holds every visible object (by id; ``applied["object_classes"]`` gives their classes)
     or, for data without objects, the usual ground truth as ``"gt"``: what a visual prior would segment.
@@ -233,10 +247,15 @@ class NegativeProbe(Probe):
         else:
             if self.bank is None:
                 raise ProbeNotApplicable("negative/offscreen needs an audio bank of clean clips (none was given)")
-            visible = {o.class_name for o in sample.objects} | {sample.category}
+            visible = visible_classes(sample)
+            if visible is None:
+                raise ProbeNotApplicable(f"negative/offscreen: the classes on screen in {sample.sample_id!r} are "
+                                         "unknown (binary masks without classes), so no absent class can be chosen")
+            applied["visible_classes"] = sorted(visible)
             absent = [c for c in self.bank.classes() if c not in visible]
             if not absent:
-                raise ProbeNotApplicable(f"negative/offscreen: every bank class is visible in {sample.sample_id!r}")
+                raise ProbeNotApplicable(f"negative/offscreen: every bank class ({', '.join(self.bank.classes())}) "
+                                         f"is on screen in {sample.sample_id!r}")
             cls = absent[int(rng.integers(len(absent)))]
             clip = self.bank.sample(cls, rng)
             raw = np.resize(self.bank.load(clip), sample.audio.shape)

@@ -244,7 +244,7 @@ def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     spread = table.max(axis=1) - table.min(axis=1) if len(runs) > 1 else 1 - table.iloc[:, 0]
     clip = str(spread.sort_values(ascending=False, kind="stable").index[0])
     info = runs[0].info
-    source = open_data(info["data_root"], split=info.get("split") or "test")
+    source = open_data(info["data_root"], split=info.get("split") or "test", subset=info.get("subset") or None)
     suite = ProbeSuite.from_dict(info["suite"])
     spec = next(s for s in suite.probes if s.probe == probe_name)
     probe = make_probe(spec.probe, spec.params, bank=source.bank, classes=source.classes or None)

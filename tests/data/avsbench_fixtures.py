@@ -6,6 +6,7 @@ Each builder returns what it wrote, so tests can compare the readers' arrays wit
 from __future__ import annotations
 
 import csv
+import json
 import pickle
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import torch
 from PIL import Image
 
 from avsprobe.audio.vggish import vggish_examples
-from avsprobe.data.palette import avss_class_index, avss_palette
+from avsprobe.data.palette import AVSS_CLASSES, avss_class_index, avss_palette
 
 H, W = 24, 32
 
@@ -123,14 +124,16 @@ def build_ms3(root: Path, seed: int = 1) -> dict[str, dict[str, object]]:
     return truth
 
 
-def build_avss(root: Path, seed: int = 2, v1m_classes: str = "guitar_man") -> dict[str, dict[str, object]]:
-    """``root`` with metadata.csv and v1s (train: label 0 only), v1m (two classes) and v2 (10 frames) clips."""
+def build_avss(root: Path, seed: int = 2, v1m_classes: str = "guitar_man", v2_classes: str = "dog",
+               label2idx: bool = True) -> dict[str, dict[str, object]]:
+    """``root`` with metadata.csv, label2idx.json (as released: 1-based ids in the built-in order, unless
+    ``label2idx`` is False) and v1s (train: label 0 only), v1m (two classes) and v2 (10 frames) clips."""
     rng = np.random.default_rng(seed)
     palette = avss_palette()
     truth: dict[str, dict[str, object]] = {}
     clips = [("_-apT0tfo6U", "_-apT0tfo6U_16000_26000", "piano", "train", "v1s", 5),
              ("vidM", "vidM", v1m_classes, "test", "v1m", 5),
-             ("vid2", "vid2_0_10000", "dog", "test", "v2", 10)]
+             ("vid2", "vid2_0_10000", v2_classes, "test", "v2", 10)]
     for _vid, uid, a_obj, split, label, frames_n in clips:
         folder = root / label / uid
         (folder / "frames").mkdir(parents=True, exist_ok=True)
@@ -153,6 +156,8 @@ def build_avss(root: Path, seed: int = 2, v1m_classes: str = "guitar_man") -> di
         audio = _wav(folder / "audio.wav", rng, seconds=frames_n, channels=2)
         truth[uid] = {"frames": np.stack(frames), "labels": np.stack(labels), "audio": audio, "label": label,
                       "split": split, "annotated": annotated}
+    if label2idx:
+        (root / "label2idx.json").write_text(json.dumps({c: i + 1 for i, c in enumerate(AVSS_CLASSES)}, indent=1))
     with open(root / "metadata.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["vid", "uid", "s_min", "s_sec", "a_obj", "split", "label"])

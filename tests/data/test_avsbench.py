@@ -88,7 +88,7 @@ def test_split_aliases_and_layout_detection(trees: dict) -> None:
     assert isinstance(open_reader(data, subset="S4"), S4Reader)
     assert isinstance(open_reader(data, subset="v1m"), MS3Reader)
     assert isinstance(open_reader(data / "Multi-sources", split="train"), MS3Reader)
-    with pytest.raises(DataError, match="subset 'v2' not found"):
+    with pytest.raises(ConfigError, match="subset 'v2' not found"):
         open_reader(data, subset="v2")
     with pytest.raises(DataError, match="no AVSBench layout"):
         open_reader(trees["root"] / "avsbench_data" / "Single-source" / "s4_data")
@@ -142,7 +142,7 @@ def test_data_check_names_missing_files_and_exits_1(tmp_path: Path, capsys: pyte
     build_ms3(tmp_path)
     code, out, err = run_cli(["data", "check", str(tmp_path)], capsys)
     assert code == 0, out + err
-    assert "all files present and readable" in out
+    assert "all files present and decodable" in out
     gone = [tmp_path / "Single-source/s4_data/gt_masks/test/dog_barking/clipB/clipB_3.png",
             tmp_path / "Multi-sources/ms3_data/audio_wav/train/_fvpYLXtQHQ_1.wav"]
     for f in gone:

@@ -81,7 +81,54 @@ def test_legacy_fscore_depends_on_batch_size_canonical_does_not() -> None:
     logits, target = _case("random", n=40, seed=5)
     stats = binary_frame_stats(logits, target)
     assert legacy_fscore(stats, batch_size=1) != pytest.approx(legacy_fscore(stats, batch_size=4), abs=1e-9)
-    assert math.isfinite(canonical_fscore(stats))
+    # the canonical value from the frames split into batches of 5 and 20 (accumulated) equals the one-shot value
+    one_shot = canonical_fscore(stats)
+    assert math.isfinite(one_shot)
+    for frames in (5, 20):
+        acc = BinaryMetricAccumulator()
+        for start in range(0, 40, frames):
+            acc.update(logits[start : start + frames], target[start : start + frames])
+        assert acc.compute()["fscore"] == one_shot
+
+
+def _near_threshold_case(dtype: torch.dtype, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits whose sigmoids sit on the F thresholds (k/254), where dtype rounding decides the count."""
+    g = torch.Generator().manual_seed(seed)
+    target = (torch.rand(10, 16, 16, generator=g) > 0.5).float()
+    k = torch.randint(0, 255, (10, 16, 16), generator=g)
+    logits = torch.logit(k / 254.0, eps=1e-6).double() + torch.randn(10, 16, 16, generator=g, dtype=torch.float64) * 1e-8
+    return (logits + 0.02 * target).to(dtype), target
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_native_score_dtype_matches_the_reference_in_the_logits_dtype(dtype: torch.dtype) -> None:
+    """The reference's sigmoid runs in the logits' dtype and its thresholds are cast to it."""
+    logits, target = _near_threshold_case(dtype)
+    native = binary_frame_stats(logits, target, score_dtype="native")
+    for bs in (1, 2):
+        assert legacy_miou(native, batch_size=bs) == pytest.approx(
+            ref_over_batches(ref_mask_iou_batch, logits, target, bs * 5), abs=1e-7)
+        assert legacy_fscore(native, batch_size=bs) == ref_over_batches(ref_fmeasure_batch, logits, target, bs * 5)
+
+
+def test_float64_tiny_logits_follow_the_reference_only_in_the_avsbench_ids() -> None:
+    from avsprobe.metrics.definitions import METRICS
+
+    logits = torch.tensor([1e-9, -1e-9], dtype=torch.float64).repeat(5 * 64).reshape(5, 8, 16)
+    target = (logits > 0).float()
+    assert ref_over_batches(ref_mask_iou_batch, logits, target, 5) == 1.0  # the reference: a perfect prediction
+    assert ref_over_batches(ref_fmeasure_batch, logits, target, 5) == 1.0
+    assert METRICS.get("miou.avsbench@bs1").compute(logits, target) == 1.0
+    assert METRICS.get("fscore.avsbench@bs1").compute(logits, target) == 1.0
+    assert METRICS.get("miou.canonical").compute(logits, target) == 0.0  # float32: every sigmoid is exactly 0.5
+    acc = BinaryMetricAccumulator()
+    acc.update(logits, target)
+    assert acc.compute_legacy(batch_size=1)["miou"] == 1.0
+    assert acc.compute()["miou"] == 0.0
+    # the float32 path, used by the canonical ids, differs from the reference on near-threshold float64 logits
+    near, near_target = _near_threshold_case(torch.float64)
+    assert legacy_fscore(binary_frame_stats(near, near_target), batch_size=1) != legacy_fscore(
+        binary_frame_stats(near, near_target, score_dtype="native"), batch_size=1)
 
 
 def test_tiny_positive_logits_are_negative() -> None:

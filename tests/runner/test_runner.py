@@ -154,13 +154,15 @@ def test_loudness_gated_oracle_segments_only_loud_enough_audio(source, tmp_path:
 
 
 def test_training_frequency_for_avss_counts_train_clips_per_sounding_class(tmp_path: Path) -> None:
-    from avsprobe.runner import _train_frequency
+    from avsprobe.data.source import avss_train_frequency
     from tests.data.avsbench_fixtures import build_avss
 
     build_avss(tmp_path)
-    (tmp_path / "metadata.csv").write_text((tmp_path / "metadata.csv").read_text().replace(",test,", ",train,"))
-    assert _train_frequency(tmp_path) == {"dog": 1 / 3, "guitar": 1 / 3, "man": 1 / 3, "piano": 1 / 3}
-    assert _train_frequency(tmp_path / "v2") is None
+    meta = (tmp_path / "metadata.csv").read_text()
+    (tmp_path / "metadata.csv").write_text(meta.replace(",train,", ",test,"))
+    assert avss_train_frequency(tmp_path) is None  # no train clips
+    (tmp_path / "metadata.csv").write_text(meta.replace(",test,", ",train,"))
+    assert avss_train_frequency(tmp_path) == {"dog": 1 / 3, "guitar": 1 / 3, "man": 1 / 3, "piano": 1 / 3}
 
 
 def test_several_models_in_one_pass_equal_separate_runs(source, tmp_path: Path) -> None:  # noqa: ANN001

@@ -13,7 +13,7 @@ from avsprobe.errors import ConfigError
 
 def build_coavs_command(
     source: Annotated[Path | None, typer.Option("--source", help="A bias-lab world (scenes from its test split, clean clips from its train split). Default: the cached default bias lab.")] = None,
-    avsbench: Annotated[Path | None, typer.Option("--avsbench", help="AVSBench root: scenes from AVSS test, clean clips from S4 train (the audio bank).")] = None,
+    avsbench: Annotated[Path | None, typer.Option("--avsbench", help="AVSBench root: scenes from AVSS test (first 5 s of v2 scenes), clean clips from S4 train (else single-class AVSS train clips).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("coavs"),
     videos: Annotated[int, typer.Option("--videos", min=1, help="Number of 5-s videos.")] = 450,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of every choice.")] = 0,
@@ -28,14 +28,16 @@ def build_coavs_command(
     if source is not None and avsbench is not None:
         raise ConfigError("give --source or --avsbench, not both")
     if avsbench is not None:
-        from avsprobe.data.audio_bank import s4_audio_bank
+        from avsprobe.data.source import avsbench_audio_bank
 
         layouts = {la.kind: la.root for la in detect_layouts(avsbench)}
-        if "avss" not in layouts or "s4" not in layouts:
-            raise ConfigError(f"--avsbench needs AVSS (metadata.csv) and S4 (Single-source) under {avsbench}; "
-                              f"found {', '.join(sorted(layouts)) or 'neither'}")
+        if "avss" not in layouts:
+            raise ConfigError(f"--avsbench needs AVSS (metadata.csv) under {avsbench}; found "
+                              f"{', '.join(sorted(layouts))}")
         reader = AVSSReader(layouts["avss"], "test")
-        bank = s4_audio_bank(layouts["s4"], "train")
+        bank, bank_source = avsbench_audio_bank(layouts)
+        if bank is None:
+            raise ConfigError(f"--avsbench found no clean clips under {avsbench}: {bank_source}")
         description = f"avsbench:{avsbench}"
         scene_root = layouts["avss"]
     else:

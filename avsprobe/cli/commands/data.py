@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from avsprobe.cli import console
+from avsprobe.cli.options import Subset
 
 data_app = typer.Typer(help="Check AVSBench data on disk and convert its pickled features.", no_args_is_help=True)
 
@@ -15,15 +16,19 @@ _SHOWN = 40
 
 
 @data_app.command("check")
-def check_command(path: Annotated[Path, typer.Argument(help="avsbench_data/, Single-source/, Multi-sources/, an AVSS root or a bias-lab world.")]) -> None:
-    """Detect the layout, count samples per subset and split, and name every missing or unreadable file."""
+def check_command(
+    path: Annotated[Path, typer.Argument(help="avsbench_data/, Single-source/, Multi-sources/, an AVSS root or a bias-lab world.")],
+    subset: Subset = None,
+) -> None:
+    """Detect the layouts, count samples per subset and split, decode every file and name each missing or
+    unusable one with the reason (without --subset: every data set found under PATH)."""
     from rich.table import Table
 
     from avsprobe.cli.progress import progress_bar
     from avsprobe.data.avsbench.layout import check_tree
 
     with progress_bar("checking files") as on_progress:
-        report = check_tree(path, on_progress=on_progress)
+        report = check_tree(path, on_progress=on_progress, subset=subset)
     out = console.stdout()
     table = Table(title=f"AVSBench data under {path}")
     for column in ("layout", "subset", "train", "val", "test"):
@@ -38,7 +43,7 @@ def check_command(path: Annotated[Path, typer.Argument(help="avsbench_data/, Sin
     if len(problems) > _SHOWN:
         out.print(f"... and {len(problems) - _SHOWN} more")
     if report.ok:
-        out.print("[green]all files present and readable[/]")
+        out.print("[green]all files present and decodable[/]")
         return
     out.print(f"[bold red]{len(report.missing)} missing, {len(report.unreadable)} unreadable[/]")
     raise typer.Exit(1)

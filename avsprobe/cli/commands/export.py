@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from avsprobe.cli import console
-from avsprobe.cli.options import DataDir, Limit
+from avsprobe.cli.options import DataDir, Limit, Subset
 from avsprobe.errors import ConfigError
 
 
@@ -18,6 +18,7 @@ def export_command(
     probe: Annotated[str | None, typer.Option("--probe", "-p", help="One probe, with its defaults.")] = None,
     suite: Annotated[str | None, typer.Option("--suite", help="A suite name (probes/*.toml) or file.")] = None,
     data: DataDir = None,
+    subset: Subset = None,
     split: Annotated[str, typer.Option("--split", help="Split of the data to probe.")] = "test",
     limit: Limit = None,
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
@@ -32,7 +33,7 @@ def export_command(
         raise ConfigError("give exactly one of --probe or --suite")
     chosen = ProbeSuite.single(probe) if probe else load_suite(suite)  # type: ignore[arg-type]
     with progress_bar("preparing data") as on_progress:
-        source = open_data(data, split=split, on_progress=on_progress)
+        source = open_data(data, split=split, subset=subset, on_progress=on_progress)
     probes = chosen.build(bank=source.bank, classes=source.classes or None)
     with progress_bar(f"exporting {chosen.name} ({layout})") as on_progress:
         info = export_probe_set(out, source.reader, probes, chosen, layout, limit=limit,  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from avsprobe.cli import console
-from avsprobe.cli.options import BatchSize, DataDir, Device, Limit
+from avsprobe.cli.options import BatchSize, DataDir, Device, Limit, Subset
 from avsprobe.errors import ConfigError
 
 models_app = typer.Typer(help="List model adapters and check that one conforms.", invoke_without_command=True)
@@ -21,6 +21,7 @@ def run_command(
     probe: Annotated[str | None, typer.Option("--probe", "-p", help="One probe with its defaults.")] = None,
     suite: Annotated[str | None, typer.Option("--suite", help="A suite name (probes/*.toml) or file.")] = None,
     data: DataDir = None,
+    subset: Subset = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Runs folder; the run goes to OUT/<model>/<suite>.")] = Path("runs"),
     device: Device = "cpu",
     batch_size: BatchSize = 8,
@@ -42,7 +43,7 @@ def run_command(
     chosen = ProbeSuite.single(probe) if probe else load_suite(suite)  # type: ignore[arg-type]
     adapter = resolve_model(model, parse_options(model_opt or []), debias=debias)
     with progress_bar("preparing data (the default bias lab is built on first use)") as on_progress:
-        source = open_data(data, split=split, on_progress=on_progress)
+        source = open_data(data, split=split, subset=subset, on_progress=on_progress)
     run_dir = out / run_folder_name(adapter.name) / chosen.name
     with progress_bar(f"{adapter.name} x {chosen.name}") as on_progress:
         summary = run_suite(adapter, chosen, source, run_dir, batch_size=batch_size, limit=limit, device=device,

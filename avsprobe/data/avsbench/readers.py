@@ -32,10 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from avsprobe.data.avsbench.decode import read_binary_mask, read_palette_mask, read_rgb
+from avsprobe.data.palette import load_class_list
 from avsprobe.errors import DataError
 from avsprobe.types import AVSample, ObjectInfo
 
-__all__ = ["SUBSET_ALIASES", "canonical_subset", "AVSBenchReader", "S4Reader", "MS3Reader", "AVSSReader"]
+__all__ = ["SUBSET_ALIASES", "canonical_subset", "read_frames", "avss_object_classes", "AVSBenchReader", "S4Reader",
+           "MS3Reader", "AVSSReader"]
 
 SUBSET_ALIASES = {"s4": "v1s", "v1s": "v1s", "ms3": "v1m", "v1m": "v1m", "v2": "v2"}
 SPLITS = ("train", "val", "test")
@@ -56,6 +58,26 @@ def _log_mel_file(stem: Path) -> Path:
     """The log-mel features of a clip: ``stem.npy`` (converted or exported) if present, else ``stem.pkl``."""
     npy = stem.with_name(stem.name + ".npy")
     return npy if npy.is_file() else stem.with_name(stem.name + ".pkl")
+
+
+def read_frames(paths: list[Path]) -> np.ndarray:
+    """``uint8 [T, H, W, 3]`` frames of one clip.
+
+    Raises:
+        DataError: a frame whose size differs from the clip's first frame, naming both.
+    """
+    frames = [read_rgb(p) for p in paths]
+    for path, frame in zip(paths, frames, strict=True):
+        if frame.shape != frames[0].shape:
+            raise DataError(f"{path}: frame is {frame.shape[1]}x{frame.shape[0]}, but {paths[0].name} of the same "
+                            f"clip is {frames[0].shape[1]}x{frames[0].shape[0]} (width x height)")
+    return np.stack(frames)
+
+
+def avss_object_classes(a_obj: str, class_names: tuple[str, ...]) -> set[str]:
+    """The classes named by an AVSS ``a_obj`` value (``piano_dog``), keeping only real classes (the
+    metadata also holds ``background``, ``off-the-screen`` and a typo, ``h orse``)."""
+    return {c for c in a_obj.split("_") if c in class_names and c != class_names[0]}
 
 
 def _read_positional_csv(path: Path, names: dict[str, int]) -> list[dict[str, str]]:
@@ -109,10 +131,11 @@ class AVSBenchReader(abc.ABC):
             yield self.read(sample_id)
 
     def _assemble(self, sample_id: str, frame_paths: list[Path], mask_paths: list[Path | None], audio: Path,
-                  category: str, meta: dict[str, object]) -> AVSample:
+                  category: str, meta: dict[str, object], visible_classes: tuple[str, ...] | None = None
+                  ) -> AVSample:
         from avsprobe.audio.io import load_audio
 
-        frames = np.stack([read_rgb(p) for p in frame_paths])
+        frames = read_frames(frame_paths)
         masks = np.zeros(frames.shape[:3], dtype=bool)
         for t, path in enumerate(mask_paths):
             if path is not None:
@@ -122,21 +145,30 @@ class AVSBenchReader(abc.ABC):
                 masks[t] = mask
         annotated = np.array([p is not None for p in mask_paths])
         return AVSample(sample_id=sample_id, frames=frames, audio=load_audio(audio).audio, mask=masks,
-                        annotated=annotated, category=category, subset=self.subset, split=self.split, meta=meta)
+                        annotated=annotated, category=category, visible_classes=visible_classes,
+                        subset=self.subset, split=self.split, meta=meta)
 
 
 class S4Reader(AVSBenchReader):
-    """AVSBench-object single-source (``Single-source/``). Train annotates frame 1 only."""
+    """AVSBench-object single-source (``Single-source/``). Train annotates frame 1 only.
+
+    Args:
+        category_map: S4 category -> AVSS class (default: the table shipped with avsprobe); gives each
+            clip's ``visible_classes``.
+    """
 
     layout = "s4"
     subset = "v1s"
     FRAMES = 5
 
-    def __init__(self, root: str | Path, split: str) -> None:
+    def __init__(self, root: str | Path, split: str, *, category_map: dict[str, str] | None = None) -> None:
+        from avsprobe.data.audio_bank import load_category_map
+
         super().__init__(root, split)
         rows = _read_positional_csv(self.root / "s4_meta_data.csv", {"name": 0, "category": 2, "split": 3})
         self._rows = {r["name"]: r for r in rows if r["split"] == split}
         self.data = self.root / "s4_data"
+        self.category_map = load_category_map() if category_map is None else category_map
 
     def sample_ids(self) -> list[str]:
         return list(self._rows)
@@ -166,8 +198,10 @@ class S4Reader(AVSBenchReader):
         if sample_id not in self._rows:
             raise DataError(f"no S4 {self.split} sample {sample_id!r} in {self.root / 's4_meta_data.csv'}")
         frames, masks, wav, pkl = self._paths(sample_id)
-        return self._assemble(sample_id, frames, masks, wav, self._rows[sample_id]["category"],
-                              {"layout": "s4", "log_mel_path": str(pkl)})
+        category = self._rows[sample_id]["category"]
+        visible = (self.category_map[category],) if category in self.category_map else None
+        return self._assemble(sample_id, frames, masks, wav, category, {"layout": "s4", "log_mel_path": str(pkl)},
+                              visible)
 
 
 class MS3Reader(AVSBenchReader):
@@ -227,6 +261,7 @@ class AVSSReader(AVSBenchReader):
         self.subset = canonical_subset(subset) if subset else ""
         self._rows = {r["uid"]: r for r in rows
                       if r["split"] == split and (not self.subset or canonical_subset(r["label"]) == self.subset)}
+        self.class_list = load_class_list(self.root)
 
     def sample_ids(self) -> list[str]:
         return list(self._rows)
@@ -269,19 +304,24 @@ class AVSSReader(AVSBenchReader):
             raise DataError(f"no AVSS {self.split} sample {sample_id!r} in {self.root / 'metadata.csv'}")
         row, folder = self._rows[sample_id], self._folder(sample_id)
         t = self._num_frames(sample_id)
-        frames = np.stack([read_rgb(self._frame_path(sample_id, i)) for i in range(t)])
+        frames = read_frames([self._frame_path(sample_id, i) for i in range(t)])
         semantic = np.zeros(frames.shape[:3], dtype=np.int16)
         annotated = np.zeros(t, dtype=bool)
+        names = self.class_list.names
         for i in self._annotated(sample_id):
-            labels = read_palette_mask(folder / "labels_rgb" / f"{i}.png", avss_palette())
+            labels = read_palette_mask(folder / "labels_rgb" / f"{i}.png", avss_palette(len(names)))
             if labels.shape != semantic.shape[1:]:
                 raise DataError(f"{folder / 'labels_rgb' / f'{i}.png'}: mask is {labels.shape}, frame is {semantic.shape[1:]}")
             semantic[i], annotated[i] = labels, True
+        objects = self._objects(folder, t)
+        a_obj = row.get("a_obj", "")
+        visible = ({names[i] for i in np.unique(semantic).tolist() if i != 0} | avss_object_classes(a_obj, names)
+                   | {o.class_name for o in objects})
         return AVSample(
             sample_id=sample_id, frames=frames, audio=load_audio(folder / "audio.wav").audio, mask=semantic > 0,
-            annotated=annotated, semantic_mask=semantic, objects=self._objects(folder, t),
-            category=row.get("a_obj", ""), subset=canonical_subset(row["label"]), split=self.split,
-            meta={"layout": "avss", "folder": str(folder)})
+            annotated=annotated, semantic_mask=semantic, objects=objects, category=a_obj,
+            visible_classes=tuple(sorted(visible)), subset=canonical_subset(row["label"]), split=self.split,
+            meta={"layout": "avss", "folder": str(folder), "class_names": names})
 
     @staticmethod
     def _objects(folder: Path, num_frames: int) -> tuple[ObjectInfo, ...]:
