@@ -6,7 +6,7 @@ The CLI prints any :class:`AvsprobeError` as one red line and exits 1 (a traceba
 
 from __future__ import annotations
 
-__all__ = ["AvsprobeError", "DataError", "ProbeNotApplicable", "AdapterError", "ConfigError"]
+__all__ = ["AvsprobeError", "DataError", "ProbeNotApplicable", "AdapterError", "ConfigError", "Interrupted"]
 
 
 class AvsprobeError(Exception):
@@ -31,3 +31,15 @@ class AdapterError(AvsprobeError):
 
 class ConfigError(AvsprobeError):
     """A configuration value, option string or registry name is invalid."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM, raised in the main thread by the CLI's signal handlers.
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so no ``except Exception`` swallows it: worker pools
+    and temporary files are cleaned up on the way out, and the CLI exits 130 (SIGINT) or 143 (SIGTERM).
+    """
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number

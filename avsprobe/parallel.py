@@ -17,6 +17,14 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C to the parent (which stops them) and die on SIGTERM as usual."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def parallel_map(fn: Callable[[J], R], jobs: Sequence[J], *, workers: int | None = None, chunksize: int = 4,
                  on_progress: Callable[[int, int], None] | None = None) -> list[R]:
     """``[fn(job) for job in jobs]``, computed in ``workers`` forked processes (in-process for one).
@@ -28,10 +36,11 @@ def parallel_map(fn: Callable[[J], R], jobs: Sequence[J], *, workers: int | None
     results: list[R] = []
     if workers > 1 and len(jobs) > 1:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for result in pool.map(fn, jobs, chunksize=chunksize):
+        # Leaving the block any way (an error, Ctrl-C or SIGTERM turned into an exception by the CLI)
+        # terminates the workers, so none is left behind.
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals) as pool:
+            for result in pool.imap(fn, jobs, chunksize=chunksize):
                 results.append(result)
                 if on_progress:
                     on_progress(len(results), len(jobs))

@@ -1,59 +1,143 @@
 """The records table: one row per (clip, condition, frame), stored as parquet parts in a run folder.
 
-Parts are written atomically (temporary file, then rename), so an interrupted run leaves only whole parts;
-``load_records`` concatenates them and sorts by job index and frame, so a resumed run gives the same table
-as an uninterrupted one.
+Parts are written atomically (temporary file, then rename) under names no other writer can take (process
+id and a clock reading), so an interrupted run leaves only whole parts and several processes can add parts
+to one folder; ``load_records`` concatenates them and sorts by job index and frame, so a resumed run gives
+the same table as an uninterrupted one, and refuses a folder where one job's frame was recorded twice.
+
+While a run writes into a folder it holds an exclusive lock on ``run.lock`` there (``flock``: released by
+the operating system when the process ends, however it ends).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from avsprobe.errors import ConfigError, DataError
 from avsprobe.fileio import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PARTS_DIR", "write_part", "load_records", "done_jobs", "read_run_info"]
+__all__ = ["PARTS_DIR", "LOCK_FILE", "write_part", "load_records", "done_jobs", "read_run_info", "run_lock"]
 
 PARTS_DIR = "parts"
+LOCK_FILE = "run.lock"
+_PART_COUNTER = itertools.count()
 
 
-def write_part(run_dir: Path, rows: list[dict[str, Any]]) -> Path:
-    """Write rows as the next ``parts/part-NNNNNN.parquet``."""
+def write_part(run_dir: Path, rows: list[dict[str, Any]], *, tag: str = "") -> Path:
+    """Write rows as a new part ``parts/part-{tag}{clock}-{pid}-{n}.parquet`` (a name unique to this write)."""
     import pandas as pd
 
     parts = run_dir / PARTS_DIR
     parts.mkdir(parents=True, exist_ok=True)
-    index = len(list(parts.glob("part-*.parquet")))
-    path = parts / f"part-{index:06d}.parquet"
+    path = parts / f"part-{tag}{time.time_ns():x}-{os.getpid()}-{next(_PART_COUNTER)}.parquet"
     with atomic_path(path) as tmp:
         pd.DataFrame(rows).to_parquet(tmp, index=False)
     return path
 
 
-def load_records(run_dir: str | Path) -> pd.DataFrame:
-    """Every record of a run, sorted by ``job_index`` then ``frame``."""
+def _part_files(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / PARTS_DIR).glob("part-*.parquet"))
+
+
+def _read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     import pandas as pd
 
-    files = sorted((Path(run_dir) / PARTS_DIR).glob("part-*.parquet"))
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DataError(f"cannot read records part {path}: {str(exc).splitlines()[0] if str(exc) else exc!r}; "
+                        "delete it and rerun to redo its jobs") from None
+
+
+def load_records(run_dir: str | Path) -> pd.DataFrame:
+    """Every record of a run, sorted by ``job_index`` then ``frame``.
+
+    Raises:
+        DataError: a damaged part, or a (job, frame) recorded twice (two runs wrote into one folder).
+    """
+    import pandas as pd
+
+    files = _part_files(Path(run_dir))
     if not files:
         return pd.DataFrame()
-    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    frame = pd.concat([_read_part(f) for f in files], ignore_index=True)
+    duplicated = frame.duplicated(["job_index", "frame"])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise DataError(f"{run_dir}: {int(duplicated.sum())} records are duplicated (for instance job "
+                        f"{first.job_index}, {first.sample_id} {first.condition_id}); two runs wrote into this "
+                        "folder. Delete it and run again")
     return frame.sort_values(["job_index", "frame"], kind="stable").reset_index(drop=True)
 
 
-def done_jobs(run_dir: Path) -> set[int]:
-    """Job indices already recorded (any status)."""
-    import pandas as pd
-
-    done: set[int] = set()
-    for f in sorted((run_dir / PARTS_DIR).glob("part-*.parquet")):
-        done.update(pd.read_parquet(f, columns=["job_index"])["job_index"].tolist())
+def done_jobs(run_dir: Path) -> set[tuple[str, str]]:
+    """The jobs already recorded (any status), as ``(sample_id, condition_id)``."""
+    done: set[tuple[str, str]] = set()
+    for f in _part_files(run_dir):
+        part = _read_part(f, ["sample_id", "condition_id"])
+        done.update(zip(part["sample_id"].tolist(), part["condition_id"].tolist(), strict=True))
     return done
 
 
 def read_run_info(run_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / "run.json").read_text())
+    """``run.json`` of a run folder.
+
+    Raises:
+        DataError: missing or not a JSON object.
+    """
+    path = Path(run_dir) / "run.json"
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{Path(run_dir)} is not a run folder (no run.json); runs are written by 'avsprobe run'") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path} is damaged ({exc}); delete the run folder and run again") from None
+    if not isinstance(info, dict):
+        raise DataError(f"{path} is damaged (not a JSON object); delete the run folder and run again")
+    return info
+
+
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    """Temporary files a killed writer left (``.name.XXXX.tmp.parquet``): only whole parts count."""
+    for folder in (run_dir, run_dir / PARTS_DIR):
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp*"):
+                tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold the run folder's exclusive lock (creating the folder), then clear stale temporary files.
+
+    Raises:
+        ConfigError: another process holds it, or the folder cannot be made (a file is in the way).
+    """
+    import fcntl
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"{run_dir} is a file, not a run folder; use another --out")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(f"cannot make the run folder {run_dir}: a file is in the way; use another --out") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"another avsprobe process is running in {run_dir}; wait for it to finish (or stop "
+                              "it), then rerun to resume") from None
+        _remove_stale_temporaries(run_dir)
+        yield
+    finally:
+        os.close(fd)

@@ -1,32 +1,35 @@
 """The run engine: every (clip, condition) of a suite through a model adapter, into a records table.
 
-Jobs are enumerated in a fixed order (probe, sample, condition) and numbered; batches of ``batch_size``
-jobs are probed, prepared to the adapter's input spec, predicted in one call and scored per frame against
-the expected mask; every 64 jobs or so the rows are written as one parquet part. A rerun skips the
-numbered jobs already recorded, so a killed run resumes where it stopped and ends with the same records.
+Jobs are enumerated in a fixed order (probe, sample, condition) over every sample of the split and
+numbered; ``--limit`` keeps the jobs of the first samples. Batches of ``batch_size`` jobs are probed,
+prepared to the adapter's input spec, predicted in one call and scored per frame against the expected
+mask; every 64 jobs or so the rows are written as one parquet part. A rerun skips the jobs already
+recorded, keyed by (sample, condition), so a killed run resumes where it stopped and ends with the same
+records, and a larger ``--limit`` extends a run. A run folder holds one run (:data:`IDENTITY_FIELDS`), and
+an exclusive lock keeps a second process out while one runs.
 
-A clip whose logits hold NaN or inf, or whose prediction raises, is recorded as ``failed`` with the reason
-(a raising batch is retried clip by clip to find the culprit); a condition that does not apply is recorded
-as ``not_applicable``. Neither stops the run.
+A clip whose files cannot be read, whose logits hold NaN or inf, or whose prediction raises, is recorded as
+``failed`` with the reason (a raising batch is retried clip by clip to find the culprit); a condition that
+does not apply is recorded as ``not_applicable``. Neither stops the run.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import math
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from avsprobe._version import __version__
-from avsprobe.errors import AdapterError, ConfigError, ProbeNotApplicable
+from avsprobe.errors import AdapterError, ConfigError, DataError, ProbeNotApplicable
 from avsprobe.fileio import atomic_write_text
-from avsprobe.results import done_jobs, write_part
+from avsprobe.results import PARTS_DIR, done_jobs, read_run_info, run_lock, write_part
 
 if TYPE_CHECKING:
     import torch
@@ -36,7 +39,8 @@ if TYPE_CHECKING:
     from avsprobe.probes.base import ProbedSample
     from avsprobe.probes.suite import Job, ProbeSuite
 
-__all__ = ["RunSummary", "run_suite", "run_models", "run_folder_name", "prepare_batch", "METRIC_IDS"]
+__all__ = ["RunSummary", "RunPlan", "plan_jobs", "run_suite", "run_models", "run_folder_name", "prepare_batch",
+           "METRIC_IDS", "IDENTITY_FIELDS", "RECORDS_FORMAT"]
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
 _FLUSH_JOBS = 64
@@ -65,17 +69,6 @@ def _git_hash() -> str | None:
         return None
 
 
-def _data_fingerprint(root: Path) -> str:
-    digest = hashlib.sha256()
-    for name in ("world.json", "metadata.csv", "coavs.json"):
-        if (root / name).is_file():
-            digest.update((root / name).read_bytes())
-    for sub in ("Single-source/s4_meta_data.csv", "Multi-sources/ms3_meta_data.csv"):
-        if (root / sub).is_file():
-            digest.update((root / sub).read_bytes())
-    return digest.hexdigest()
-
-
 def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
     """An ``AVBatch`` at the adapter's input spec: frames resized (bilinear) and normalised, audio resampled."""
     import torch
@@ -100,7 +93,27 @@ def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
     for i, a in enumerate(audio):
         audio_t[i, : a.shape[0]] = torch.from_numpy(a.astype(np.float32))
     return AVBatch(frames=x, audio=audio_t.to(device), sample_ids=[p.sample_id for p in probed],
-                   condition_ids=[p.condition_id for p in probed], truth=probed)
+                   condition_ids=[p.condition_id for p in probed], truth=[_read_only_copy(p) for p in probed])
+
+
+def _frozen(array: np.ndarray | None) -> np.ndarray | None:
+    if array is None:
+        return None
+    out = array.copy()
+    out.flags.writeable = False
+    return out
+
+
+def _read_only_copy(probed: ProbedSample) -> ProbedSample:
+    """What an adapter may look at: copies that cannot be written, so scoring never sees its changes."""
+    import copy
+    import dataclasses
+
+    return dataclasses.replace(
+        probed, audio=_frozen(probed.audio), frames=_frozen(probed.frames), expected_mask=_frozen(probed.expected_mask),
+        object_masks={k: _frozen(v) for k, v in probed.object_masks.items()}, annotated=_frozen(probed.annotated),
+        applied=copy.deepcopy(probed.applied), expected_labels=_frozen(probed.expected_labels),
+        original_mask=_frozen(probed.original_mask))
 
 
 def _base_row(job: Job, index: int, model: str, sample: Any) -> dict[str, Any]:
@@ -194,10 +207,12 @@ def _split_rows(rows: list[dict[str, Any]], items: list) -> list[list[dict[str, 
 
 
 def run_folder_name(model: str) -> str:
-    """A model name made safe as a folder name (``audio-blind:vanilla`` -> ``audio-blind_vanilla``)."""
+    """A model name made safe as one folder name (``audio-blind:vanilla`` -> ``audio-blind_vanilla``; a
+    leading dot, which could make ``..``, becomes ``_``)."""
     import re
 
-    return re.sub(r"[^A-Za-z0-9._=+-]", "_", model)
+    safe = re.sub(r"[^A-Za-z0-9._=+-]", "_", model)
+    return "_" + safe[1:] if safe.startswith(".") else (safe or "_")
 
 
 def run_suite(
@@ -217,35 +232,150 @@ def run_suite(
     ``flush_jobs``: jobs per parquet part (a killed run redoes at most that many).
 
     Raises:
-        ConfigError: ``run_dir`` holds a different run (other model, suite or data).
+        ConfigError: ``run_dir`` holds a different run (other model, suite, data, split or subset), or
+            another process is running in it.
     """
     return run_models([adapter], suite, source, [run_dir], batch_size=batch_size, limit=limit, device=device,
                       flush_jobs=flush_jobs, on_progress=on_progress)[0]
 
 
-def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, limit: int | None,
-               device: str) -> None:
+RECORDS_FORMAT = 2
+"""Version of the records' job keys: 2 numbers jobs over every sample of the split, so ``--limit`` only
+selects among them and a larger limit extends a run."""
+
+IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
+                   "data_files_fingerprint", "split", "subset")
+"""What makes a run folder's run: a resume must match every one (``--limit`` is not among them)."""
+
+
+@dataclass
+class RunPlan:
+    """The jobs of a run: ``jobs`` as ``(index, job)`` with ``index`` the job's position among the jobs of
+    every sample of the split (stable under ``--limit``), and the ``sample_ids`` the limit keeps."""
+
+    probes: list[Any]
+    jobs: list[tuple[int, Job]]
+    sample_ids: list[str]
+
+
+def plan_jobs(suite: ProbeSuite, source: DataSource, limit: int | None) -> RunPlan:
+    """Every (probe, sample, condition) of the first ``limit`` samples, numbered over all samples."""
+    all_ids = list(source.reader.sample_ids())  # type: ignore[attr-defined]
+    kept = all_ids[:limit] if limit else all_ids
+    keep = set(kept)
+    probes = suite.build(bank=source.bank, classes=source.classes or None)
+    jobs = [(i, job) for i, job in enumerate(suite.jobs(all_ids, probes)) if job.sample_id in keep]
+    return RunPlan(probes, jobs, kept)
+
+
+def _identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | None:
+    for key in IDENTITY_FIELDS:
+        old, new = previous.get(key), info[key]
+        if old != new:
+            if key == "records_format":
+                return f"it was recorded by an older avsprobe (records format {old or 1}, now {new})"
+            show = (lambda v: f"{str(v)[:12]}...") if key.endswith("fingerprint") else repr
+            return f"{key} differs: {show(old)} there, {show(new)} now"
+    return None
+
+
+def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, plan: RunPlan,
+               limit: int | None, device: str) -> None:
+    """Check that ``run_dir`` is empty or holds this very run, then write its ``run.json``."""
+    from avsprobe.data.fingerprint import data_files_fingerprint, data_fingerprint
+
     adapter.to(device)
+    data_root = source.data_root or source.root
     info = {
+        "records_format": RECORDS_FORMAT,
         "model": adapter.name, "model_fingerprint": adapter.fingerprint(), "model_options": adapter.options,
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
         "data": source.description, "data_root": str(source.root), "subset": source.subset,
-        "data_fingerprint": _data_fingerprint(source.data_root or source.root),
+        "data_fingerprint": data_fingerprint(data_root), "data_files_fingerprint": data_files_fingerprint(data_root),
         "split": getattr(source.reader, "split", ""), "limit": limit,
+        "sample_ids": plan.sample_ids, "jobs_planned": len(plan.jobs),
         "train_sounding_frequency": source.train_frequency, "audio_bank": source.bank_source,
         "class_list": source.class_list,
         "avsprobe_version": __version__, "git_hash": _git_hash(), "device": device,
         "metric_definitions": list(METRIC_IDS), "empty_gt_policy": "strict",
     }
-    key_fields = ("model_fingerprint", "suite_fingerprint", "data_fingerprint", "limit")
     info_path = run_dir / "run.json"
     if info_path.is_file():
-        previous = json.loads(info_path.read_text())
-        changed = [k for k in key_fields if previous.get(k) != info[k]]
-        if changed:
-            raise ConfigError(f"{run_dir} holds a different run ({', '.join(changed)} differ); use another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
+        previous = read_run_info(run_dir)
+        why = _identity_mismatch(previous, info)
+        if why:
+            raise ConfigError(f"{run_dir} holds a different run: {why}. Use another --out (a run folder holds one "
+                              "model, suite, data set, split and subset)")
+    elif any((run_dir / PARTS_DIR).glob("*.parquet")):
+        raise ConfigError(f"{run_dir} holds records but no run.json; use another --out")
     atomic_write_text(info_path, json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
+
+
+@dataclass
+class _ModelRun:
+    """One model's share of a multi-model run: its adapter, folder, what it has done and what waits to be written."""
+
+    adapter: ModelAdapter
+    run_dir: Path
+    done: set[tuple[str, str]]
+    counts: dict[str, int] = field(default_factory=lambda: {"ok": 0, "failed": 0, "not_applicable": 0})
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def needs(self, job: Job) -> bool:
+        return (job.sample_id, job.condition.condition_id) not in self.done
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        for status in self.counts:
+            self.counts[status] += len({r["job_index"] for r in rows if r["status"] == status})
+        self.pending += rows
+
+    def flush(self) -> None:
+        if self.pending:
+            write_part(self.run_dir, self.pending)
+            self.pending = []
+
+
+class _SampleCache:
+    """The last sample read: jobs come condition by condition for one sample, so one is enough. A sample that
+    cannot be read is remembered as its error, so every job of it fails with the file and reason."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self._key: str | None = None
+        self._value: Any = None
+
+    def get(self, sample_id: str) -> Any:
+        if sample_id != self._key:
+            try:
+                self._value = self.reader.read(sample_id)
+            except DataError as exc:
+                self._value = exc
+            self._key = sample_id
+        return self._value
+
+
+def _probe_chunk(chunk: list[tuple[int, Job]], models: list[_ModelRun], suite: ProbeSuite, cache: _SampleCache
+                 ) -> list[tuple[Job, int, Any, ProbedSample]]:
+    """Probe each job of a chunk; jobs that cannot run are recorded at once (not applicable, unreadable)."""
+    items = []
+    for index, job in chunk:
+        sample = cache.get(job.sample_id)
+        if isinstance(sample, DataError):
+            for model in models:
+                if model.needs(job):
+                    model.add(_empty_rows(_base_row(job, index, model.adapter.name, None), "failed",
+                                          f"could not read the clip: {sample}"))
+            continue
+        try:
+            probed = job.probe.apply(sample, job.condition, suite.rng(job.sample_id, job.condition))
+        except (ProbeNotApplicable, DataError) as exc:
+            status = "not_applicable" if isinstance(exc, ProbeNotApplicable) else "failed"
+            for model in models:
+                if model.needs(job):
+                    model.add(_empty_rows(_base_row(job, index, model.adapter.name, sample), status, str(exc)))
+            continue
+        items.append((job, index, sample, probed))
+    return items
 
 
 def run_models(
@@ -263,60 +393,51 @@ def run_models(
     """:func:`run_suite` for several models at once: each probed sample is made once and given to every
     model, each model recording into its own run folder (the records equal separate runs').
 
-    ``on_progress`` counts jobs (each job done for every model).
+    Stages: plan the jobs, lock and check each folder, then chunk by chunk probe, predict and score, and
+    write a part every ``flush_jobs`` jobs. ``on_progress`` counts jobs (each job done for every model).
     """
+    from avsprobe.devices import check_device
+
     if len(adapters) != len(run_dirs):
         raise ValueError("one run folder per adapter")
-    dirs = [Path(d) for d in run_dirs]
-    for adapter, run_dir in zip(adapters, dirs, strict=True):
-        _start_run(adapter, suite, source, run_dir, limit, device)
-    sample_ids = source.reader.sample_ids()  # type: ignore[attr-defined]
-    sample_ids = sample_ids[:limit] if limit else sample_ids
-    probes = suite.build(bank=source.bank, classes=source.classes or None)
-    jobs = list(suite.jobs(sample_ids, probes))
-    done = [done_jobs(d) for d in dirs]
-    todo = [(i, job) for i, job in enumerate(jobs) if any(i not in d for d in done)]
-    counts = [{"ok": 0, "failed": 0, "not_applicable": 0} for _ in adapters]
-    finished = len(jobs) - len(todo)
+    check_device(device)
+    plan = plan_jobs(suite, source, limit)
+    with contextlib.ExitStack() as stack:
+        models = []
+        for adapter, run_dir in zip(adapters, run_dirs, strict=True):
+            folder = Path(run_dir)
+            stack.enter_context(run_lock(folder))
+            _start_run(adapter, suite, source, folder, plan, limit, device)
+            models.append(_ModelRun(adapter, folder, done_jobs(folder)))
+        return _execute(plan, models, suite, source, batch_size=batch_size, device=device, flush_jobs=flush_jobs,
+                        on_progress=on_progress)
+
+
+def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: DataSource, *, batch_size: int,
+             device: str, flush_jobs: int, on_progress: Callable[[int, int], None] | None) -> list[RunSummary]:
+    todo = [(i, job) for i, job in plan.jobs if any(m.needs(job) for m in models)]
+    finished = len(plan.jobs) - len(todo)
+    resumed = [sum(1 for _, job in plan.jobs if not m.needs(job)) for m in models]
     if on_progress:
-        on_progress(finished, len(jobs))
-    cache: dict[str, Any] = {}
-    pending: list[list[dict[str, Any]]] = [[] for _ in adapters]
-    # Parts hold about _FLUSH_JOBS jobs: each parquet write costs tens of ms, and a killed run loses
-    # at most one part's worth of work.
-    flush_every = max(batch_size, flush_jobs)
-    since_flush = 0
+        on_progress(finished, len(plan.jobs))
+    cache = _SampleCache(source.reader)
+    # Parts hold about flush_jobs jobs: each parquet write costs tens of ms, and a killed run loses at most
+    # one part's worth of work.
+    flush_every, since_flush = max(batch_size, flush_jobs), 0
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
-        rows: list[list[dict[str, Any]]] = [[] for _ in adapters]
-        items = []
-        for index, job in chunk:
-            if job.sample_id not in cache:
-                cache = {job.sample_id: source.reader.read(job.sample_id)}  # type: ignore[attr-defined]
-            sample = cache[job.sample_id]
-            try:
-                probed = job.probe.apply(sample, job.condition, suite.rng(job.sample_id, job.condition))
-            except ProbeNotApplicable as exc:
-                for m, adapter in enumerate(adapters):
-                    if index not in done[m]:
-                        rows[m] += _empty_rows(_base_row(job, index, adapter.name, sample), "not_applicable", str(exc))
-                continue
-            items.append((job, index, sample, probed))
-        for m, adapter in enumerate(adapters):
-            mine = [item for item in items if item[1] not in done[m]]
+        items = _probe_chunk(chunk, models, suite, cache)
+        for model in models:
+            mine = [item for item in items if model.needs(item[0])]
             if mine:
-                rows[m] += _predict_rows(adapter, mine, adapter.name, device)
-            for status in counts[m]:
-                counts[m][status] += len({r["job_index"] for r in rows[m] if r["status"] == status})
-            pending[m] += rows[m]
+                model.add(_predict_rows(model.adapter, mine, model.adapter.name, device))
         since_flush += len(chunk)
         if since_flush >= flush_every or start + batch_size >= len(todo):
-            for m, run_dir in enumerate(dirs):
-                if pending[m]:
-                    write_part(run_dir, pending[m])
-            pending, since_flush = [[] for _ in adapters], 0
+            for model in models:
+                model.flush()
+            since_flush = 0
         finished += len(chunk)
         if on_progress:
-            on_progress(finished, len(jobs))
-    return [RunSummary(d, len(jobs), c["ok"], c["failed"], c["not_applicable"], len(dn))
-            for d, c, dn in zip(dirs, counts, done, strict=True)]
+            on_progress(finished, len(plan.jobs))
+    return [RunSummary(m.run_dir, len(plan.jobs), m.counts["ok"], m.counts["failed"], m.counts["not_applicable"], r)
+            for m, r in zip(models, resumed, strict=True)]

@@ -120,7 +120,7 @@ class PredictionsAdapter(ModelAdapter):
 
     ``DIR`` holds, for every exported clip ``{name}`` (see ``manifest.csv``), one mask per frame as
     ``{name}/{name}_{k}.png`` or ``{name}_{k}.png`` with ``k`` from 0 (the AVSBench reference saves them
-    that way; 1-based names are accepted too). Nonzero pixels are the object.
+    that way; 1-based names are accepted too). Nonzero colour pixels are the object (alpha is ignored).
     """
 
     name = "predictions"
@@ -142,8 +142,8 @@ class PredictionsAdapter(ModelAdapter):
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
         import torch
-        from PIL import Image
 
+        from avsprobe.data.avsbench.decode import read_binary_mask
         from avsprobe.probes.export import exported_name
 
         b, t, h, w = _frames_shape(batch)
@@ -151,9 +151,7 @@ class PredictionsAdapter(ModelAdapter):
         for i, (sample_id, condition_id) in enumerate(zip(batch.sample_ids, batch.condition_ids, strict=True)):
             name = exported_name(sample_id, condition_id)
             for k in range(t):
-                with Image.open(self._mask_file(name, k)) as im:
-                    mask = np.asarray(im)
-                mask = mask.any(axis=-1) if mask.ndim == 3 else mask > 0
+                mask = read_binary_mask(self._mask_file(name, k))  # colour only, never alpha
                 if mask.shape != (h, w):
                     raise AdapterError(f"predicted mask of {name!r} frame {k} is {mask.shape}, frames are {(h, w)}")
                 out[i, k] = torch.from_numpy(np.where(mask, _CONFIDENT, -_CONFIDENT).astype(np.float32))

@@ -36,8 +36,10 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckRe
     """Run the checks on a synthetic batch of two 5-frame clips; each result says what it found."""
     import torch
 
+    from avsprobe.devices import check_device
     from avsprobe.runner import prepare_batch
 
+    check_device(device)
     spec = adapter.input_spec
     frames = spec.frames_per_clip or 5
     results: list[CheckResult] = []
@@ -51,7 +53,11 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckRe
         return [CheckResult("predict runs", False, f"{type(exc).__name__}: {exc}")]
     results.append(CheckResult("predict runs", True, f"on {device}"))
     h, w = batch.frames.shape[-2:]
-    ok_shape = isinstance(first, torch.Tensor) and tuple(first.shape) == (2, frames, h, w)
+    if not isinstance(first, torch.Tensor):
+        results.append(CheckResult("returns a torch.Tensor", False, f"predict returned {type(first).__name__}; "
+                                   "return logits as a torch.Tensor [B, T, H, W]"))
+        return results
+    ok_shape = tuple(first.shape) == (2, frames, h, w)
     results.append(CheckResult("shape [B, T, H, W]", ok_shape, f"got {tuple(first.shape)}, expected {(2, frames, h, w)}"))
     finite = bool(torch.isfinite(first).all())
     results.append(CheckResult("finite logits", finite, f"min {float(first.min()):.3g}, max {float(first.max()):.3g}"))

@@ -65,19 +65,55 @@ app.command("demo")(demo_command)
 app.add_typer(data_app, name="data")
 
 
+def _raise_interrupted(signal_number: int, _frame: object) -> None:
+    from avsprobe.errors import Interrupted
+
+    raise Interrupted(signal_number)
+
+
+def _error_line(message: str) -> None:
+    from rich.markup import escape
+
+    from avsprobe.cli import console
+
+    if STATE.verbose:
+        console.stderr().print_exception()
+    console.stderr().print(f"[bold red]error:[/] [red]{escape(message)}[/]", soft_wrap=True)
+
+
+def _os_error_message(exc: OSError) -> str:
+    import errno
+
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on the device while writing{where or ' a file'}; free some space and rerun to resume"
+    return f"{exc.strerror or exc}{where}"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI; an ``AvsprobeError`` becomes one red line and exit status 1."""
-    from avsprobe.errors import AvsprobeError
+    """Entry point: run the CLI. An ``AvsprobeError`` or an operating-system error (a full disk, a folder
+    that cannot be written) becomes one red line and exit status 1; Ctrl-C and SIGTERM one line and 130 / 143."""
+    import signal
+
+    from avsprobe.errors import AvsprobeError, Interrupted
 
     command = typer.main.get_command(app)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, _raise_interrupted)
     try:
         command.main(args=argv, prog_name="avsprobe", standalone_mode=True)
     except AvsprobeError as exc:
-        from rich.markup import escape
-
+        _error_line(str(exc))
+        sys.exit(1)
+    except OSError as exc:
+        _error_line(_os_error_message(exc))
+        sys.exit(1)
+    except Interrupted as exc:
         from avsprobe.cli import console
 
-        if STATE.verbose:
-            console.stderr().print_exception()
-        console.stderr().print(f"[bold red]error:[/] [red]{escape(str(exc))}[/]", soft_wrap=True)
-        sys.exit(1)
+        console.stderr().print("[yellow]interrupted; rerun the same command to resume[/]")
+        sys.exit(128 + exc.signal_number)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -170,13 +169,11 @@ def _write_video(args: tuple) -> dict[str, object]:
 
 
 def content_hash(root: str | Path, *, exclude: Sequence[str] = ("coavs.json",)) -> str:
-    """sha256 over every file's relative path and sha256, in sorted order."""
-    digest = hashlib.sha256()
-    base = Path(root)
-    for path in sorted(p for p in base.rglob("*") if p.is_file() and p.name not in exclude):
-        digest.update(str(path.relative_to(base)).encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    """sha256 over every file's relative path and sha256, in sorted order (``coavs.json`` left out: it holds
+    the hash)."""
+    from avsprobe.data.fingerprint import content_hash as tree_hash
+
+    return tree_hash(root, exclude=tuple(exclude))
 
 
 def build_coavs(

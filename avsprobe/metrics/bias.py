@@ -7,6 +7,8 @@ clip never count as independent evidence. ``paired_difference`` compares two mod
 Definitions (DESIGN.md §7), all on ``status == "ok"`` rows of annotated frames:
 
 * ``miou_by_level`` / ``intensity_gap``: mean per-clip IoU under each intensity level; gap = loudest - quietest.
+  A condition whose audio missed its level (``level_reached_ok`` false) is left out and counted
+  (``missed_levels``).
 * ``semantic_by_class`` / ``semantic_spread``: mIoU per class of the semantic probe; spread = max - min.
 * ``dominance``: mix conditions with A and B at equal levels: mean |cov_A - cov_B| / (cov_A + cov_B).
 * ``fpr_silence``, ``fpr_noise`` (white and pink), ``fpr_offscreen``: mean fraction of the frame predicted.
@@ -33,6 +35,7 @@ __all__ = [
     "MetricValue",
     "bootstrap",
     "miou_by_level",
+    "missed_levels",
     "intensity_gap",
     "semantic_by_class",
     "semantic_spread",
@@ -96,6 +99,24 @@ def _ok(records: pd.DataFrame, probe: str) -> pd.DataFrame:
     return rows[rows.annotated.astype(bool)]
 
 
+_MISSED_LEVEL = '"level_reached_ok": false'  # how a missed level reads in the sorted ``applied`` JSON
+
+
+def _intensity_rows(records: pd.DataFrame) -> pd.DataFrame:
+    """OK intensity rows, without the conditions whose audio missed its level (``level_reached_ok`` false):
+    a clip that cannot reach -23 LUFS without clipping must not count as heard at -23 LUFS."""
+    rows = _ok(records, "intensity")
+    return rows[~rows.applied.astype(str).str.contains(_MISSED_LEVEL, regex=False)]
+
+
+def missed_levels(records: pd.DataFrame) -> dict[str, int]:
+    """Per intensity level: how many clips missed it (kept out of that level's metrics)."""
+    rows = _ok(records, "intensity")
+    missed = rows[rows.applied.astype(str).str.contains(_MISSED_LEVEL, regex=False)]
+    counts = missed.drop_duplicates(["sample_id", "condition_label"]).groupby("condition_label").size()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
 def _column_means(values: np.ndarray) -> np.ndarray:
     """NaN-aware column means; a column with no clip in a resample is NaN (no warning)."""
     import warnings
@@ -121,16 +142,17 @@ def _levels(labels: list[str]) -> list[str]:
 
 
 def miou_by_level(records: pd.DataFrame) -> dict[str, MetricValue]:
-    """mIoU (canonical, per clip then over clips) under each intensity level, plus ``original``."""
-    table = _clip_table(_ok(records, "intensity"), "iou")
-    return {label: _metric(f"miou@{label}", table[label].to_numpy()) for label in table.columns}
+    """mIoU (canonical, per clip then over clips) under each intensity level, plus ``original``, each over
+    the clips that enter that level (the interval resamples only those)."""
+    table = _clip_table(_intensity_rows(records), "iou")
+    return {label: _metric(f"miou@{label}", table[label].dropna().to_numpy()) for label in table.columns}
 
 
 def intensity_gap_per_clip(records: pd.DataFrame) -> pd.Series:
     """Per clip: IoU at the loudest level minus IoU at the quietest."""
     import pandas as pd
 
-    table = _clip_table(_ok(records, "intensity"), "iou")
+    table = _clip_table(_intensity_rows(records), "iou")
     levels = _levels(list(table.columns))
     if len(levels) < 2:
         return pd.Series(dtype=float)
@@ -145,7 +167,7 @@ def intensity_gap(records: pd.DataFrame) -> MetricValue:
 
 def miou_by_level_and_class(records: pd.DataFrame) -> dict[str, MetricValue]:
     """Per-class intensity curves: ``"{class}@{level}"`` -> mIoU over the clips where that class sounds."""
-    rows = _ok(records, "intensity")
+    rows = _intensity_rows(records)
     rows = rows[rows.category.astype(str) != ""]
     out = {}
     exploded = rows.assign(class_name=rows.category.astype(str).str.split("_")).explode("class_name")

@@ -27,21 +27,41 @@ from avsprobe.probes.base import (
 from avsprobe.probes.geometry import rescale_to_area
 from avsprobe.types import AVSample, ObjectInfo
 
-__all__ = ["DEFAULT_LEVELS_LUFS", "REFERENCE_LUFS", "IntensityProbe", "SemanticProbe", "MixProbe", "NegativeProbe",
+__all__ = ["DEFAULT_LEVELS_LUFS", "LEVEL_TOLERANCE_LU", "REFERENCE_LUFS", "IntensityProbe", "SemanticProbe", "MixProbe", "NegativeProbe",
            "SwapProbe", "visible_classes"]
 
 DEFAULT_LEVELS_LUFS: tuple[float, ...] = (-53.0, -47.0, -41.0, -35.0, -29.0, -23.0)
 """The six loudness levels (6 LU apart) of the intensity and mix probes."""
+
+LEVEL_TOLERANCE_LU = 0.5
+"""How far the probed audio may end from the level asked for (in LU) and still count as that level; a
+louder miss comes from clipping (a DC clip cannot reach -23 LUFS), a quieter one from a clip too short
+to gate."""
 
 REFERENCE_LUFS = -23.0
 """Loudness of semantic, noise, off-screen and mix-reference audio (the loudest level; EBU R128's target)."""
 
 
 def _levels(levels_lufs: Sequence[float]) -> tuple[float, ...]:
+    """Distinct increasing finite levels in [-70, 0] LUFS (a level outside cannot be reached without clipping
+    or falls under the loudness gate)."""
+    if isinstance(levels_lufs, (str, bytes)) or not isinstance(levels_lufs, Sequence):
+        raise ConfigError(f"levels_lufs must be a list of numbers, got {levels_lufs!r}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels_lufs):
+        raise ConfigError(f"levels_lufs must be a list of numbers, got {list(levels_lufs)}")
     levels = tuple(float(v) for v in levels_lufs)
+    if not all(np.isfinite(v) and -70.0 <= v <= 0.0 for v in levels):
+        raise ConfigError(f"levels_lufs must be finite and within [-70, 0] LUFS, got {list(levels_lufs)}")
     if not levels or len(set(levels)) != len(levels) or list(levels) != sorted(levels):
         raise ConfigError(f"levels_lufs must be distinct and increasing, got {list(levels_lufs)}")
     return levels
+
+
+def _lufs(value: float, name: str = "reference_lufs") -> float:
+    """A finite loudness in [-70, 0] LUFS."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (np.isfinite(value) and -70 <= value <= 0):
+        raise ConfigError(f"{name} must be a number of LUFS within [-70, 0], got {value!r}")
+    return float(value)
 
 
 def _label(level: float) -> str:
@@ -71,7 +91,11 @@ def _probed(sample: AVSample, condition: Condition, audio: np.ndarray, expected:
 
 
 class IntensityProbe(Probe):
-    """The sounding audio brought to each of six loudness levels; the expected mask is unchanged."""
+    """The sounding audio brought to each of six loudness levels; the expected mask is unchanged.
+
+    ``applied["level_reached_ok"]`` is false when the result ends more than :data:`LEVEL_TOLERANCE_LU` from
+    the level (clipping); the intensity metrics leave such conditions out and count them.
+    """
 
     name = "intensity"
 
@@ -90,11 +114,14 @@ class IntensityProbe(Probe):
         if condition.is_baseline:
             return self._baseline(sample, condition, masks)
         require_sounding(sample, self.name)
-        result = normalize_loudness(sample.audio, condition.params["loudness_lufs"], what=f"sample {sample.sample_id!r} audio")
+        target = condition.params["loudness_lufs"]
+        result = normalize_loudness(sample.audio, target, what=f"sample {sample.sample_id!r} audio")
         labels = None if sample.semantic_mask is None else sample.semantic_mask.astype(np.int16)
+        reached = bool(np.isfinite(result.after.value) and abs(result.after.value - target) <= LEVEL_TOLERANCE_LU)
         return _probed(sample, condition, result.audio, sample.mask.copy(), masks, {
             "gain_db": result.gain_db, "clipped_fraction": result.clipped_fraction,
-            "loudness_lufs": result.after.value, "loudness_measure": result.after.measure}, labels=labels)
+            "loudness_lufs": result.after.value, "loudness_measure": result.after.measure,
+            "level_reached_ok": reached}, labels=labels)
 
 
 class SemanticProbe(Probe):
@@ -113,7 +140,7 @@ class SemanticProbe(Probe):
         if not classes:
             raise ConfigError("the semantic probe needs at least one class")
         self.classes = tuple(classes)
-        self.reference_lufs = float(reference_lufs)
+        self.reference_lufs = _lufs(reference_lufs)
         self.area_frac = float(area_frac)
         self.area_range = (float(area_range[0]), float(area_range[1]))
 
@@ -215,7 +242,7 @@ class NegativeProbe(Probe):
     name = "negative"
 
     def __init__(self, *, reference_lufs: float = REFERENCE_LUFS, bank: object | None = None) -> None:
-        self.reference_lufs = float(reference_lufs)
+        self.reference_lufs = _lufs(reference_lufs)
         self.bank = bank
 
     def params(self) -> dict:
@@ -273,7 +300,7 @@ class SwapProbe(Probe):
     name = "swap"
 
     def __init__(self, *, reference_lufs: float = REFERENCE_LUFS) -> None:
-        self.reference_lufs = float(reference_lufs)
+        self.reference_lufs = _lufs(reference_lufs)
 
     def params(self) -> dict:
         return {"reference_lufs": self.reference_lufs}

@@ -69,7 +69,13 @@ def make_probe(name: str, params: dict[str, Any] | None = None, **context: Any) 
     for key, value in context.items():
         if key in accepted and key not in params and value is not None:
             params[key] = value
-    return cls(**params)
+    try:
+        return cls(**params)
+    except ConfigError as exc:
+        raise ConfigError(f"probe {name!r}: {exc}") from None
+    except (TypeError, ValueError) as exc:  # a string where a number or list belongs, and the like
+        given = ", ".join(f"{k} = {v!r}" for k, v in params.items() if k in (set(params) - set(context)))
+        raise ConfigError(f"probe {name!r}: bad parameter value ({given}): {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -82,10 +88,21 @@ class ProbeSuite:
     probes: tuple[ProbeSpec, ...]
     description: str = ""
 
+    def __post_init__(self) -> None:
+        from avsprobe.fileio import check_path_component
+
+        check_path_component(self.name, "suite name")  # it becomes the run folder OUT/<model>/<suite>
+        names = [s.probe for s in self.probes]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"suite {self.name!r} lists a probe twice ({', '.join(names)}); their conditions would "
+                              "share ids")
+
     @classmethod
     def from_file(cls, path: str | Path) -> ProbeSuite:
         p = Path(path)
         raw = read_toml(p, "suite file")
+        if not isinstance(raw.get("probes"), list) or not all(isinstance(e, dict) for e in raw["probes"]):
+            raise ConfigError(f"suite {p}: 'probes' must be a list of [[probes]] tables")
         try:
             specs = tuple(ProbeSpec(str(e["probe"]), {k: v for k, v in e.items() if k != "probe"}) for e in raw["probes"])
             suite = cls(str(raw["name"]), int(raw["version"]), int(raw["seed"]), specs, str(raw.get("description", "")))

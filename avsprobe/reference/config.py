@@ -56,12 +56,13 @@ class ReferenceConfig:
     visual_only: bool = False  # the audio prompt is zeroed: the logits-ensemble's visual-only model
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if self.backbone == "hf-mask2former" and not self.backbone_path:
             raise ConfigError("backbone 'hf-mask2former' needs backbone_path (a local save_pretrained folder)")
         if self.audio_input == "vggish" and not self.vggish_path:
             raise ConfigError("audio_input 'vggish' needs vggish_path (the converted vggish-10086976.pth)")
-        if self.frame_size % 32:
-            raise ConfigError(f"frame_size must be a multiple of 32, got {self.frame_size}")
+        if self.frame_size % 32 or self.frame_size <= 0:
+            raise ConfigError(f"frame_size must be a positive multiple of 32, got {self.frame_size}")
         if not 0.0 <= self.drop_p <= 1.0:
             raise ConfigError(f"drop_p must lie in [0, 1], got {self.drop_p}")
         if self.hidden_dim % self.num_heads:
@@ -72,6 +73,27 @@ class ReferenceConfig:
 
     def replace(self, **changes: object) -> ReferenceConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+_POSITIVE = ("hidden_dim", "num_queries", "num_layers", "num_heads", "ffn_dim", "num_classes", "dilation")
+
+
+def _check_types(config: ReferenceConfig) -> None:
+    """Every field of the type its annotation names: a choice among its literals, positive sizes."""
+    import typing
+
+    hints = typing.get_type_hints(ReferenceConfig)
+    for f in dataclasses.fields(ReferenceConfig):
+        value, hint = getattr(config, f.name), hints[f.name]
+        if typing.get_origin(hint) is Literal and value not in typing.get_args(hint):
+            raise ConfigError(f"{f.name} must be one of {', '.join(map(repr, typing.get_args(hint)))}, got {value!r}")
+        if hint in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"{f.name} must be a number, got {value!r}")
+        if hint is bool and not isinstance(value, bool):
+            raise ConfigError(f"{f.name} must be true or false, got {value!r}")
+    for name in _POSITIVE:
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be positive, got {getattr(config, name)!r}")
 
 
 VARIANTS: dict[str, ReferenceConfig] = {

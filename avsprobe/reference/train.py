@@ -227,7 +227,10 @@ def train(settings: TrainSettings, out: str | Path, *, on_progress: ProgressFn |
     from avsprobe.data.biaslab.world import ensure_default_world
     from avsprobe.reference.audio import log_mel_descriptor
 
+    from avsprobe.devices import check_device
+
     out = Path(out)
+    check_device(settings.device)
     rank, world, device = _distributed(settings.device)
     root = Path(settings.data) if settings.data else ensure_default_world(None)
     if not root.is_dir():

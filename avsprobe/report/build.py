@@ -20,6 +20,7 @@ from avsprobe.report.compute import (
     coavs_drop,
     compute_metrics,
     dumps,
+    find_run_folders,
     load_run,
     metric_json,
 )
@@ -75,6 +76,12 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
         lines.append(f"| {run.model} | {info['suite']['name']} v{info['suite']['version']} | {info['data']} | "
                      f"{m.clips_evaluated} of {m.clips_total} | {len(m.failed)} | {info['seed']} | "
                      f"`{info['model_fingerprint'][:12]}` | `{info['suite_fingerprint'][:12]}` | `{info['data_fingerprint'][:12]}` |")
+    missed = [(run.model, level, n) for run, m in zip(runs, metrics, strict=True) for level, n in m.missed_levels.items()]
+    if missed:
+        lines += ["", "## Conditions left out", "",
+                  "Intensity conditions whose audio ended more than 0.5 LU from its level (clipping) are left out of "
+                  "that level's metrics:", ""]
+        lines += [f"- {model}: {n} clip(s) at {level}" for model, level, n in missed]
     lines += ["", "## Metric definitions", ""]
     lines += [f"- `{k}`: {v}" for k, v in METRIC_DEFINITIONS.items()]
     if figures:
@@ -109,6 +116,7 @@ def _html(markdown_rows: list[tuple[str, list[str]]], runs: Sequence[RunResult],
 def _paired(runs: Sequence[RunResult]) -> dict[str, dict[str, MetricValue]]:
     """Each later model minus the first, on the clips both saw (paired bootstrap), per mean-type metric."""
     out: dict[str, dict[str, MetricValue]] = {}
+    runs = [r for r in runs if r.has_results]
     for run in runs[1:]:
         diffs = {}
         for name in bias.PER_CLIP:
@@ -126,7 +134,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ConfigError(f"unknown report format {', '.join(unknown)}; use {', '.join(FORMATS)}")
-    runs = [load_run(p) for p in run_dirs]
+    runs = [load_run(folder) for p in run_dirs for folder in find_run_folders(p)]
     seen: dict[str, int] = {}
     for run in runs:  # two runs of one model (e.g. two suites) get distinct labels
         seen[run.model] = seen.get(run.model, 0) + 1
@@ -145,7 +153,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     written = []
     with paper_style():
         for name, fn in FIGURES.items():
-            result = fn(runs)
+            result = fn([r for r in runs if r.has_results])
             if result is None:
                 continue
             fig, table = result
@@ -157,6 +165,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                   "seed": r.info["seed"], "model_fingerprint": r.info["model_fingerprint"],
                   "suite_fingerprint": r.info["suite_fingerprint"], "data_fingerprint": r.info["data_fingerprint"],
                   "clips_evaluated": m.clips_evaluated, "clips_total": m.clips_total, "failed_clips": m.failed,
+                  **({"missed_levels": m.missed_levels} if m.missed_levels else {}),
                   "metrics": {k: metric_json(v) for k, v in m.headline.items()},
                   "groups": {g: {k: metric_json(v) for k, v in vals.items()} for g, vals in m.groups.items()}}
                  for r, m in zip(runs, metrics, strict=True)],

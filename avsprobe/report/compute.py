@@ -17,7 +17,7 @@ from avsprobe.metrics.bias import MetricValue
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunResult", "load_run", "overall_scores", "compute_metrics", "METRIC_DEFINITIONS"]
+__all__ = ["RunResult", "load_run", "find_run_folders", "overall_scores", "compute_metrics", "METRIC_DEFINITIONS"]
 
 METRIC_DEFINITIONS = {
     "miou": "miou.canonical on baseline conditions (per frame, empty-GT policy strict, averaged per clip then over clips)",
@@ -50,17 +50,41 @@ class RunResult:
     def model(self) -> str:
         return self.label or str(self.info.get("model", self.path.name))
 
+    @property
+    def has_results(self) -> bool:
+        """Whether any job of the run succeeded (a run whose every clip failed has no metrics)."""
+        return bool((self.records.status == "ok").any())
+
 
 def load_run(path: str | Path) -> RunResult:
+    """A run folder's ``run.json`` and records, restricted to the samples its last invocation planned (a
+    run reused with a smaller ``--limit`` reports on that subset)."""
     from avsprobe.results import load_records, read_run_info
 
     p = Path(path)
     if not (p / "run.json").is_file():
         raise DataError(f"{p} is not a run folder (no run.json); runs are written by 'avsprobe run'")
+    info = read_run_info(p)
     records = load_records(p)
     if records.empty:
         raise DataError(f"{p} holds no records yet")
-    return RunResult(p, read_run_info(p), records)
+    planned = info.get("sample_ids")
+    if isinstance(planned, list):
+        records = records[records.sample_id.isin(set(planned))].reset_index(drop=True)
+    return RunResult(p, info, records)
+
+
+def find_run_folders(path: str | Path) -> list[Path]:
+    """``path`` itself if it is a run folder, else every run folder below it (sorted)."""
+    p = Path(path)
+    if (p / "run.json").is_file():
+        return [p]
+    if not p.is_dir():
+        raise DataError(f"{p} is not a run folder or a folder of runs")
+    found = sorted(f.parent for f in p.rglob("run.json") if not any(part.startswith(".") for part in f.parts))
+    if not found:
+        raise DataError(f"{p} is not a run folder and holds none (no run.json below it); runs are written by 'avsprobe run'")
+    return found
 
 
 def overall_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
@@ -89,6 +113,7 @@ class RunMetrics:
     clips_total: int = 0
     clips_evaluated: int = 0
     failed: list[str] = field(default_factory=list)
+    missed_levels: dict[str, int] = field(default_factory=dict)
 
 
 def compute_metrics(run: RunResult) -> RunMetrics:
@@ -98,11 +123,14 @@ def compute_metrics(run: RunResult) -> RunMetrics:
     out = RunMetrics(clips_total=int(r.sample_id.nunique()),
                      clips_evaluated=int(r[r.status == "ok"].sample_id.nunique()),
                      failed=sorted(set(r[r.status == "failed"].sample_id)))
+    if out.clips_evaluated == 0:  # every clip failed or did not apply: the report shows the failures alone
+        return out
     out.headline.update(overall_scores(r))
     if "intensity" in probes:
         out.headline["intensity_gap"] = bias.intensity_gap(r)
         out.groups["miou_by_level"] = bias.miou_by_level(r)
         out.groups["miou_by_level_and_class"] = bias.miou_by_level_and_class(r)
+        out.missed_levels = bias.missed_levels(r)
     if "semantic" in probes:
         out.headline["semantic_spread"] = bias.semantic_spread(r)
         out.groups["semantic_by_class"] = bias.semantic_by_class(r)

@@ -89,7 +89,7 @@ class PianoEverywhere(ModelAdapter):
             classes = probed.applied.get("object_classes", {})
             for obj, mask in probed.object_masks.items():
                 if classes.get(obj) == "piano":
-                    out[i][torch.from_numpy(mask)] = 10.0
+                    out[i][torch.from_numpy(mask.copy())] = 10.0
         return out
 
 

@@ -11,7 +11,7 @@ from avsprobe.cli import console
 
 
 def report_command(
-    runs: Annotated[list[Path], typer.Argument(help="Run folders (written by 'avsprobe run').")],
+    runs: Annotated[list[Path], typer.Argument(help="Run folders (written by 'avsprobe run'), or folders holding run folders below them.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/report"),
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: md, html, latex, json.")] = "md,html,latex,json",
 ) -> None:

@@ -21,17 +21,16 @@ def train_command(
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Frames per step.")] = 32,
     variant: Annotated[str, typer.Option("--variant", help="Config variant (tiny).")] = "tiny",
     device: Annotated[str, typer.Option("--device", help="torch device (under torchrun, cuda means cuda:LOCAL_RANK).")] = "cpu",
-    force: Annotated[bool, typer.Option("--force", help="Start afresh even if OUT holds an unfinished run.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Start afresh: remove the checkpoint and training state in OUT (only those; a folder without them is refused).")] = False,
 ) -> None:
     """Train a reference model; the best epoch on val is kept and an interrupted run resumes."""
-    import shutil
-
     from avsprobe.cli.progress import staged_progress
+    from avsprobe.reference.checkpoint import clear_training_folder
     from avsprobe.reference.train import TrainSettings, train
 
     target = out or Path("checkpoints") / model
-    if force and target.exists():
-        shutil.rmtree(target)
+    if force:
+        clear_training_folder(target)
     settings = TrainSettings(model=model, variant=variant, epochs=epochs, batch_size=batch_size, seed=seed,
                              data=str(data) if data else None, debias=debias, device=device)
     printer = console.stdout()

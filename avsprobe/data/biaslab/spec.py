@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -95,6 +96,7 @@ def load_world_spec(path: str | Path | None = None) -> WorldSpec:
         path = world_spec_path("biaslab")
     p = Path(path)
     raw = read_toml(p, "world spec")
+    _check_keys(raw, p)
     try:
         w, splits, balanced, classes = raw["world"], raw["splits"], raw["balanced"], raw["classes"]
         class_specs = []
@@ -142,4 +144,66 @@ def load_world_spec(path: str | Path | None = None) -> WorldSpec:
         raise ConfigError(f"{p}: image_size >= 32, frames_per_clip >= 1 and objects_per_clip >= 1 are required")
     if spec.objects_per_clip[1] > len(spec.classes):
         raise ConfigError(f"{p}: objects_per_clip allows more objects than there are classes")
+    _check_ranges(spec, p)
     return spec
+
+
+_KEYS = {
+    "": {"world", "splits", "balanced", "classes"},
+    "world": {"name", "version", "seed", "image_size", "frames_per_clip", "sample_rate_hz", "objects_per_clip",
+              "object_size_frac", "max_drift_px", "colour_jitter", "background_noise_lufs", "loudness_clamp_lufs"},
+    "splits": set(SPLITS),
+    "balanced": {"sounding_probability", "loudness_lufs"},
+    "class": {"sounding_probability", "loudness_mean_lufs", "loudness_std_lu", "shape", "colour", "sound", "pitch_hz"},
+}
+
+
+def _check_keys(raw: dict, p: Path) -> None:
+    """Unknown keys are refused by name (a typo would otherwise silently keep a default)."""
+    def unknown(table: object, allowed: set[str], where: str) -> None:
+        if not isinstance(table, dict):
+            raise ConfigError(f"world spec {p}: {where or 'the file'} must be a table")
+        extra = sorted(set(table) - allowed)
+        if extra:
+            raise ConfigError(f"world spec {p}: unknown key {where + '.' if where else ''}{extra[0]}; "
+                              f"allowed: {', '.join(sorted(allowed))}")
+
+    unknown(raw, _KEYS[""], "")
+    for table in ("world", "splits", "balanced"):
+        if table in raw:
+            unknown(raw[table], _KEYS[table], table)
+    classes = raw.get("classes") or {}
+    if not isinstance(classes, dict):
+        raise ConfigError(f"world spec {p}: classes must be a table of [classes.NAME] tables")
+    for name, c in classes.items():
+        unknown(c, _KEYS["class"], f"classes.{name}")
+
+
+def _check_ranges(spec: WorldSpec, p: Path) -> None:
+    def bad(key: str, rule: str, value: object) -> ConfigError:
+        return ConfigError(f"world spec {p}: {key} must be {rule}, got {value!r}")
+
+    if spec.sample_rate_hz != 16_000:
+        raise bad("world.sample_rate_hz", "16000 (the rate of all audio in avsprobe)", spec.sample_rate_hz)
+    if any(n < 0 for n in spec.split_clips.values()) or sum(spec.split_clips.values()) == 0:
+        raise bad("splits", "clip counts >= 0 with at least one clip", spec.split_clips)
+    if not (spec.max_drift_px >= 0 and math.isfinite(spec.max_drift_px)):
+        raise bad("world.max_drift_px", "a finite number >= 0", spec.max_drift_px)
+    if spec.colour_jitter < 0:
+        raise bad("world.colour_jitter", ">= 0", spec.colour_jitter)
+    if not 0.0 < spec.object_size_frac[0] <= spec.object_size_frac[1] <= 0.5:
+        raise bad("world.object_size_frac", "within (0, 0.5]", list(spec.object_size_frac))
+    if not 0.0 <= spec.balanced_sounding_probability <= 1.0:
+        raise bad("balanced.sounding_probability", "within [0, 1]", spec.balanced_sounding_probability)
+    for key, value in (("world.background_noise_lufs", spec.background_noise_lufs),
+                       *((f"world.loudness_clamp_lufs", v) for v in spec.loudness_clamp_lufs),
+                       *((f"balanced.loudness_lufs", v) for v in spec.balanced_loudness_lufs)):
+        if not (math.isfinite(value) and -90.0 <= value <= 0.0):
+            raise bad(key, "finite LUFS within [-90, 0]", value)
+    for c in spec.classes:
+        if not (math.isfinite(c.loudness_std_lu) and c.loudness_std_lu >= 0):
+            raise bad(f"classes.{c.name}.loudness_std_lu", "a finite number >= 0", c.loudness_std_lu)
+        if not (math.isfinite(c.loudness_mean_lufs) and -90.0 <= c.loudness_mean_lufs <= 0.0):
+            raise bad(f"classes.{c.name}.loudness_mean_lufs", "finite LUFS within [-90, 0]", c.loudness_mean_lufs)
+        if not (0 < c.pitch_hz[0] <= c.pitch_hz[1] < spec.sample_rate_hz / 2):
+            raise bad(f"classes.{c.name}.pitch_hz", "positive and below the Nyquist frequency", list(c.pitch_hz))

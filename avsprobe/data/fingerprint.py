@@ -1,0 +1,65 @@
+"""Data identity: a run folder must never mix records of two different data trees.
+
+Two fingerprints, both over the folder of the chosen layout:
+
+* ``data_fingerprint``: sha256 of the metadata files' bytes (``world.json``, ``metadata.csv``, ``coavs.json``,
+  the S4/MS3 metadata CSVs). It depends only on content, so it is the same on every machine and is what
+  reports show.
+* ``data_files_fingerprint``: sha256 over every file's relative path, size and modification time. It is cheap
+  (no file is read) and changes whenever audio, frames or masks are replaced under the same metadata, so a
+  resume into a changed tree is refused. Copying a tree (new modification times) changes it too.
+
+A full content hash, for comparing trees between machines, is ``avsprobe data check --hash``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+__all__ = ["METADATA_FILES", "data_fingerprint", "data_files_fingerprint", "content_hash"]
+
+METADATA_FILES = ("world.json", "metadata.csv", "coavs.json", "s4_meta_data.csv", "ms3_meta_data.csv")
+
+
+def data_fingerprint(root: str | Path) -> str:
+    """sha256 of the bytes of the metadata files directly in ``root``, in a fixed order."""
+    base = Path(root)
+    digest = hashlib.sha256()
+    for name in METADATA_FILES:
+        if (base / name).is_file():
+            digest.update((base / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _files(root: Path) -> list[Path]:
+    out: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out += [Path(folder) / n for n in sorted(names) if not n.startswith(".")]
+    return out
+
+
+def data_files_fingerprint(root: str | Path) -> str:
+    """sha256 over every (non-hidden) file's relative path, size and mtime (ns) below ``root``."""
+    base = Path(root)
+    digest = hashlib.sha256()
+    for path in _files(base):
+        st = path.stat()
+        digest.update(f"{path.relative_to(base)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def content_hash(root: str | Path, *, exclude: tuple[str, ...] = ()) -> str:
+    """sha256 over every file's relative path and sha256, in sorted path order (reads every byte)."""
+    base = Path(root)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in base.rglob("*") if p.is_file() and p.name not in exclude):
+        digest.update(str(path.relative_to(base)).encode())
+        file_digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                file_digest.update(block)
+        digest.update(file_digest.digest())
+    return digest.hexdigest()

@@ -1,0 +1,32 @@
+"""Checking a ``--device`` string before any work starts, so a missing GPU is one clear line."""
+
+from __future__ import annotations
+
+from avsprobe.errors import ConfigError
+
+__all__ = ["check_device"]
+
+
+def check_device(device: str) -> str:
+    """``device`` if torch can use it here.
+
+    Raises:
+        ConfigError: not a torch device string, or a CUDA/MPS device this machine lacks (with what it has).
+    """
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"--device {device!r} is not a torch device; use cpu, cuda, cuda:1, ...") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: this torch has no CUDA device (torch {torch.__version__}, "
+                              f"built {'with' if torch.backends.cuda.is_built() else 'without'} CUDA); use --device cpu")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"--device {device}: MPS is not available here; use --device cpu")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"--device {device}: avsprobe runs on cpu, cuda or mps")
+    return device
