@@ -17,7 +17,7 @@ from avsprobe.metrics.bias import MetricValue
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunResult", "load_run", "find_run_folders", "overall_scores", "compute_metrics", "METRIC_DEFINITIONS"]
+__all__ = ["RunResult", "load_run", "find_run_folders", "fscore_with_interval", "overall_scores", "compute_metrics", "METRIC_DEFINITIONS"]
 
 METRIC_DEFINITIONS = {
     "miou": "miou.canonical on baseline conditions (per frame, empty-GT policy strict, averaged per clip then over clips)",
@@ -88,20 +88,48 @@ def find_run_folders(path: str | Path) -> list[Path]:
 
 
 def overall_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
-    """Canonical mIoU and F on the baseline (unprobed) conditions."""
-    from avsprobe.metrics.binary import BinaryFrameStats, canonical_fscore
-
+    """Canonical mIoU and F on the baseline (unprobed) conditions, each with its clip-bootstrap interval."""
     rows = records[records.is_baseline.astype(bool) & (records.status == "ok") & records.annotated.astype(bool)]
     if rows.empty:
         return {}
     out = {"miou": bias._metric("miou", bias.miou_per_clip(records).to_numpy())}
     first = rows.drop_duplicates(["sample_id", "frame"])  # a clip's baseline is the same under every probe
-    stats = BinaryFrameStats(first.intersection.to_numpy(np.int64), first.pred_area.to_numpy(np.int64),
-                             first.expected_area.to_numpy(np.int64), int(first.num_pixels.iloc[0]),
-                             np.stack(first.tp_at.to_numpy()).astype(np.int64), np.stack(first.pp_at.to_numpy()).astype(np.int64))
-    value = canonical_fscore(stats)
-    out["fscore"] = MetricValue("fscore", value, math.nan, math.nan, int(first.sample_id.nunique()))
+    out["fscore"] = fscore_with_interval(first)
     return out
+
+
+def fscore_with_interval(rows: pd.DataFrame, *, seed: int = 0, resamples: int = bias.RESAMPLES) -> MetricValue:
+    """``fscore.canonical`` of per-frame records and its percentile 95 % interval over clips.
+
+    Each resample draws clips with replacement and recomputes the dataset-level curve from the stored
+    per-frame counts (the mean F curve over the drawn clips' frames with an object, then its maximum).
+    """
+    from avsprobe.metrics.binary import BinaryFrameStats, canonical_fscore, frame_fscore_curves
+
+    stats = BinaryFrameStats(rows.intersection.to_numpy(np.int64), rows.pred_area.to_numpy(np.int64),
+                             rows.expected_area.to_numpy(np.int64), int(rows.num_pixels.iloc[0]),
+                             np.stack(rows.tp_at.to_numpy()).astype(np.int64),
+                             np.stack(rows.pp_at.to_numpy()).astype(np.int64))
+    value = canonical_fscore(stats)
+    clips, clip_of_frame = np.unique(rows.sample_id.to_numpy(), return_inverse=True)
+    valid = stats.gt_area > 0
+    if not valid.any():
+        return MetricValue("fscore", value, math.nan, math.nan, len(clips))
+    curves = frame_fscore_curves(stats.take(valid))
+    curve_sums = np.zeros((len(clips), curves.shape[1]))
+    np.add.at(curve_sums, clip_of_frame[valid], curves)
+    counts = np.bincount(clip_of_frame[valid], minlength=len(clips)).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    n = len(clips)
+    draws = rng.integers(0, n, (resamples, n))
+    weights = np.bincount((draws + n * np.arange(resamples)[:, None]).ravel(), minlength=resamples * n)
+    weights = weights.reshape(resamples, n).astype(np.float64)
+    frames = weights @ counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        best = ((weights @ curve_sums) / frames[:, None]).max(axis=1)
+    best = best[frames > 0]
+    low, high = (np.percentile(best, [2.5, 97.5]) if best.size else (math.nan, math.nan))
+    return MetricValue("fscore", value, float(low), float(high), n)
 
 
 @dataclass

@@ -19,6 +19,7 @@ _SHOWN = 40
 def check_command(
     path: Annotated[Path, typer.Argument(help="avsbench_data/, Single-source/, Multi-sources/, an AVSS root or a bias-lab world.")],
     subset: Subset = None,
+    content_hash: Annotated[bool, typer.Option("--hash", help="Also print a sha256 over every file's path and bytes (reads everything).")] = False,
 ) -> None:
     """Detect the layouts, count samples per subset and split, decode every file and name each missing or
     unusable one with the reason (without --subset: every data set found under PATH)."""
@@ -42,6 +43,12 @@ def check_command(
         out.print(f"[red]{reason}[/]: {file}", soft_wrap=True)
     if len(problems) > _SHOWN:
         out.print(f"... and {len(problems) - _SHOWN} more")
+    if content_hash:
+        from avsprobe.data.avsbench.layout import choose_subset
+        from avsprobe.data.fingerprint import content_hash as tree_hash
+
+        root = choose_subset(path, subset).layout.root if subset else path
+        out.print(f"content hash: {tree_hash(root)}", soft_wrap=True)
     if report.ok:
         out.print("[green]all files present and decodable[/]")
         return
