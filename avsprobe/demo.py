@@ -33,7 +33,8 @@ class DemoSettings:
         out: report folder.
         runs: where the run records go (default: ``runs/demo`` in the working folder).
         clips: test clips probed (None: all).
-        coavs_videos: Co-AVS videos built and run.
+        coavs_videos: Co-AVS videos built and run (a multiple of 36 uses every level pair equally often);
+            each size is its own set and its own runs (``runs/coavs-{videos}``).
         retrain: train the reference models first (into ``checkpoints``) instead of using the bundled ones.
         checkpoints: folder for retrained checkpoints.
         epochs: training epochs when retraining.
@@ -43,7 +44,7 @@ class DemoSettings:
     out: Path = Path("reports/biaslab")
     runs: Path = Path("runs/demo")
     clips: int | None = 16
-    coavs_videos: int = 24
+    coavs_videos: int = 36
     retrain: bool = False
     checkpoints: Path = Path("checkpoints")
     epochs: int = 14
@@ -60,7 +61,7 @@ def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -
     from avsprobe.data.source import open_data
     from avsprobe.probes.suite import load_suite
     from avsprobe.report.build import build_report
-    from avsprobe.runner import run_folder_name, run_models
+    from avsprobe.runner import model_folder_name, run_models
 
     def stage(name: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: on_progress(name, done, total)) if on_progress else None
@@ -81,21 +82,26 @@ def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -
         adapters.append(resolve_model(name, options.get(inner, {})))
     source = open_data(world, split="test")
     paper = load_suite("paper")
-    paper_dirs = [settings.runs / run_folder_name(a.name) / paper.name for a in adapters]
+    paper_dirs = [settings.runs / model_folder_name(a) / paper.name for a in adapters]
     run_models(adapters, paper, source, paper_dirs, batch_size=settings.batch_size, limit=settings.clips,
-               on_progress=stage(f"paper suite x {len(adapters)} models"))
+               on_progress=stage(f"paper suite x {len(adapters)} models"), folder_flag="--runs")
 
-    coavs_root = settings.runs / "coavs"
+    coavs_name = f"coavs-{settings.coavs_videos}"
+    coavs_root = settings.runs / coavs_name
     if not (coavs_root / "coavs.json").is_file():
         reader = AVSSReader(world, "test")
-        scenes = find_scenes(reader)
-        build_coavs(coavs_root, scenes, biaslab_audio_bank(world, "train"), videos=settings.coavs_videos, seed=0,
+        bank = biaslab_audio_bank(world, "train")
+        scenes = [s for s in find_scenes(reader) if all(c in bank.classes() for c in s.classes)]
+        # scenes among the probed clips, so coavs_drop can pair each with its original-audio run
+        probed = set(reader.sample_ids()[: settings.clips] if settings.clips else reader.sample_ids())
+        scenes = [s for s in scenes if s.sample.sample_id in probed] or scenes
+        build_coavs(coavs_root, scenes, bank, videos=settings.coavs_videos, seed=0,
                     source=f"biaslab:{world.name}", source_root=world, overwrite=coavs_root.exists(),
                     on_progress=stage("building Co-AVS"))
     coavs_source = open_data(coavs_root)
     negative = load_suite("negative")  # its baseline condition is the Co-AVS mixture itself
     reference = [a for a in adapters if a.name in REFERENCE_MODELS]
-    coavs_dirs = [settings.runs / run_folder_name(a.name) / "coavs" for a in reference]
+    coavs_dirs = [settings.runs / model_folder_name(a) / coavs_name for a in reference]
     run_models(reference, negative, coavs_source, coavs_dirs, batch_size=settings.batch_size,
-               on_progress=stage(f"Co-AVS x {len(reference)} models"))
+               on_progress=stage(f"Co-AVS x {len(reference)} models"), folder_flag="--runs")
     return build_report([*paper_dirs, *coavs_dirs], settings.out)

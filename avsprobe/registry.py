@@ -79,8 +79,11 @@ class Registry(Generic[T]):
         """Refuse further registrations (call once the built-ins are in)."""
         self._frozen = True
 
-    def canonical(self, name: str) -> str:
+    def canonical(self, name: str, *, extra: list[str] | None = None) -> str:
         """The registered name behind ``name`` or one of its aliases.
+
+        Args:
+            extra: other valid names offered in the error's suggestions (they are not entries).
 
         Raises:
             ConfigError: unknown name, with close matches and the list of known names.
@@ -89,7 +92,7 @@ class Registry(Generic[T]):
             return name
         if name in self._aliases:
             return self._aliases[name]
-        known = sorted([*self._entries, *self._aliases])
+        known = sorted([*self._entries, *self._aliases, *(extra or [])])
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise ConfigError(f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(known)}")

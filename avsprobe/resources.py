@@ -1,7 +1,9 @@
-"""Where the data files shipped beside the package live (``probes/``: suites and world specs).
+"""Where the data files shipped with the package live (``probes/``: suites and world specs).
 
-They sit in the repository's top-level ``probes/`` folder (DESIGN.md §2), found relative to the package
-source, so a source checkout or an editable install (``pip install -e .``, as the README does) sees them.
+Their source is the repository's top-level ``probes/`` folder, which a source checkout or an editable
+install (``pip install -e .``) reads in place; a wheel carries a copy as the package data folder
+``avsprobe/_probes`` (mapped at build time in ``pyproject.toml``), so avsprobe installed as a dependency
+finds them too.
 """
 
 from __future__ import annotations
@@ -32,14 +34,13 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
 
 
 def probes_dir() -> Path:
-    """The ``probes/`` folder next to the ``avsprobe`` package."""
-    path = Path(__file__).resolve().parent.parent / "probes"
-    if not path.is_dir():
-        raise ConfigError(
-            f"the probes/ data folder was not found at {path}; install avsprobe from a source checkout "
-            "with 'pip install -e .'"
-        )
-    return path
+    """The suites and world specs: ``probes/`` beside the package in a checkout, else the installed copy."""
+    package = Path(__file__).resolve().parent
+    for path in (package.parent / "probes", package / "_probes"):
+        if (path / "worlds").is_dir():
+            return path
+    raise ConfigError(f"the probes/ data folder was found neither at {package.parent / 'probes'} nor at "
+                      f"{package / '_probes'}; reinstall avsprobe")
 
 
 def world_spec_path(name: str = "biaslab") -> Path:

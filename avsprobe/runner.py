@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from avsprobe.probes.base import ProbedSample
     from avsprobe.probes.suite import Job, ProbeSuite
 
-__all__ = ["RunSummary", "RunPlan", "plan_jobs", "run_suite", "run_models", "run_folder_name", "prepare_batch",
+__all__ = ["RunSummary", "RunPlan", "plan_jobs", "run_suite", "run_models", "run_folder_name", "model_folder_name",
+           "prepare_batch",
            "METRIC_IDS", "IDENTITY_FIELDS", "RECORDS_FORMAT"]
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
@@ -206,6 +207,19 @@ def _split_rows(rows: list[dict[str, Any]], items: list) -> list[list[dict[str, 
     return [by_job[index] for _, index, *_ in items]
 
 
+def model_folder_name(adapter: ModelAdapter) -> str:
+    """The run-folder name of a model: its name, plus for any other than the default (another checkpoint,
+    options, a predictions folder) a short readable suffix and 6 characters of its fingerprint, so two
+    different models never share a folder (``vanilla``, ``vanilla-checkpoint=seed1-3fa2b1``)."""
+    from avsprobe.adapters.base import variant_text
+
+    variant = adapter.variant()
+    if not variant:
+        return run_folder_name(adapter.name)
+    readable = variant_text(variant).replace(", ", "-")[:40]
+    return run_folder_name(f"{adapter.name}-{readable}-{adapter.fingerprint()[:6]}")
+
+
 def run_folder_name(model: str) -> str:
     """A model name made safe as one folder name (``audio-blind:vanilla`` -> ``audio-blind_vanilla``; a
     leading dot, which could make ``..``, becomes ``_``)."""
@@ -280,7 +294,7 @@ def _identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | 
 
 
 def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, plan: RunPlan,
-               limit: int | None, device: str) -> None:
+               limit: int | None, device: str, folder_flag: str = "--out") -> None:
     """Check that ``run_dir`` is empty or holds this very run, then write its ``run.json``."""
     from avsprobe.data.fingerprint import data_files_fingerprint, data_fingerprint
 
@@ -289,6 +303,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
     info = {
         "records_format": RECORDS_FORMAT,
         "model": adapter.name, "model_fingerprint": adapter.fingerprint(), "model_options": adapter.options,
+        "model_variant": adapter.variant(),
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
         "data": source.description, "data_root": str(source.root), "subset": source.subset,
         "data_fingerprint": data_fingerprint(data_root), "data_files_fingerprint": data_files_fingerprint(data_root),
@@ -304,10 +319,10 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
         previous = read_run_info(run_dir)
         why = _identity_mismatch(previous, info)
         if why:
-            raise ConfigError(f"{run_dir} holds a different run: {why}. Use another --out (a run folder holds one "
-                              "model, suite, data set, split and subset)")
+            raise ConfigError(f"{run_dir} holds a different run: {why}. Use another {folder_flag} (a run folder holds "
+                              "one model, suite, data set, split and subset)")
     elif any((run_dir / PARTS_DIR).glob("*.parquet")):
-        raise ConfigError(f"{run_dir} holds records but no run.json; use another --out")
+        raise ConfigError(f"{run_dir} holds records but no run.json; use another {folder_flag}")
     atomic_write_text(info_path, json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
 
 
@@ -389,12 +404,14 @@ def run_models(
     device: str = "cpu",
     flush_jobs: int = _FLUSH_JOBS,
     on_progress: Callable[[int, int], None] | None = None,
+    folder_flag: str = "--out",
 ) -> list[RunSummary]:
     """:func:`run_suite` for several models at once: each probed sample is made once and given to every
     model, each model recording into its own run folder (the records equal separate runs').
 
     Stages: plan the jobs, lock and check each folder, then chunk by chunk probe, predict and score, and
-    write a part every ``flush_jobs`` jobs. ``on_progress`` counts jobs (each job done for every model).
+    write a part every ``flush_jobs`` jobs. ``on_progress`` counts jobs (each job done for every model);
+    ``folder_flag`` is the option a refusal tells the user to change (the demo's is ``--runs``).
     """
     from avsprobe.devices import check_device
 
@@ -407,7 +424,7 @@ def run_models(
         for adapter, run_dir in zip(adapters, run_dirs, strict=True):
             folder = Path(run_dir)
             stack.enter_context(run_lock(folder))
-            _start_run(adapter, suite, source, folder, plan, limit, device)
+            _start_run(adapter, suite, source, folder, plan, limit, device, folder_flag)
             models.append(_ModelRun(adapter, folder, done_jobs(folder)))
         return _execute(plan, models, suite, source, batch_size=batch_size, device=device, flush_jobs=flush_jobs,
                         on_progress=on_progress)

@@ -21,7 +21,8 @@ from avsprobe.adapters.base import InputSpec, ModelAdapter
 from avsprobe.errors import AdapterError, ConfigError
 from avsprobe.registry import Registry, import_attr
 
-__all__ = ["MODELS", "InputSpec", "ModelAdapter", "resolve_model", "ENTRY_POINT_GROUP"]
+__all__ = ["MODELS", "InputSpec", "ModelAdapter", "resolve_model", "ENTRY_POINT_GROUP", "entry_point_adapters",
+           "accepted_options"]
 
 ENTRY_POINT_GROUP = "avsprobe.adapters"
 
@@ -62,6 +63,13 @@ def _load_class(spec: str) -> type:
     return import_attr(spec)  # type: ignore[return-value]
 
 
+def entry_point_adapters() -> dict[str, str]:
+    """``name -> "module:Class"`` of the adapters installed packages register (not imported)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def _entry_point(name: str) -> type | None:
     from importlib.metadata import entry_points
 
@@ -71,9 +79,24 @@ def _entry_point(name: str) -> type | None:
     return None
 
 
+def accepted_options(cls: type) -> list[str]:
+    """The ``--model-opt`` keys an adapter class takes (its ``__init__`` keyword parameters)."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
 def _build(cls: type, options: dict[str, Any]) -> ModelAdapter:
-    if not (isinstance(cls, type) and issubclass(cls, ModelAdapter)):
-        raise ConfigError(f"{cls!r} is not a ModelAdapter subclass")
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters.values()
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+    unknown = sorted(set(options) - set(accepted_options(cls)))
+    if unknown and not takes_any:
+        valid = accepted_options(cls)
+        raise AdapterError(f"model {getattr(cls, 'name', '') or cls.__name__!r} has no option "
+                           f"{', '.join(unknown)}; it takes {', '.join(valid) if valid else 'no options'}")
     try:
         return cls.from_options(**options)
     except TypeError as exc:

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
 
     from avsprobe.types import AVBatch
 
-__all__ = ["InputSpec", "ModelAdapter"]
+__all__ = ["InputSpec", "ModelAdapter", "variant_text"]
+
+
+def variant_text(variant: dict[str, Any]) -> str:
+    """``checkpoint=vanilla-seed1, alpha=3``: option values short and readable (paths by their last part)."""
+    def short(value: Any) -> str:
+        text = str(value)
+        return text.rstrip("/").rsplit("/", 1)[-1] if "/" in text else text
+
+    return ", ".join(f"{k}={short(v)}" for k, v in sorted(variant.items()))
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,11 @@ class ModelAdapter(abc.ABC):
         """Move to a torch device; adapters holding modules override and call ``super().to``."""
         self.device = device
         return self
+
+    def variant(self) -> dict[str, Any]:
+        """What sets this adapter apart from the model its name stands for (empty: the default one, such as a
+        bundled checkpoint with no options); run folders and report labels carry it."""
+        return dict(self.options)
 
     def fingerprint(self) -> str:
         """sha256 of the adapter's class, name and options (override to add weights)."""

@@ -60,6 +60,9 @@ class AudioBlind(ModelAdapter):
     def name(self) -> str:  # type: ignore[override]
         return f"audio-blind:{self.inner.name}"
 
+    def variant(self) -> dict[str, Any]:
+        return self.inner.variant()
+
     def predict(self, batch: AVBatch) -> torch.Tensor:
         import dataclasses
 
@@ -90,6 +93,9 @@ class Contrastive(ModelAdapter):
     @property
     def name(self) -> str:  # type: ignore[override]
         return f"{self.inner.name}+contrastive(alpha={self.alpha:g})"
+
+    def variant(self) -> dict[str, Any]:
+        return self.inner.variant()  # alpha is in the name
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
         import dataclasses
@@ -131,6 +137,9 @@ class PredictionsAdapter(ModelAdapter):
         if not self.directory.is_dir():
             raise AdapterError(f"predictions folder not found: {self.directory}")
         self.options = {"directory": str(self.directory)}
+
+    def variant(self) -> dict[str, Any]:
+        return {"dir": self.directory.resolve().name}
 
     def _mask_file(self, name: str, k: int) -> Path:
         for base in (self.directory / name, self.directory):

@@ -24,6 +24,23 @@ from avsprobe.cli.commands.synth import synth_command
 from avsprobe.cli.commands.train import train_command
 from avsprobe.cli.state import STATE
 
+def _flags_without_type() -> None:
+    """Show on/off flags without a value type in ``--help``: typer >= 0.2x renders ``--force <bool>`` (and
+    ``--help <bool>``) as if the flag took a value."""
+    option = getattr(typer.core, "TyperOption", None)
+    original = getattr(option, "display_type_rich", None)
+    if original is None or getattr(original, "_avsprobe_flags", False):
+        return
+
+    def display_type_rich(self: typer.core.TyperOption, ctx: object) -> str | None:
+        return None if getattr(self, "is_flag", False) else original(self, ctx)
+
+    display_type_rich._avsprobe_flags = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich  # type: ignore[union-attr]
+
+
+_flags_without_type()
+
 app = typer.Typer(
     name="avsprobe",
     help="Measure the audio priming bias and visual prior of audio-visual segmentation models.",

@@ -2,7 +2,8 @@
 
 Paper §5 and supplement A.1: 450 five-second videos, each with exactly two semantic classes of one instance
 each, the original audio replaced by a mix of clean clips of those two classes, each at one of six loudness
-levels. Here the 36 level pairs are balanced (each used 12 or 13 times for 450 videos), every choice comes
+levels. Here the 36 level pairs are balanced (each used 12 or 13 times for 450 videos, and each level of either
+source 75 times), every choice comes
 from the seed, and the set is written in the AVSS layout (label ``coavs``) with per-source masks and levels
 in ``objects.json``, a ``manifest.csv`` and a content hash, so two labs can check they built the same set.
 
@@ -31,7 +32,8 @@ from avsprobe.parallel import parallel_map
 from avsprobe.seeding import rng_for
 from avsprobe.types import AVSample
 
-__all__ = ["Scene", "SCENE_FRAMES", "first_seconds", "scene_of", "find_scenes", "level_pair_schedule", "build_coavs",
+__all__ = ["Scene", "SCENE_FRAMES", "first_seconds", "scene_of", "find_scenes", "level_pair_schedule",
+           "schedule_summary", "build_coavs",
            "content_hash"]
 
 LABEL = "coavs"
@@ -106,12 +108,40 @@ def find_scenes(reader: object) -> list[Scene]:
 
 
 def level_pair_schedule(videos: int, levels: Sequence[float], seed: int) -> list[tuple[float, float]]:
-    """``videos`` level pairs: every ordered pair of ``levels`` used ``videos // n^2`` or one more times,
-    in an order shuffled by the seed."""
-    pairs = [(a, b) for a in levels for b in levels]
-    schedule = [pairs[i % len(pairs)] for i in range(videos)]
-    order = rng_for(seed, "coavs", "level-pairs").permutation(videos)
+    """``videos`` level pairs: every ordered pair of ``levels`` used ``videos // n^2`` or one more times, and
+    every level of A and of B used ``videos // n`` or one more times, in an order shuffled by the seed.
+
+    The pairs beyond the whole rounds come diagonal by diagonal of the n x n grid (diagonal k pairs A level
+    i with B level i + k mod n, so each diagonal uses every level of A and of B once); the diagonals' order
+    and the part taken of the last one are drawn from the seed. So 24 videos over 6 levels use 24 distinct
+    pairs with each level of A and of B 4 times, never the first 24 pairs of the grid (A never louder
+    than -35 LUFS).
+    """
+    n = len(levels)
+    rounds, extra = divmod(videos, n * n)
+    schedule = [(a, b) for _ in range(rounds) for a in levels for b in levels]
+    rng = rng_for(seed, "coavs", "level-pairs")
+    if extra:
+        diagonals = rng.permutation(n)
+        cells = [(i, (i + int(k)) % n) for k in diagonals for i in rng.permutation(n)]
+        schedule += [(levels[i], levels[j]) for i, j in cells[:extra]]
+    order = rng.permutation(videos)
     return [schedule[i] for i in order]
+
+
+def schedule_summary(pairs: Sequence[tuple[float, float]], levels: Sequence[float]) -> str:
+    """What a schedule covers, in words: pair counts and per-level counts of A and of B."""
+    counts = [sum(1 for p in pairs if p == (a, b)) for a in levels for b in levels]
+    a_counts = [sum(1 for p in pairs if p[0] == a) for a in levels]
+    b_counts = [sum(1 for p in pairs if p[1] == b) for b in levels]
+
+    def span(values: list[int]) -> str:
+        low, high = min(values), max(values)
+        return f"{low}" if low == high else f"{low}-{high}"
+
+    used = [c for c in counts if c]
+    return (f"{len(used)} of {len(counts)} level pairs used, each {span(used)} times; each level of A used "
+            f"{span(a_counts)} times, of B {span(b_counts)} times")
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -235,6 +265,7 @@ def build_coavs(
         for a, b in pairs:
             counts[f"{a:g}/{b:g}"] = counts.get(f"{a:g}/{b:g}", 0) + 1
         info = {"name": "coavs", "videos": videos, "seed": seed, "levels_lufs": list(levels), "source": source,
+                "balance": schedule_summary(pairs, levels),
                 "source_root": str(source_root) if source_root else None,
                 "scenes_available": len(usable), "level_pair_counts": counts, "content_hash": content_hash(tmp)}
         (tmp / "coavs.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")

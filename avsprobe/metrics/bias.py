@@ -321,7 +321,7 @@ def prior_corr(records: pd.DataFrame, train_frequency: dict[str, float]) -> Metr
     def corr(values: np.ndarray) -> float:
         means = _column_means(values)
         keep = np.isfinite(means)
-        if keep.sum() < 3 or np.ptp(means[keep]) == 0:
+        if keep.sum() < 3 or np.ptp(means[keep]) == 0 or np.ptp(frequency[keep]) == 0:
             return math.nan
         return float(spearmanr(means[keep], frequency[keep]).statistic)
 

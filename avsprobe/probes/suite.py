@@ -123,6 +123,15 @@ class ProbeSuite:
         """The suite of one probe with its defaults (``run --probe P``)."""
         return cls(probe, 1, seed, (ProbeSpec(PROBES.canonical(probe)),))
 
+    @classmethod
+    def of(cls, probes: list[str] | tuple[str, ...], *, seed: int = 0) -> ProbeSuite:
+        """The suite of several probes with their defaults, named after them (``run --probe A --probe B`` is
+        the suite ``A-B``); one probe gives :meth:`single`'s suite."""
+        names = list(dict.fromkeys(PROBES.canonical(p) for p in probes))
+        if len(names) == 1:
+            return cls.single(names[0], seed=seed)
+        return cls("-".join(names), 1, seed, tuple(ProbeSpec(n) for n in names))
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "seed": self.seed,
                 "probes": [{"probe": s.probe, **s.params} for s in self.probes]}

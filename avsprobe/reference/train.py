@@ -207,14 +207,48 @@ def _parameter_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+@dataclass
+class _TrainRun:
+    """Everything one training call holds between its stages."""
+
+    settings: TrainSettings
+    out: Path
+    rank: int
+    world: int
+    device: str
+    root: Path
+    classes: tuple[str, ...]
+    config: ReferenceConfig
+    train_data: FrameData
+    val_data: FrameData
+    model: ReferenceModel
+    net: torch.nn.Module
+    optimiser: torch.optim.Optimizer
+    criterion: SetCriterion
+    targets: Any
+    perception_fit: dict[str, float]
+    history: list[dict[str, Any]]
+    best: dict[str, Any]
+    steps_per_epoch: int
+    report: ProgressFn | None
+
+    @property
+    def amp(self) -> bool:
+        return self.settings.amp and self.device.startswith("cuda")
+
+    def meta(self) -> dict[str, Any]:
+        return _meta(self.settings, self.classes, self.root, self.history, self.best, self.perception_fit)
+
+
 def train(settings: TrainSettings, out: str | Path, *, on_progress: ProgressFn | None = None,
           on_epoch: Callable[[dict[str, Any]], None] | None = None, workers: int | None = None,
           max_steps: int | None = None) -> dict[str, Any]:
     """Train one model; returns the training record (also in ``out/config.json``).
 
-    Under ``torchrun`` each process trains on its share of every batch with DistributedDataParallel;
-    rank 0 validates and writes the checkpoints. On CUDA the forward runs under bfloat16 autocast when
-    ``settings.amp`` is set.
+    Stages: load the data, build the model (fit and freeze Φ, resume), then per epoch train and validate
+    (keeping the best epoch), then write the final record. Under ``torchrun`` each process trains on its share
+    of every batch with DistributedDataParallel; rank 0 validates and writes the checkpoints. On CUDA the
+    forward runs under bfloat16 autocast when ``settings.amp`` is set.
 
     Args:
         settings: the recipe.
@@ -224,12 +258,36 @@ def train(settings: TrainSettings, out: str | Path, *, on_progress: ProgressFn |
         workers: processes for loading the data.
         max_steps: stop each epoch after this many steps (tests).
     """
+    started = time.perf_counter()
+    run = _set_up(settings, Path(out), on_progress, workers, max_steps)
+    for epoch in range(len(run.history), settings.epochs):
+        record = _train_epoch(run, epoch)
+        _end_epoch(run, record, on_epoch)
+    meta = run.meta()
+    if run.rank == 0:
+        _update_meta(run.out, meta)
+    if run.world > 1:
+        torch.distributed.barrier()
+    meta["training_seconds_this_call"] = round(time.perf_counter() - started, 1)
+    meta["parameter_digest"] = _parameter_digest(run.model)
+    return meta
+
+
+def _load_data(settings: TrainSettings, frame_size: int, root: Path, classes: tuple[str, ...],
+               report: ProgressFn | None, workers: int | None) -> tuple[FrameData, FrameData]:
+    loaded = {split: load_frames(root, split, classes, frame_size, workers=workers,
+                                 on_progress=(lambda d, t, s=split: report(f"loading {s}", d, t)) if report else None)
+              for split in ("train", "val")}
+    return loaded["train"], loaded["val"]
+
+
+def _set_up(settings: TrainSettings, out: Path, on_progress: ProgressFn | None, workers: int | None,
+            max_steps: int | None) -> _TrainRun:
+    """Data, model with Φ fitted and frozen, optimiser, resume state and (under torchrun) DDP."""
     from avsprobe.data.biaslab.world import ensure_default_world
+    from avsprobe.devices import check_device
     from avsprobe.reference.audio import log_mel_descriptor
 
-    from avsprobe.devices import check_device
-
-    out = Path(out)
     check_device(settings.device)
     rank, world, device = _distributed(settings.device)
     root = Path(settings.data) if settings.data else ensure_default_world(None)
@@ -237,12 +295,8 @@ def train(settings: TrainSettings, out: str | Path, *, on_progress: ProgressFn |
         raise DataError(f"training data folder {root} does not exist")
     classes = _classes_of(root)
     config = build_config(settings, len(classes))
-    started = time.perf_counter()
     report = on_progress if rank == 0 else None
-    loaded = {split: load_frames(root, split, classes, config.frame_size, workers=workers,
-                                 on_progress=(lambda d, t, s=split: report(f"loading {s}", d, t)) if report else None)
-              for split in ("train", "val")}
-    train_data, val_data = loaded["train"], loaded["val"]
+    train_data, val_data = _load_data(settings, config.frame_size, root, classes, report, workers)
     model = _build_model(config, settings.seed)
     perception_fit = model.perception.fit(log_mel_descriptor(train_data.log_mel), train_data.presence,
                                           seed=settings.seed) if config.active_queries else {}
@@ -252,63 +306,59 @@ def train(settings: TrainSettings, out: str | Path, *, on_progress: ProgressFn |
     state = _resume(out, settings, model, optimiser)
     model.to(device)
     _optimiser_to(optimiser, device)
-    net: torch.nn.Module = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model)
-    criterion = SetCriterion(config)
-    amp = settings.amp and device.startswith("cuda")
-    history: list[dict[str, Any]] = state["history"] if state else []
-    best = state["best"] if state else {"epoch": -1, "val_miou": -1.0}
-    first_epoch = len(history)
+    net: torch.nn.Module = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     mask_size = (config.frame_size // 4, config.frame_size // 4)
-    targets = targets_from_labels(train_data.labels, config.num_classes, mask_size)
-    steps_per_epoch = int(np.ceil(len(train_data) / settings.batch_size))
-    if max_steps is not None:
-        steps_per_epoch = min(steps_per_epoch, max_steps)
-    total_steps = steps_per_epoch * settings.epochs
-    for epoch in range(first_epoch, settings.epochs):
-        epoch_start = time.perf_counter()
-        net.train()
-        model.perception.eval()
-        order = torch.from_numpy(rng_for(settings.seed, "epoch", epoch).permutation(len(train_data)))
-        generator = torch.Generator().manual_seed(int(rng_for(settings.seed, "drop", epoch, rank).integers(2**62)))
-        losses = []
-        for step in range(steps_per_epoch):
-            idx = order[step * settings.batch_size : (step + 1) * settings.batch_size][rank::world]
-            frames = normalise_frames(train_data.frames[idx].to(device), IMAGENET_MEAN, IMAGENET_STD)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                output = net(frames, train_data.log_mel[idx].to(device), generator=generator)
-            batch_targets = dataclasses.replace(targets, classes=targets.classes[idx].to(device),
-                                                masks=targets.masks[idx].to(device), valid=targets.valid[idx].to(device))
-            loss, _ = criterion(output, batch_targets, generator)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-            optimiser.step()
-            losses.append(float(loss.detach()))
-            if report:
-                report("training", epoch * steps_per_epoch + step + 1, total_steps)
-        record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_miou": None,
-                  "seconds": round(time.perf_counter() - epoch_start, 2)}
-        if rank == 0:
-            record["val_miou"] = evaluate_miou(model, val_data, device=device)
-            history.append(record)
-            if record["val_miou"] > best["val_miou"]:
-                best = {"epoch": epoch, "val_miou": record["val_miou"]}
-                save_checkpoint(out, model, _meta(settings, classes, root, history, best, perception_fit))
-            _save_last(out, settings, model, optimiser, {"history": history, "best": best})
-            if on_epoch:
-                on_epoch(record)
-        else:
-            history.append(record)
-    meta = _meta(settings, classes, root, history, best, perception_fit)
-    if rank == 0:
-        _update_meta(out, meta)
-    if world > 1:
-        torch.distributed.barrier()
-    meta["training_seconds_this_call"] = round(time.perf_counter() - started, 1)
-    meta["parameter_digest"] = _parameter_digest(model)
-    return meta
+    steps = int(np.ceil(len(train_data) / settings.batch_size))
+    return _TrainRun(settings, out, rank, world, device, root, classes, config, train_data, val_data, model, net,
+                     optimiser, SetCriterion(config), targets_from_labels(train_data.labels, config.num_classes, mask_size),
+                     perception_fit, state["history"] if state else [],
+                     state["best"] if state else {"epoch": -1, "val_miou": -1.0},
+                     min(steps, max_steps) if max_steps is not None else steps, report)
+
+
+def _train_epoch(run: _TrainRun, epoch: int) -> dict[str, Any]:
+    """One pass over the train split (each rank on its share of every batch); the epoch's record."""
+    settings, data = run.settings, run.train_data
+    epoch_start = time.perf_counter()
+    run.net.train()
+    run.model.perception.eval()
+    order = torch.from_numpy(rng_for(settings.seed, "epoch", epoch).permutation(len(data)))
+    generator = torch.Generator().manual_seed(int(rng_for(settings.seed, "drop", epoch, run.rank).integers(2**62)))
+    total_steps = run.steps_per_epoch * settings.epochs
+    losses = []
+    for step in range(run.steps_per_epoch):
+        idx = order[step * settings.batch_size : (step + 1) * settings.batch_size][run.rank :: run.world]
+        frames = normalise_frames(data.frames[idx].to(run.device), IMAGENET_MEAN, IMAGENET_STD)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=run.amp):
+            output = run.net(frames, data.log_mel[idx].to(run.device), generator=generator)
+        targets = run.targets
+        batch_targets = dataclasses.replace(targets, classes=targets.classes[idx].to(run.device),
+                                            masks=targets.masks[idx].to(run.device), valid=targets.valid[idx].to(run.device))
+        loss, _ = run.criterion(output, batch_targets, generator)
+        run.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), settings.grad_clip)
+        run.optimiser.step()
+        losses.append(float(loss.detach()))
+        if run.report:
+            run.report("training", epoch * run.steps_per_epoch + step + 1, total_steps)
+    return {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_miou": None,
+            "seconds": round(time.perf_counter() - epoch_start, 2)}
+
+
+def _end_epoch(run: _TrainRun, record: dict[str, Any], on_epoch: Callable[[dict[str, Any]], None] | None) -> None:
+    """Rank 0 validates, keeps the best epoch as the checkpoint and saves the resume state."""
+    if run.rank != 0:
+        run.history.append(record)
+        return
+    record["val_miou"] = evaluate_miou(run.model, run.val_data, device=run.device)
+    run.history.append(record)
+    if record["val_miou"] > run.best["val_miou"]:
+        run.best = {"epoch": record["epoch"], "val_miou": record["val_miou"]}
+        save_checkpoint(run.out, run.model, run.meta())
+    _save_last(run.out, run.settings, run.model, run.optimiser, {"history": run.history, "best": run.best})
+    if on_epoch:
+        on_epoch(record)
 
 
 def _optimiser_to(optimiser: torch.optim.Optimizer, device: str) -> None:

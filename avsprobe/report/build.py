@@ -127,6 +127,50 @@ def _paired(runs: Sequence[RunResult]) -> dict[str, dict[str, MetricValue]]:
     return out
 
 
+def _data_name(info: dict[str, Any]) -> str:
+    root = Path(str(info.get("data_root", "")))
+    return "Co-AVS" if (root / "coavs.json").is_file() else (root.name or str(info.get("data", "data")))
+
+
+def run_labels(runs: Sequence[RunResult]) -> list[str]:
+    """One distinct label per run: the model name; then, where two runs share it, the variant of the model
+    (``vanilla [checkpoint=seed1]``) or a fingerprint prefix, the data (``vanilla on Co-AVS``) and the suite."""
+    from avsprobe.adapters.base import variant_text
+
+    def model_label(info: dict[str, Any]) -> str:
+        name = str(info.get("model", "model"))
+        variant = info.get("model_variant")
+        return f"{name} [{variant_text(variant)}]" if variant else name
+
+    labels = [model_label(r.info) for r in runs]
+    steps = [
+        lambda i: f"{labels[i]} [{str(runs[i].info.get('model_fingerprint', ''))[:6]}]",
+        lambda i: f"{labels[i]} on {_data_name(runs[i].info)}",
+        lambda i: f"{labels[i]} ({runs[i].info['suite']['name']})",
+        lambda i: f"{labels[i]} #{i + 1}",
+    ]
+    keys = [
+        lambda r: r.info.get("model_fingerprint"),
+        lambda r: _data_name(r.info),
+        lambda r: r.info["suite"]["name"],
+        lambda r: id(r),
+    ]
+    for step, key in zip(steps, keys, strict=True):
+        groups: dict[str, list[int]] = {}
+        for i, label in enumerate(labels):
+            groups.setdefault(label, []).append(i)
+        for members in groups.values():
+            values = [key(runs[i]) for i in members]
+            if len(members) > 1 and len(set(values)) > 1:
+                # the most common value keeps the plain label, ties to the first run (the source-world run
+                # stays "vanilla", its Co-AVS run becomes "vanilla on Co-AVS")
+                common = max(dict.fromkeys(values), key=values.count)
+                for i in members:
+                    if key(runs[i]) != common or step is steps[-1]:
+                        labels[i] = step(i)
+    return labels
+
+
 def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats: Sequence[str] = FORMATS) -> dict[str, Any]:
     """Compute every supported metric for the runs and write the report; return the JSON content."""
     from avsprobe.errors import ConfigError
@@ -135,11 +179,8 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     if unknown:
         raise ConfigError(f"unknown report format {', '.join(unknown)}; use {', '.join(FORMATS)}")
     runs = [load_run(folder) for p in run_dirs for folder in find_run_folders(p)]
-    seen: dict[str, int] = {}
-    for run in runs:  # two runs of one model (e.g. two suites) get distinct labels
-        seen[run.model] = seen.get(run.model, 0) + 1
-        if seen[run.model] > 1:
-            run.label = f"{run.model} ({run.info['suite']['name']})"
+    for run, label in zip(runs, run_labels(runs), strict=True):
+        run.label = label
     metrics = [compute_metrics(run) for run in runs]
     for run, m in zip(runs, metrics, strict=True):
         run.metrics = m

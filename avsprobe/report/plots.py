@@ -67,7 +67,9 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     """Per-class distribution of per-clip IoU under the semantic probe (equal loudness and area)."""
     import matplotlib.pyplot as plt
     import pandas as pd
-    import seaborn as sns
+    from matplotlib.patches import Patch
+
+    from avsprobe.report.style import PALETTE
 
     frames = []
     for run in runs:
@@ -81,12 +83,24 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
         return None
     table = pd.concat(frames, ignore_index=True)
     order = sorted(table.class_name.unique())
+    models = list(dict.fromkeys(table.model))
     fig, ax = plt.subplots(figsize=(5.0, 2.4))
-    sns.boxplot(data=table, x="class_name", y="iou", hue="model", order=order, ax=ax, fliersize=1.5, linewidth=0.7)
+    width = 0.8 / len(models)
+    for m, model in enumerate(models):
+        colour = PALETTE[m % len(PALETTE)]
+        groups = [(x, table[(table.model == model) & (table.class_name == cls)].iou.to_numpy())
+                  for x, cls in enumerate(order)]
+        groups = [(x, v) for x, v in groups if len(v)]
+        ax.boxplot([v for _, v in groups], positions=[x - 0.4 + width * (m + 0.5) for x, _ in groups], widths=width * 0.9,
+                   patch_artist=True, manage_ticks=False, flierprops={"markersize": 1.5},
+                   boxprops={"facecolor": colour, "linewidth": 0.7}, medianprops={"color": "black", "linewidth": 0.7},
+                   whiskerprops={"linewidth": 0.7}, capprops={"linewidth": 0.7})
+    ax.set_xticks(range(len(order)), order)
+    ax.legend(handles=[Patch(facecolor=PALETTE[m % len(PALETTE)], label=model) for m, model in enumerate(models)],
+              frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xlabel("class of the sounding source")
     ax.set_ylabel("per-clip IoU")
     ax.set_title("Guiding capability per class")
-    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig, table
 
 

@@ -86,7 +86,9 @@ def test_bank_without_the_scene_classes_is_a_clear_error(lab: Path, tmp_path: Pa
     assert scenes
     with pytest.raises(DataError, match="no clips for the classes"):
         build_coavs(tmp_path / "x", scenes, AudioBank([]), videos=3)
-    assert biaslab_audio_bank(lab, "train").classes()
+    from avsprobe.data.biaslab.reader import BiasLabWorld
+
+    assert biaslab_audio_bank(lab, "train").classes() == sorted(BiasLabWorld(lab).training_sounding_frequency())
 
 
 def test_build_coavs_from_avsbench_uses_avss_scenes_and_the_s4_bank(tmp_path: Path,

@@ -54,10 +54,11 @@ def test_probe_contract(name: str, samples: list, bank) -> None:  # noqa: ANN001
 
 
 def _with(samples: list, predicate) -> object:  # noqa: ANN001
-    for s in samples:
-        if predicate(s):
-            return s
-    pytest.skip("no sample of that kind in the fixture world")
+    """The first fixture sample of a kind; the fixture world is seeded, so it is always there (a change of
+    world that loses it must fail, not skip)."""
+    found = next((s for s in samples if predicate(s)), None)
+    assert found is not None, "the fixture world lost a sample this test needs; grow it"
+    return found
 
 
 def test_intensity_levels_within_half_an_lu(samples: list) -> None:
@@ -192,5 +193,9 @@ def test_suites_validate_their_parameters(tmp_path) -> None:  # noqa: ANN001
         make_probe("intensity", {"levels_lufs": [-23, -53]})
     paper = load_suite("paper")
     assert [s.probe for s in paper.probes] == ["intensity", "semantic", "mix", "negative", "swap", "area"]
-    assert paper.fingerprint() == load_suite("paper").fingerprint()
+    # the fingerprint is a function of the suite's content: a round trip keeps it, any parameter moves it
+    assert ProbeSuite.from_dict(paper.to_dict()).fingerprint() == paper.fingerprint()
+    changed = paper.to_dict()
+    changed["probes"][0]["levels_lufs"] = [-50.0, -23.0]
+    assert ProbeSuite.from_dict(changed).fingerprint() != paper.fingerprint()
     assert ProbeSuite.single("intensity").fingerprint() != paper.fingerprint()

@@ -48,14 +48,19 @@ def test_report_files_and_figures(run_dirs: list[Path], tmp_path: Path, capsys: 
     tex = (out / "tables.tex").read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex and "loudness-gated-oracle" in tex
     md = (out / "report.md").read_text()
-    assert "of 8" in md and "miou.canonical" in md.replace("`miou`: miou.canonical", "miou.canonical")
+    from avsprobe.report.compute import METRIC_DEFINITIONS
+
+    assert "of 8" in md
+    assert f"- `miou`: {METRIC_DEFINITIONS['miou']}" in md.splitlines()
+    assert METRIC_DEFINITIONS["miou"].startswith("miou.canonical on baseline conditions")
 
 
 def test_report_numbers_equal_the_records_recomputed(run_dirs: list[Path], tmp_path: Path) -> None:
     from avsprobe.report.build import build_report
 
     content = build_report(run_dirs, tmp_path / "rep", formats=["json"])
-    by_model = {r["model"]: r for r in content["runs"]}
+    by_model = {json.loads((Path(r["path"]) / "run.json").read_text())["model"]: r for r in content["runs"]}
+    assert by_model["loudness-gated-oracle"]["model"] == "loudness-gated-oracle [gate_lufs=-38.0]"  # its option shown
     for run_dir in run_dirs:
         records = load_records(run_dir)
         reported = by_model[json.loads((run_dir / "run.json").read_text())["model"]]

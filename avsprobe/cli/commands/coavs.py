@@ -62,7 +62,6 @@ def build_coavs_command(
     with progress_bar("writing Co-AVS") as on_progress:
         info = build_coavs(out, scenes, bank, videos=videos, seed=seed, source=description, source_root=scene_root,
                            overwrite=force, on_progress=on_progress)
-    counts = sorted(set(info["level_pair_counts"].values()))  # type: ignore[union-attr]
-    console.stdout().print(f"Co-AVS written to [bold]{out}[/]: {videos} videos from {info['scenes_available']} scenes, "
-                           f"each level pair used {' or '.join(map(str, counts))} times; manifest {out / 'manifest.csv'}")
+    console.stdout().print(f"Co-AVS written to [bold]{out}[/]: {videos} videos from {info['scenes_available']} scenes; "
+                           f"{info['balance']}; manifest {out / 'manifest.csv'}", soft_wrap=True)
     console.stdout().print(f"content hash: {info['content_hash']}")

@@ -14,7 +14,7 @@ def demo_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/biaslab"),
     runs: Annotated[Path, typer.Option("--runs", help="Where the run records go.")] = Path("runs/demo"),
     clips: Annotated[int, typer.Option("--clips", min=0, help="Test clips probed by the paper suite (0: all 200).")] = 16,
-    coavs_videos: Annotated[int, typer.Option("--coavs-videos", min=1, help="Co-AVS videos built and run.")] = 24,
+    coavs_videos: Annotated[int, typer.Option("--coavs-videos", min=1, help="Co-AVS videos built and run (a multiple of 36 uses each level pair equally often).")] = 36,
     retrain: Annotated[bool, typer.Option("--retrain", help="Retrain vanilla, ours-nodebias, ours and visual-only first (about 45 min on 2 cores).")] = False,
     checkpoints: Annotated[Path, typer.Option("--checkpoints", help="Where --retrain writes the checkpoints.")] = Path("checkpoints"),
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs with --retrain (the recipe: 14).")] = 14,

@@ -15,7 +15,7 @@ from avsprobe.errors import ConfigError
 def export_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     layout: Annotated[str, typer.Option("--layout", help="s4, ms3 or avss.")] = "s4",
-    probe: Annotated[str | None, typer.Option("--probe", "-p", help="One probe, with its defaults.")] = None,
+    probe: Annotated[list[str] | None, typer.Option("--probe", "-p", help="A probe with its defaults (repeatable).")] = None,
     suite: Annotated[str | None, typer.Option("--suite", help="A suite name (probes/*.toml) or file.")] = None,
     data: DataDir = None,
     subset: Subset = None,
@@ -29,9 +29,9 @@ def export_command(
     from avsprobe.probes.export import export_probe_set
     from avsprobe.probes.suite import ProbeSuite, load_suite
 
-    if (probe is None) == (suite is None):
-        raise ConfigError("give exactly one of --probe or --suite")
-    chosen = ProbeSuite.single(probe) if probe else load_suite(suite)  # type: ignore[arg-type]
+    if (not probe) == (suite is None):
+        raise ConfigError("give --probe (one or more) or --suite, not both")
+    chosen = ProbeSuite.of(probe) if probe else load_suite(suite)  # type: ignore[arg-type]
     with progress_bar("preparing data") as on_progress:
         source = open_data(data, split=split, subset=subset, on_progress=on_progress)
     probes = chosen.build(bank=source.bank, classes=source.classes or None)

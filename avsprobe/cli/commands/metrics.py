@@ -12,16 +12,30 @@ from avsprobe.cli import console
 def metrics_command(
     metric_id: Annotated[str | None, typer.Argument(help="Show one metric definition.")] = None,
 ) -> None:
-    """List the AVS metric definitions, legacy AVSBench modes included."""
+    """List the metric definitions: the AVS segmentation metrics (legacy AVSBench modes included) and the
+    bias metrics of reports."""
     from rich.table import Table
 
     from avsprobe.metrics.definitions import METRICS
+    from avsprobe.report.compute import METRIC_DEFINITIONS
 
-    ids = [METRICS.canonical(metric_id)] if metric_id else METRICS.names()
-    table = Table(title="AVS metric definitions", show_lines=False)
-    for column in ("id", "inputs", "better", "definition"):
-        table.add_column(column, overflow="fold")
-    for key in ids:
-        d = METRICS.get(key)
-        table.add_row(d.id, d.kind, "↑" if d.higher_is_better else "↓", d.formula)
-    console.stdout().print(table)
+    if metric_id is not None and metric_id not in METRIC_DEFINITIONS:
+        ids, bias_ids = [METRICS.canonical(metric_id, extra=list(METRIC_DEFINITIONS))], []
+    else:
+        ids = [] if metric_id else METRICS.names()
+        bias_ids = [metric_id] if metric_id else list(METRIC_DEFINITIONS)
+    if ids:
+        table = Table(title="AVS metric definitions", show_lines=False)
+        for column in ("id", "inputs", "better", "definition"):
+            table.add_column(column, overflow="fold")
+        for key in ids:
+            d = METRICS.get(key)
+            table.add_row(d.id, d.kind, "↑" if d.higher_is_better else "↓", d.formula)
+        console.stdout().print(table)
+    if bias_ids:
+        table = Table(title="bias metrics (avsprobe report)", show_lines=False)
+        table.add_column("id", overflow="fold")
+        table.add_column("definition", overflow="fold")
+        for key in bias_ids:
+            table.add_row(key, METRIC_DEFINITIONS[key])
+        console.stdout().print(table)

@@ -18,7 +18,7 @@ ModelOpt = Annotated[list[str] | None, typer.Option("--model-opt", help="Adapter
 
 def run_command(
     model: Annotated[str, typer.Option("--model", "-m", help="Adapter: a name (avsprobe models), audio-blind:NAME, predictions:DIR, module:Class or file.py:Class.")],
-    probe: Annotated[str | None, typer.Option("--probe", "-p", help="One probe with its defaults.")] = None,
+    probe: Annotated[list[str] | None, typer.Option("--probe", "-p", help="A probe with its defaults (repeatable: several probes run as one suite named after them).")] = None,
     suite: Annotated[str | None, typer.Option("--suite", help="A suite name (probes/*.toml) or file.")] = None,
     data: DataDir = None,
     subset: Subset = None,
@@ -36,15 +36,15 @@ def run_command(
     from avsprobe.cli.progress import progress_bar
     from avsprobe.data.source import open_data
     from avsprobe.probes.suite import ProbeSuite, load_suite
-    from avsprobe.runner import run_folder_name, run_suite
+    from avsprobe.runner import model_folder_name, run_suite
 
-    if (probe is None) == (suite is None):
-        raise ConfigError("give exactly one of --probe or --suite")
-    chosen = ProbeSuite.single(probe) if probe else load_suite(suite)  # type: ignore[arg-type]
+    if (not probe) == (suite is None):
+        raise ConfigError("give --probe (one or more) or --suite, not both")
+    chosen = ProbeSuite.of(probe) if probe else load_suite(suite)  # type: ignore[arg-type]
     adapter = resolve_model(model, parse_options(model_opt or []), debias=debias)
     with progress_bar("preparing data (the default bias lab is built on first use)") as on_progress:
         source = open_data(data, split=split, subset=subset, on_progress=on_progress)
-    run_dir = out / run_folder_name(adapter.name) / chosen.name
+    run_dir = out / model_folder_name(adapter) / chosen.name
     with progress_bar(f"{adapter.name} x {chosen.name}") as on_progress:
         summary = run_suite(adapter, chosen, source, run_dir, batch_size=batch_size, limit=limit, device=device,
                             on_progress=on_progress)
@@ -61,15 +61,20 @@ def models_command(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
-    from avsprobe.adapters import MODELS
+    from avsprobe.adapters import MODELS, accepted_options, entry_point_adapters
 
     table = Table(title="model adapters (also: audio-blind:NAME, predictions:DIR, module:Class, file.py:Class)")
     table.add_column("name")
     table.add_column("source")
+    table.add_column("--model-opt keys", overflow="fold")
     table.add_column("what it is", overflow="fold")
     for name in MODELS.names():
         cls = MODELS.get(name)
-        table.add_row(name, MODELS.origin(name), (cls.__doc__ or "").strip().splitlines()[0])
+        table.add_row(name, MODELS.origin(name), ", ".join(accepted_options(cls)),
+                      ((cls.__doc__ or "").strip().splitlines() or [""])[0])
+    for name, target in sorted(entry_point_adapters().items()):  # listed without importing them
+        if name not in MODELS:
+            table.add_row(name, f"entry point {target}", "", "registered by an installed package")
     console.stdout().print(table)
 
 
