@@ -20,15 +20,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from avsprobe.errors import ConfigError, DataError
 from avsprobe.fileio import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PARTS_DIR", "LOCK_FILE", "write_part", "load_records", "done_jobs", "read_run_info", "run_lock"]
+__all__ = ["PARTS_DIR", "LOCK_FILE", "THUMB", "pack_thumbnail", "unpack_thumbnail", "write_part", "load_records",
+           "done_jobs", "read_run_info", "run_lock"]
 
 PARTS_DIR = "parts"
+THUMB = 64
+"""Side of the prediction thumbnails the records store (``pred_thumb``: a bit-packed bool [64, 64])."""
+
+
+def pack_thumbnail(mask: np.ndarray) -> bytes:
+    """``bool [THUMB, THUMB]`` -> 512 bytes."""
+    return np.packbits(np.asarray(mask, dtype=bool)).tobytes()
+
+
+def unpack_thumbnail(packed: bytes) -> np.ndarray:
+    """512 bytes -> ``bool [THUMB, THUMB]``."""
+    return np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: THUMB * THUMB].astype(bool).reshape(THUMB, THUMB)
 LOCK_FILE = "run.lock"
 _PART_COUNTER = itertools.count()
 

@@ -29,7 +29,7 @@ import numpy as np
 from avsprobe._version import __version__
 from avsprobe.errors import AdapterError, ConfigError, DataError, ProbeNotApplicable
 from avsprobe.fileio import atomic_write_text
-from avsprobe.results import PARTS_DIR, done_jobs, read_run_info, run_lock, write_part
+from avsprobe.results import PARTS_DIR, THUMB, done_jobs, pack_thumbnail, read_run_info, run_lock, write_part
 
 if TYPE_CHECKING:
     import torch
@@ -45,7 +45,6 @@ __all__ = ["RunSummary", "RunPlan", "plan_jobs", "run_suite", "run_models", "run
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
 _FLUSH_JOBS = 64
-THUMB = 64  # side of the stored prediction thumbnails (``pred_thumb``: np.packbits of bool [64, 64])
 
 
 @dataclass
@@ -143,7 +142,7 @@ def _score(base: dict[str, Any], probed: ProbedSample, logits: torch.Tensor) -> 
     stats = binary_frame_stats(logits, probed.expected_mask)
     # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
     thumbs = torch.nn.functional.interpolate((logits > 0).float()[None], size=(THUMB, THUMB), mode="nearest")[0] > 0.5
-    packed = [np.packbits(thumbs[k].numpy()).tobytes() for k in range(t)]
+    packed = [pack_thumbnail(thumbs[k].numpy()) for k in range(t)]
     iou = frame_iou(stats)
     names = sorted(probed.object_masks)
     coverage = object_coverage(logits, np.stack([probed.object_masks[n] for n in names], axis=1)) if names else None

@@ -1,6 +1,6 @@
 """The data types that flow between the parts of avsprobe, with their shape conventions.
 
-Conventions (DESIGN.md §3):
+Conventions:
 
 * audio: mono ``float32`` ``[N]`` at :data:`SAMPLE_RATE_HZ` (16 kHz), one second per frame;
 * frames: ``uint8`` ``[T, H, W, 3]`` (RGB);
@@ -30,7 +30,6 @@ __all__ = [
     "ObjectInfo",
     "AVSample",
     "AVBatch",
-    "Prediction",
 ]
 
 SAMPLE_RATE_HZ = 16_000
@@ -151,11 +150,3 @@ class AVBatch:
 
     def __len__(self) -> int:
         return len(self.sample_ids)
-
-
-@dataclass
-class Prediction:
-    """Adapter output: logits ``[B, T, H, W]`` (binary) or ``[B, T, K, H, W]`` (semantic)."""
-
-    logits: torch.Tensor
-    kind: OutputKind = "binary"

@@ -84,11 +84,6 @@ class ReferenceAdapter(ModelAdapter):
     def fingerprint(self) -> str:
         return hashlib.sha256((super().fingerprint() + self._weights_digest).encode()).hexdigest()
 
-    def describe(self) -> dict[str, Any]:
-        """Where the weights came from and the val score they reached."""
-        training = self.record.get("training", {})
-        return {"checkpoint": str(self.folder), "best": training.get("best")}
-
 
 class VanillaAdapter(ReferenceAdapter):
     """The Mask2Former AVS baseline (audio added to every query; no active queries, no dropping)."""

@@ -116,7 +116,7 @@ def normalize_loudness(
             current = Loudness(gated_lufs(z * 10.0 ** (gain_db / 10.0)), "lufs")
             if abs(current.value - target_lufs) <= _TOLERANCE_LU:
                 break
-    out = x * db_to_amplitude(gain_db)
+    out = apply_gain_db(x, gain_db)
     clipped = 0.0
     if clip:
         out, clipped = clip_unit(out)

@@ -21,9 +21,16 @@ import numpy as np
 
 from avsprobe.types import SAMPLE_RATE_HZ
 
-__all__ = ["LoudnessMeasure", "Loudness", "measure_loudness", "rms_dbfs", "block_energies", "gated_lufs", "BS1770_BLOCK_S"]
+__all__ = [
+    "DEFAULT_LEVELS_LUFS", "REFERENCE_LUFS", "LoudnessMeasure", "Loudness", "measure_loudness", "rms_dbfs", "block_energies", "gated_lufs", "BS1770_BLOCK_S"]
 
 LoudnessMeasure = Literal["lufs", "rms_dbfs"]
+
+DEFAULT_LEVELS_LUFS: tuple[float, ...] = (-53.0, -47.0, -41.0, -35.0, -29.0, -23.0)
+"""The six loudness levels (6 LU apart) of the intensity and mix probes and of Co-AVS."""
+
+REFERENCE_LUFS = -23.0
+"""Loudness of semantic, noise, off-screen and mix-reference audio (the loudest level; EBU R128's target)."""
 
 BS1770_BLOCK_S = 0.4
 """Length of a BS.1770 gating block."""

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from avsprobe.audio.gain import clip_unit, db_to_amplitude, normalize_loudness
-from avsprobe.audio.loudness import measure_loudness, rms_dbfs
-from avsprobe.errors import ProbeNotApplicable
+from avsprobe.audio.gain import apply_gain_db, clip_unit, db_to_amplitude, normalize_loudness
 from avsprobe.types import SAMPLE_RATE_HZ
 
-__all__ = ["mix", "MixResult", "mix_at_loudness", "mix_at_snr"]
+__all__ = ["mix", "MixResult", "mix_at_loudness"]
 
 
 def _stack(sources: Sequence[np.ndarray]) -> np.ndarray:
@@ -74,48 +71,9 @@ def mix_at_loudness(
         result = normalize_loudness(source, target, sample_rate_hz=sample_rate_hz, clip=False, what=f"source {i}")
         gains.append(result.gain_db)
         reached.append(result.after.value)
-        levelled.append(source * db_to_amplitude(result.gain_db))
+        levelled.append(apply_gain_db(source, result.gain_db))
     out = np.sum(levelled, axis=0)
     clipped = 0.0
     if clip:
         out, clipped = clip_unit(out)
     return MixResult(out.astype(np.float32), tuple(gains), tuple(reached), clipped)
-
-
-def mix_at_snr(
-    signal: np.ndarray,
-    noise: np.ndarray,
-    snr_db: float,
-    *,
-    sample_rate_hz: int = SAMPLE_RATE_HZ,
-    clip: bool = True,
-) -> MixResult:
-    """Add ``noise`` scaled so that loudness(signal) - loudness(noise) = ``snr_db``.
-
-    ``snr_db = +inf`` returns the signal alone. Loudness is measured as by ``measure_loudness`` (both in
-    the same measure: LUFS where both can be gated, else RMS dBFS).
-
-    Raises:
-        ProbeNotApplicable: the signal or the noise is silent (a ratio to silence is undefined).
-    """
-    s = np.asarray(signal, dtype=np.float64)
-    n = np.asarray(noise, dtype=np.float64)
-    _stack([s, n])
-    ls = measure_loudness(s, sample_rate_hz)
-    if snr_db == math.inf:
-        signal_level, noise_gain_db, noise_level = ls.value, -math.inf, -math.inf
-    else:
-        ln = measure_loudness(n, sample_rate_hz)
-        if ls.is_silent or ln.is_silent:
-            raise ProbeNotApplicable("signal-to-noise ratio is undefined: the signal or the noise is silent")
-        if ls.measure == ln.measure:
-            signal_level, raw_noise_level = ls.value, ln.value
-        else:  # compare like with like
-            signal_level, raw_noise_level = rms_dbfs(s), rms_dbfs(n)
-        noise_gain_db = signal_level - snr_db - raw_noise_level
-        noise_level = signal_level - snr_db
-    out = s + n * db_to_amplitude(noise_gain_db)
-    clipped = 0.0
-    if clip:
-        out, clipped = clip_unit(out)
-    return MixResult(out.astype(np.float32), (0.0, noise_gain_db), (signal_level, noise_level), clipped)

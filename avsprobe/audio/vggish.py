@@ -1,6 +1,7 @@
 """The VGGish input frontend (log-mel examples), exactly as AVSBench's ``vggish_input`` computes it.
 
-Research note §3: 16 kHz mono; 400-sample frames with hop 160 and no centring; periodic Hann window;
+The reference frontend (torchvggish ``vggish_input.py`` / ``mel_features.py``, as AVSBench uses it): 16 kHz
+mono; 400-sample frames with hop 160 and no centring; periodic Hann window;
 magnitude of a 512-point rfft (zero-padded at the end); 64 HTK-mel bands from 125 to 7500 Hz built in the
 mel domain with the DC row zeroed and no area normalisation; ``ln(mel + 0.01)``; non-overlapping examples of
 96 frames (the incomplete tail dropped). Everything is computed in float64 and cast to float32 at the end,
@@ -47,7 +48,6 @@ __all__ = [
     "log_mel_frames",
     "vggish_examples",
     "num_frames_for",
-    "expected_examples",
 ]
 
 VGGISH_RATE_HZ = SAMPLE_RATE_HZ
@@ -226,10 +226,3 @@ def _examples_of_equal_length(
             repeat = examples[:, -1:].expand(-1, num_examples - available, -1, -1)
             examples = torch.cat([examples, repeat], dim=1)
     return examples.unsqueeze(2)
-
-
-def expected_examples(duration_s: float) -> int:
-    """Examples VGGish makes from ``duration_s`` seconds at 16 kHz (5 s -> 5, 10 s -> 10)."""
-    return num_frames_for(int(round(duration_s * VGGISH_RATE_HZ))) // EXAMPLE_FRAMES
-
-

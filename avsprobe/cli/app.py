@@ -24,6 +24,7 @@ from avsprobe.cli.commands.synth import synth_command
 from avsprobe.cli.commands.train import train_command
 from avsprobe.cli.state import STATE
 
+
 def _flags_without_type() -> None:
     """Show on/off flags without a value type in ``--help``: typer >= 0.2x renders ``--force <bool>`` (and
     ``--help <bool>``) as if the flag took a value."""

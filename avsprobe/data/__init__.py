@@ -1,1 +1,2 @@
-"""Data sources: the synthetic bias lab (and, with later issues, AVSBench readers and the Co-AVS builder)."""
+"""Data sources: the synthetic bias lab, the AVSBench readers (S4, MS3, AVSS), audio banks, the Co-AVS
+builder, and opening a data folder for a run (``source.open_data``)."""

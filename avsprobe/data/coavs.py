@@ -160,7 +160,7 @@ def _fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
 
 
 def _write_video(args: tuple) -> dict[str, object]:
-    from avsprobe.audio.gain import db_to_amplitude
+    from avsprobe.audio.gain import apply_gain_db
     from avsprobe.audio.io import load_audio, save_audio
     from avsprobe.audio.mixing import mix_at_loudness
     from avsprobe.data.palette import avss_class_index, avss_palette
@@ -184,7 +184,7 @@ def _write_video(args: tuple) -> dict[str, object]:
         (folder / "instances" / f"{t}.png").write_bytes(_png(instances[t]))
     objects = []
     for k, (name, cls) in enumerate(zip(("A", "B"), scene.classes, strict=True)):
-        levelled = np.clip(sources[k] * db_to_amplitude(mixed.gains_db[k]), -1, 1).astype(np.float32)
+        levelled = np.clip(apply_gain_db(sources[k], mixed.gains_db[k]), -1, 1).astype(np.float32)
         save_audio(folder / "sources" / f"{name}.wav", levelled)
         objects.append({"object_id": name, "class_name": cls, "avss_index": avss_class_index(cls),
                         "instance_value": k + 1, "is_sounding": True, "loudness_lufs": round(mixed.source_loudness[k], 4),
@@ -231,7 +231,7 @@ def build_coavs(
         source: a description of where the scenes came from, recorded in ``coavs.json``.
         source_root: the folder of the scenes (lets a report compare with the original audio).
     """
-    from avsprobe.probes.audio_probes import DEFAULT_LEVELS_LUFS
+    from avsprobe.audio.loudness import DEFAULT_LEVELS_LUFS
 
     levels = tuple(levels_lufs or DEFAULT_LEVELS_LUFS)
     if not scenes:

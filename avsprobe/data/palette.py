@@ -1,7 +1,8 @@
 """The AVSBench-semantic (AVSS) class list and its PASCAL-VOC style colour palette.
 
-Research note §1.4: label index = position in ``label2idx.json`` minus one, background = 0, then the 70
-classes alphabetically. For index j, bit 3m of j goes to R, bit 3m+1 to G, bit 3m+2 to B, each placed at
+As OpenNLPLab/AVSBench ``avss/`` reads them: label index = position in ``label2idx.json``, background = 0,
+then the 70 classes alphabetically (the built-in order; a tree's own ``label2idx.json`` wins, see
+:func:`load_class_list`). For index j, bit 3m of j goes to R, bit 3m+1 to G, bit 3m+2 to B, each placed at
 bit (7 - m) of its channel: 0 -> (0,0,0), 1 -> (128,0,0), 2 -> (0,128,0), 3 -> (128,128,0), ...
 """
 

@@ -4,7 +4,7 @@ Every metric first reduces the records to per-clip values (a clip is one sample 
 the interval resamples clips with replacement (1,000 resamples, seeded, percentile method), so frames of one
 clip never count as independent evidence. ``paired_difference`` compares two models on the clips both saw.
 
-Definitions (DESIGN.md §7), all on ``status == "ok"`` rows of annotated frames:
+Definitions (README, "Bias metrics and reports"), all on ``status == "ok"`` rows of annotated frames:
 
 * ``miou_by_level`` / ``intensity_gap``: mean per-clip IoU under each intensity level; gap = loudest - quietest.
   A condition whose audio missed its level (``level_reached_ok`` false) is left out and counted
@@ -40,6 +40,8 @@ __all__ = [
     "semantic_by_class",
     "semantic_spread",
     "dominance",
+    "dominance_by_level_pair",
+    "ok_rows",
     "false_positive_rates",
     "prior_scores",
     "prior_corr",
@@ -94,9 +96,18 @@ def bootstrap(values: np.ndarray, statistic: Callable[[np.ndarray], float] = np.
     return point, float(low), float(high)
 
 
-def _ok(records: pd.DataFrame, probe: str) -> pd.DataFrame:
-    rows = records[(records.probe == probe) & (records.status == "ok")]
-    return rows[rows.annotated.astype(bool)]
+def ok_rows(records: pd.DataFrame, probe: str | None = None, *, baseline: bool | None = None) -> pd.DataFrame:
+    """The rows every metric and figure works on: ``status == "ok"`` on annotated frames, of one probe (or
+    all), only baseline or only probed conditions (or both)."""
+    keep = (records.status == "ok") & records.annotated.astype(bool)
+    if probe is not None:
+        keep &= records.probe == probe
+    if baseline is not None:
+        keep &= records.is_baseline.astype(bool) == baseline
+    return records[keep]
+
+
+_ok = ok_rows
 
 
 _MISSED_LEVEL = '"level_reached_ok": false'  # how a missed level reads in the sorted ``applied`` JSON
@@ -208,19 +219,36 @@ def _coverage(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rows[["sample_id", "condition_label", "frame"]], cov], axis=1)
 
 
-def dominance_per_clip(records: pd.DataFrame) -> pd.Series:
-    """Per clip: mean |cov_A - cov_B| / (cov_A + cov_B) over its equal-level mixes (where anything is covered)."""
+def _mix_dominance(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per (clip, two-source mix): mean coverage of A and B over the clip's frames, the levels, and
+    the dominance |cov_A - cov_B| / (cov_A + cov_B) (NaN where nothing is covered)."""
     import pandas as pd
 
     rows = _ok(records, "mix")
     rows = rows[rows.condition_label.str.contains(r"\+")]
-    equal = rows[[a.split("+")[0][2:] == a.split("+")[1][2:] for a in rows.condition_label]]
-    if equal.empty:
-        return pd.Series(dtype=float)
-    cov = _coverage(equal).groupby(["sample_id", "condition_label"])[["A", "B"]].mean()
+    if rows.empty:
+        return pd.DataFrame(columns=["sample_id", "condition_label", "A", "B", "level_a", "level_b", "dominance"])
+    cov = _coverage(rows).groupby(["sample_id", "condition_label"])[["A", "B"]].mean().reset_index()
+    levels = cov.condition_label.str.extract(r"A@(?P<level_a>[-\d.]+)\+B@(?P<level_b>[-\d.]+)").astype(float)
     total = cov.A + cov.B
-    dom = ((cov.A - cov.B).abs() / total)[total > 0]
-    return dom.groupby(level="sample_id").mean()
+    dominance = ((cov.A - cov.B).abs() / total).where(total > 0)
+    return pd.concat([cov, levels], axis=1).assign(dominance=dominance)
+
+
+def dominance_per_clip(records: pd.DataFrame) -> pd.Series:
+    """Per clip: mean |cov_A - cov_B| / (cov_A + cov_B) over its equal-level mixes (where anything is covered)."""
+    table = _mix_dominance(records)
+    equal = table[(table.level_a == table.level_b) & table.dominance.notna()]
+    return equal.groupby("sample_id").dominance.mean()
+
+
+def dominance_by_level_pair(records: pd.DataFrame) -> pd.DataFrame:
+    """Per level pair: mean dominance over the clips where anything is covered, mean coverage of A and B,
+    and the clips (what the dominance heat maps draw)."""
+    table = _mix_dominance(records)
+    grouped = table.groupby(["level_a", "level_b"])
+    return grouped.agg(dominance=("dominance", "mean"), coverage_a=("A", "mean"), coverage_b=("B", "mean"),
+                       n_clips=("sample_id", "nunique")).reset_index()
 
 
 def dominance(records: pd.DataFrame) -> MetricValue:
@@ -229,9 +257,9 @@ def dominance(records: pd.DataFrame) -> MetricValue:
 
 
 def _thumb(packed: bytes) -> np.ndarray:
-    from avsprobe.runner import THUMB
+    from avsprobe.results import unpack_thumbnail
 
-    return np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: THUMB * THUMB].astype(bool)
+    return unpack_thumbnail(packed).ravel()
 
 
 def additivity_per_clip(records: pd.DataFrame) -> pd.Series:
@@ -371,7 +399,7 @@ def area_gap(records: pd.DataFrame) -> MetricValue:
 
 def miou_per_clip(records: pd.DataFrame) -> pd.Series:
     """Per clip: IoU on the baseline (unprobed) conditions."""
-    rows = records[records.is_baseline.astype(bool) & (records.status == "ok") & records.annotated.astype(bool)]
+    rows = ok_rows(records, baseline=True)
     return rows.groupby(["sample_id", "probe"]).iou.mean().groupby(level="sample_id").mean()
 
 

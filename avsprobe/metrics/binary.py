@@ -4,10 +4,11 @@ Everything starts from :func:`binary_frame_stats`, which reduces logits and grou
 counts per frame (a sufficient statistic for every metric here). Two families are derived from them:
 
 * **legacy** ``avsbench`` (:func:`legacy_miou`, :func:`legacy_fscore`, :func:`legacy_fpr`): exactly the
-  AVSBench reference code (research note §2.1, §2.2, §4.4), including its batch dependence, with an
+  AVSBench reference code (OpenNLPLab/AVSBench ``avs_s4/utils/utility.py``: ``mask_iou``, ``Eval_Fmeasure``;
+  jiali-home/AVSBench-Robust ``scripts/s4/test.py``: ``calculate_FPR``), including its batch dependence, with an
   explicit ``batch_size``;
 * **canonical** (:func:`canonical_miou`, :func:`canonical_fscore`, :func:`frame_fpr`): batch- and
-  order-invariant, with an explicit policy for frames whose ground truth is empty (DESIGN.md §7).
+  order-invariant, with an explicit policy for frames whose ground truth is empty (README, "Metrics").
 
 A pixel is predicted positive when ``sigmoid(logit) > 0.5``. The reference computes the sigmoid in the
 logits' own dtype and compares it with float32 thresholds under torch's type promotion, so its numbers
@@ -317,7 +318,7 @@ def _batches(n: int, batch_frames: int) -> list[slice]:
 
 
 def legacy_miou(stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int = 5) -> float:
-    """AVSBench ``mask_iou`` averaged over batches, exactly as the reference test script (§2.1).
+    """AVSBench ``mask_iou`` averaged over batches, exactly as the reference test script (``avs_s4/test.py``).
 
     Frames are taken in order, ``batch_size * frames_per_clip`` per batch. Within a batch the reference
     computes ``sum_i I_i / (U_i + 1e-7) / N`` in float32, with an empty-GT frame scoring its true-negative
@@ -340,7 +341,7 @@ def _legacy_frame_ratio(stats: BinaryFrameStats) -> np.ndarray:
 def legacy_fscore(
     stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int = 5, beta2: float = F_BETA2
 ) -> float:
-    """AVSBench ``Eval_Fmeasure`` averaged over batches, exactly as the reference (§2.2).
+    """AVSBench ``Eval_Fmeasure`` averaged over batches, exactly as the reference (``avs_s4/utils/utility.py``).
 
     Per batch: the F curve of each frame with non-empty GT (float32, epsilons 1e-20, NaN -> 0) is averaged
     over those frames, and the batch value is the max over the 255 thresholds, or 0 when every frame of the
@@ -368,7 +369,7 @@ def legacy_fscore(
 
 
 def legacy_fpr(stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int = 5) -> float:
-    """AVSBench-Robust ``calculate_FPR`` averaged over batches (§4.4): positives / (H*W + 1e-7)."""
+    """AVSBench-Robust ``calculate_FPR`` averaged over batches (AVSBench-Robust ``scripts/s4/test.py``): positives / (H*W + 1e-7)."""
     fpr = stats.pred_area.astype(np.float32) / (np.float32(stats.num_pixels) + np.float32(1e-7))
     values = [float(fpr[b].mean(dtype=np.float32)) for b in _batches(len(stats), batch_size * frames_per_clip)]
     return float(np.mean(values)) if values else math.nan

@@ -58,9 +58,11 @@ def _binary(fn: Callable[..., float], *, score_dtype: str = "float32", **kw: obj
 
 def _semantic(key: str, **kw: object) -> Callable[[object, object], float]:
     def compute(logits: object, labels: object) -> float:
-        from avsprobe.metrics.semantic import avss_scores, semantic_frame_stats
+        from avsprobe.metrics.streaming import SemanticMetricAccumulator
 
-        return float(avss_scores(semantic_frame_stats(logits, labels), **kw)[key])  # type: ignore[arg-type]
+        accumulator = SemanticMetricAccumulator()
+        accumulator.update(logits, labels)
+        return float(accumulator.compute(**kw)[key])  # type: ignore[arg-type]
 
     return compute
 

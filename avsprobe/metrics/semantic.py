@@ -3,7 +3,7 @@
 :func:`semantic_frame_stats` reduces logits ``[N, K, H, W]`` and labels ``[N, H, W]`` to per-frame,
 per-class pixel counts. :func:`avss_scores` then gives:
 
-* the **legacy** reference value (research note §2.4): per-frame per-class IoU and F (single operating
+* the **legacy** reference value (OpenNLPLab/AVSBench ``avss/utils/compute_color_metrics.py``): per-frame per-class IoU and F (single operating
   point, the argmax; beta^2 = 0.3), each class averaged over the frames where it occurs in GT or
   prediction, then the sum over classes divided by *all* K classes (a class never seen scores 0),
   background included and padded frames scored;

@@ -1,4 +1,4 @@
-"""Audio probes: intensity, semantic, mix, negative and swap (DESIGN.md §5).
+"""Audio probes: intensity, semantic, mix, negative and swap (README, "Probes").
 
 All audio goes through the same 16 kHz mono path as the original, so a model sees probed audio exactly as
 it sees real audio (AVSBench-Robust's negatives used another frontend, which leaks a shortcut).
@@ -12,7 +12,7 @@ import numpy as np
 
 from avsprobe.audio.gain import normalize_loudness
 from avsprobe.audio.io import load_audio
-from avsprobe.audio.loudness import measure_loudness
+from avsprobe.audio.loudness import DEFAULT_LEVELS_LUFS, REFERENCE_LUFS, measure_loudness
 from avsprobe.audio.mixing import mix_at_loudness
 from avsprobe.audio.noise import noise_at_loudness
 from avsprobe.errors import ConfigError, ProbeNotApplicable
@@ -27,19 +27,13 @@ from avsprobe.probes.base import (
 from avsprobe.probes.geometry import rescale_to_area
 from avsprobe.types import AVSample, ObjectInfo
 
-__all__ = ["DEFAULT_LEVELS_LUFS", "LEVEL_TOLERANCE_LU", "REFERENCE_LUFS", "IntensityProbe", "SemanticProbe", "MixProbe", "NegativeProbe",
-           "SwapProbe", "visible_classes"]
-
-DEFAULT_LEVELS_LUFS: tuple[float, ...] = (-53.0, -47.0, -41.0, -35.0, -29.0, -23.0)
-"""The six loudness levels (6 LU apart) of the intensity and mix probes."""
+__all__ = ["DEFAULT_LEVELS_LUFS", "LEVEL_TOLERANCE_LU", "REFERENCE_LUFS", "IntensityProbe", "SemanticProbe", "MixProbe",
+           "NegativeProbe", "SwapProbe", "visible_classes"]
 
 LEVEL_TOLERANCE_LU = 0.5
 """How far the probed audio may end from the level asked for (in LU) and still count as that level; a
 louder miss comes from clipping (a DC clip cannot reach -23 LUFS), a quieter one from a clip too short
 to gate."""
-
-REFERENCE_LUFS = -23.0
-"""Loudness of semantic, noise, off-screen and mix-reference audio (the loudest level; EBU R128's target)."""
 
 
 def _levels(levels_lufs: Sequence[float]) -> tuple[float, ...]:

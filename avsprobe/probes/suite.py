@@ -34,7 +34,6 @@ from avsprobe.seeding import rng_for
 __all__ = ["ProbeSpec", "ProbeSuite", "Job", "load_suite", "list_suites", "make_probe"]
 
 # Probes may take these from the data source rather than from the suite file.
-_CONTEXT_KEYS = ("bank", "classes")
 
 
 @dataclass(frozen=True)

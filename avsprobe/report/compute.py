@@ -89,7 +89,7 @@ def find_run_folders(path: str | Path) -> list[Path]:
 
 def overall_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
     """Canonical mIoU and F on the baseline (unprobed) conditions, each with its clip-bootstrap interval."""
-    rows = records[records.is_baseline.astype(bool) & (records.status == "ok") & records.annotated.astype(bool)]
+    rows = bias.ok_rows(records, baseline=True)
     if rows.empty:
         return {}
     out = {"miou": bias._metric("miou", bias.miou_per_clip(records).to_numpy())}

@@ -5,7 +5,6 @@ Call them inside ``paper_style()``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +73,7 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     frames = []
     for run in runs:
         r = run.records
-        rows = r[(r.probe == "semantic") & (r.status == "ok") & r.annotated.astype(bool) & ~r.is_baseline.astype(bool)]
+        rows = bias.ok_rows(r, "semantic", baseline=False)
         if not rows.empty:
             g = rows.groupby(["sample_id", "condition_label"], as_index=False).iou.mean()
             g["model"] = run.model
@@ -105,21 +104,8 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
 
 
 def _dominance_table(run: RunResult) -> pd.DataFrame:
-    import pandas as pd
-
-    r = run.records
-    rows = r[(r.probe == "mix") & (r.status == "ok") & r.annotated.astype(bool) & r.condition_label.str.contains(r"\+")]
-    out = []
-    for label, group in rows.groupby("condition_label"):
-        a_part, b_part = label.split("+")
-        cov = pd.DataFrame([json.loads(c) for c in group.coverage], index=group.index)
-        per_clip = pd.concat([group.sample_id, cov[["A", "B"]].astype(float)], axis=1).groupby("sample_id").mean()
-        total = per_clip.A + per_clip.B
-        dom = ((per_clip.A - per_clip.B).abs() / total)[total > 0]
-        out.append({"model": run.model, "level_a": float(a_part[2:]), "level_b": float(b_part[2:]),
-                    "dominance": float(dom.mean()) if len(dom) else np.nan,
-                    "coverage_a": float(per_clip.A.mean()), "coverage_b": float(per_clip.B.mean()), "n_clips": len(per_clip)})
-    return pd.DataFrame(out)
+    """The dominance per level pair as ``metrics.bias`` computes it, with the model's label."""
+    return bias.dominance_by_level_pair(run.records).assign(model=run.model)
 
 
 def dominance_heatmaps(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
@@ -238,7 +224,7 @@ def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
 
     from avsprobe.data.source import open_data
     from avsprobe.probes.suite import ProbeSuite, make_probe
-    from avsprobe.runner import THUMB
+    from avsprobe.results import THUMB, unpack_thumbnail
 
     if "data_root" not in runs[0].info:
         return None
@@ -250,7 +236,7 @@ def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     scores = {}
     for run in runs:
         r = run.records
-        ok = r[(r.probe == probe_name) & (r.status == "ok") & r.annotated.astype(bool)]
+        ok = bias.ok_rows(r, probe_name)
         scores[run.model] = ok.groupby("sample_id").iou.mean()
     table = pd.DataFrame(scores).dropna()
     if table.empty:
@@ -276,8 +262,7 @@ def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
         for run in runs:
             r = run.records
             hit = r[(r.sample_id == clip) & (r.condition_id == condition.condition_id) & (r.frame == 0) & (r.status == "ok")]
-            thumb = np.unpackbits(np.frombuffer(hit.pred_thumb.iloc[0], dtype=np.uint8))[: THUMB * THUMB].reshape(THUMB, THUMB) \
-                if len(hit) else None
+            thumb = unpack_thumbnail(hit.pred_thumb.iloc[0]) if len(hit) else None
             preds.append(thumb)
             rows_out.append({"sample_id": clip, "condition_id": condition.condition_id, "model": run.model,
                              "iou_frame0": float(hit.iou.iloc[0]) if len(hit) else np.nan})

@@ -14,7 +14,6 @@ from avsprobe.audio import (
     measure_loudness,
     mix,
     mix_at_loudness,
-    mix_at_snr,
     noise_at_loudness,
     normalize_loudness,
     pink_noise,
@@ -117,17 +116,6 @@ def test_mix_at_loudness_levels_each_source() -> None:
     np.testing.assert_allclose(result.audio, alone_a + alone_b, atol=1e-6)
     with pytest.raises(ProbeNotApplicable):
         mix_at_loudness([a, np.zeros_like(a)], [-30.0, -30.0])
-
-
-def test_mix_at_snr() -> None:
-    s = tone(500.0, 2.0)
-    n = white_noise(len(s), np.random.default_rng(0)) * 0.1
-    out = mix_at_snr(s, n, 10.0, sample_rate_hz=RATE)
-    noise_part = out.audio - s
-    assert measure_loudness(s).value - measure_loudness(noise_part).value == pytest.approx(10.0, abs=0.05)
-    assert np.array_equal(mix_at_snr(s, n, math.inf).audio, s)  # +inf dB SNR: the signal alone
-    with pytest.raises(ProbeNotApplicable):
-        mix_at_snr(s, np.zeros_like(s), 0.0)
 
 
 def _octave_band_power_db(x: np.ndarray, low_hz: float) -> float:

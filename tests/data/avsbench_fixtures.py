@@ -1,4 +1,5 @@
-"""Tiny AVSBench trees fabricated in the exact real layouts and formats (research note §1).
+"""Tiny AVSBench trees fabricated in the exact real layouts and formats (as OpenNLPLab/AVSBench's
+dataloaders read them; README, "AVSBench data").
 
 Each builder returns what it wrote, so tests can compare the readers' arrays with the truth.
 """

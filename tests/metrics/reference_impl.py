@@ -1,4 +1,5 @@
-"""Plain, independent re-implementations of the AVSBench reference formulas (research note §2, §4.4).
+"""Plain, independent re-implementations of the AVSBench reference formulas (OpenNLPLab/AVSBench
+``avs_s4/utils/utility.py``, AVSBench-Robust ``scripts/s4/test.py``).
 
 Written as loops, the way the reference code reads, to check the vectorised metrics against: one
 threshold at a time in float32 with the same epsilons, frame by frame, batch by batch.

@@ -196,7 +196,6 @@ def test_canonical_empty_policy_strict() -> None:
 
 def test_canonical_fscore_equals_independent_dataset_curve() -> None:
     logits, target = _case("random", n=15, seed=2)
-    scores = torch.sigmoid(logits).double()
     thresholds = torch.linspace(0, 1 - 1e-10, 255).double()
     curves = []
     for i in range(15):

@@ -1,4 +1,5 @@
-"""AVSS semantic metrics against the loop re-implementation of the reference (research note §2.4)."""
+"""AVSS semantic metrics against the loop re-implementation of the reference (OpenNLPLab/AVSBench
+``avss/utils/compute_color_metrics.py``)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,6 @@ from avsprobe.data.biaslab.world import build_world
 from avsprobe.data.source import open_data
 from avsprobe.errors import ConfigError, DataError
 from avsprobe.probes.suite import ProbeSuite, load_suite
-from avsprobe.report.build import build_report
 from avsprobe.results import load_records, write_part
 from avsprobe.runner import run_suite
 from tests.cli.test_app import run_cli

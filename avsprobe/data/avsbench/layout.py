@@ -183,12 +183,10 @@ def _decode(path: Path, palette: np.ndarray | None) -> tuple[str | None, tuple[i
             from avsprobe.audio.io import load_audio
 
             load_audio(path)
-        elif suffix == ".pkl":
-            from avsprobe.data.avsbench.pkl import load_log_mel_pkl
+        elif suffix in (".pkl", ".npy"):
+            from avsprobe.data.avsbench.pkl import load_log_mel
 
-            load_log_mel_pkl(path)
-        elif suffix == ".npy":
-            np.load(path, allow_pickle=False)
+            load_log_mel(path)
     except Exception as exc:  # any decoder failure means unusable; the reason is shown
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return text.replace(f"{path}: ", "").replace(str(path), "the file"), None

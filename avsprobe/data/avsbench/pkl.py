@@ -72,12 +72,15 @@ def load_log_mel_pkl(path: str | Path) -> np.ndarray:
 def load_log_mel(path: str | Path) -> np.ndarray:
     """``float32 [n, 1, 96, 64]`` from a ``.npy`` (no pickles allowed) or a reference ``.pkl``."""
     p = Path(path)
-    if p.suffix == ".npy":
-        try:
-            return np.load(p, allow_pickle=False).astype(np.float32)
-        except (OSError, ValueError) as exc:
-            raise DataError(f"cannot read log-mel file {p}: {exc}") from exc
-    return load_log_mel_pkl(p)
+    if p.suffix != ".npy":
+        return load_log_mel_pkl(p)
+    try:
+        array = np.load(p, allow_pickle=False).astype(np.float32)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read log-mel file {p}: {exc}") from None
+    if array.ndim != 4 or array.shape[1:] != (1, 96, 64):
+        raise DataError(f"{p}: expected log-mel [n, 1, 96, 64], got {list(array.shape)}")
+    return array
 
 
 def convert_pkl_tree(root: str | Path) -> list[Path]:

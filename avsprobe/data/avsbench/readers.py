@@ -1,4 +1,4 @@
-"""Readers for AVSBench S4, MS3 and AVSS (research note §1), each yielding :class:`~avsprobe.types.AVSample`.
+"""Readers for AVSBench S4, MS3 and AVSS (as OpenNLPLab/AVSBench's dataloaders read them; README, "AVSBench data"), each yielding :class:`~avsprobe.types.AVSample`.
 
 Layouts (``{k}`` is 1-based for S4/MS3, ``{i}`` 0-based for AVSS)::
 

@@ -196,8 +196,8 @@ def _check_ranges(spec: WorldSpec, p: Path) -> None:
     if not 0.0 <= spec.balanced_sounding_probability <= 1.0:
         raise bad("balanced.sounding_probability", "within [0, 1]", spec.balanced_sounding_probability)
     for key, value in (("world.background_noise_lufs", spec.background_noise_lufs),
-                       *((f"world.loudness_clamp_lufs", v) for v in spec.loudness_clamp_lufs),
-                       *((f"balanced.loudness_lufs", v) for v in spec.balanced_loudness_lufs)):
+                       *(("world.loudness_clamp_lufs", v) for v in spec.loudness_clamp_lufs),
+                       *(("balanced.loudness_lufs", v) for v in spec.balanced_loudness_lufs)):
         if not (math.isfinite(value) and -90.0 <= value <= 0.0):
             raise bad(key, "finite LUFS within [-90, 0]", value)
     for c in spec.classes:
