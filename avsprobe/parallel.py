@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-__all__ = ["default_workers", "parallel_map"]
+__all__ = ["default_workers", "parallel_map", "worker_signals"]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -17,7 +17,7 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def _worker_signals() -> None:
+def worker_signals() -> None:
     """Workers leave Ctrl-C to the parent (which stops them) and die on SIGTERM as usual."""
     import signal
 
@@ -39,7 +39,7 @@ def parallel_map(fn: Callable[[J], R], jobs: Sequence[J], *, workers: int | None
 
         # Leaving the block any way (an error, Ctrl-C or SIGTERM turned into an exception by the CLI)
         # terminates the workers, so none is left behind.
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=worker_signals) as pool:
             for result in pool.imap(fn, jobs, chunksize=chunksize):
                 results.append(result)
                 if on_progress:

@@ -130,29 +130,67 @@ def _remove_stale_temporaries(run_dir: Path) -> None:
                 tmp.unlink(missing_ok=True)
 
 
-@contextlib.contextmanager
-def run_lock(run_dir: Path) -> Iterator[None]:
-    """Hold the run folder's exclusive lock (creating the folder), then clear stale temporary files.
-
-    Raises:
-        ConfigError: another process holds it, or the folder cannot be made (a file is in the way).
-    """
+def _try_lock(fd: int, exclusive: bool) -> bool:
     import fcntl
 
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _other_sharding_running(run_dir: Path, shards: int) -> str | None:
+    """The shard lock of another shard count that some process holds (two shardings would overlap)."""
+    import fcntl
+
+    for path in sorted(run_dir.glob("shard-*-of-*.lock")):
+        if path.name.endswith(f"-of-{shards}.lock"):
+            continue
+        fd = os.open(path, os.O_RDWR)
+        try:
+            if not _try_lock(fd, exclusive=True):
+                return path.name
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+    return None
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path, shard: tuple[int, int] | None = None) -> Iterator[None]:
+    """Hold the run folder's lock (creating the folder), then clear stale temporary files (unsharded).
+
+    A whole run holds ``run.lock`` exclusively. Shard ``(i, n)`` holds it shared, so the other shards of
+    the same run may write beside it, and ``shard-i-of-n.lock`` exclusively, so no shard runs twice; a
+    shard of another count is refused while any shard runs.
+
+    Raises:
+        ConfigError: another process holds what this run needs, or the folder cannot be made.
+    """
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"{run_dir} is a file, not a run folder; use another --out")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        fds = [os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)]
     except (FileExistsError, NotADirectoryError):
         raise ConfigError(f"cannot make the run folder {run_dir}: a file is in the way; use another --out") from None
+    busy = (f"another avsprobe process is running in {run_dir}; wait for it to finish (or stop it), then rerun "
+            "to resume")
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConfigError(f"another avsprobe process is running in {run_dir}; wait for it to finish (or stop "
-                              "it), then rerun to resume") from None
-        _remove_stale_temporaries(run_dir)
+        if not _try_lock(fds[0], exclusive=shard is None):
+            raise ConfigError(busy if shard is None else f"{busy} (an unsharded run holds the folder)")
+        if shard is None:
+            _remove_stale_temporaries(run_dir)
+        else:
+            fds.append(os.open(run_dir / f"shard-{shard[0]}-of-{shard[1]}.lock", os.O_RDWR | os.O_CREAT, 0o666))
+            if not _try_lock(fds[1], exclusive=True):
+                raise ConfigError(f"shard {shard[0]}/{shard[1]} is already running in {run_dir}")
+            other = _other_sharding_running(run_dir, shard[1])
+            if other:
+                raise ConfigError(f"{run_dir} is being run in another number of shards ({other} is held); run "
+                                  "with the same --shard count, or wait for those to finish")
         yield
     finally:
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)

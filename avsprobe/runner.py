@@ -16,10 +16,11 @@ does not apply is recorded as ``not_applicable``. Neither stops the run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avsprobe._version import __version__
-from avsprobe.errors import AdapterError, ConfigError, DataError, ProbeNotApplicable
+from avsprobe.errors import AdapterError, ConfigError
 from avsprobe.fileio import atomic_write_text
 from avsprobe.results import PARTS_DIR, THUMB, done_jobs, pack_thumbnail, read_run_info, run_lock, write_part
 
@@ -96,21 +97,24 @@ def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
                    condition_ids=[p.condition_id for p in probed], truth=[_read_only_copy(p) for p in probed])
 
 
-def _frozen(array: np.ndarray | None) -> np.ndarray | None:
+def _frozen(array: np.ndarray | None, *, copy: bool = True) -> np.ndarray | None:
     if array is None:
         return None
-    out = array.copy()
+    out = array.copy() if copy else array.view()
     out.flags.writeable = False
     return out
 
 
 def _read_only_copy(probed: ProbedSample) -> ProbedSample:
-    """What an adapter may look at: copies that cannot be written, so scoring never sees its changes."""
+    """What an adapter may look at: read-only copies of everything scoring uses (masks, what was applied),
+    and read-only views of the frames and audio (large, and never scored), so an adapter that writes into
+    the ground truth fails its clip instead of changing its score."""
     import copy
     import dataclasses
 
     return dataclasses.replace(
-        probed, audio=_frozen(probed.audio), frames=_frozen(probed.frames), expected_mask=_frozen(probed.expected_mask),
+        probed, audio=_frozen(probed.audio, copy=False), frames=_frozen(probed.frames, copy=False),
+        expected_mask=_frozen(probed.expected_mask),
         object_masks={k: _frozen(v) for k, v in probed.object_masks.items()}, annotated=_frozen(probed.annotated),
         applied=copy.deepcopy(probed.applied), expected_labels=_frozen(probed.expected_labels),
         original_mask=_frozen(probed.original_mask))
@@ -162,35 +166,55 @@ def _score(base: dict[str, Any], probed: ProbedSample, logits: torch.Tensor) -> 
     return rows
 
 
-def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, ProbedSample]], model: str,
-                  device: str) -> list[dict[str, Any]]:
+@dataclass
+class _Call:
+    """One model call: the items (``(job, index, info, probed)``) of one frame and audio shape, and their
+    batch at the adapter's input spec."""
+
+    items: list[tuple[Job, int, Any, ProbedSample]]
+    batch: Any
+
+
+def _prepare_calls(adapter: ModelAdapter, items: list[tuple[Job, int, Any, ProbedSample]], device: str
+                   ) -> list[_Call]:
+    """The model calls for ``items``: one per frame and audio shape (AVSS mixes 5-frame v1 clips with
+    10-frame v2 clips), each batch prepared to the adapter's input spec."""
+    groups: dict[tuple, list] = {}
+    for item in items:
+        groups.setdefault((item[3].frames.shape, item[3].audio.shape), []).append(item)
+    return [_Call(group, prepare_batch([p for *_, p in group], adapter.input_spec, device)) for group in groups.values()]
+
+
+def _predict_call(adapter: ModelAdapter, call: _Call) -> Any:
+    """The adapter's logits for a call, or the exception it raised (an adapter may raise anything)."""
     import torch
 
-    shapes = {(p.frames.shape, p.audio.shape) for *_, p in items}
-    if len(shapes) > 1:  # AVSS mixes 5-frame v1 clips with 10-frame v2 clips: one model call per shape
-        groups: dict[tuple, list] = {}
-        for item in items:
-            groups.setdefault((item[3].frames.shape, item[3].audio.shape), []).append(item)
-        by_index = {id(item): rows for group in groups.values()
-                    for item, rows in zip(group, _split_rows(_predict_rows(adapter, group, model, device), group),
-                                          strict=True)}
-        return [row for item in items for row in by_index[id(item)]]
-    batch = prepare_batch([p for *_, p in items], adapter.input_spec, device)
     try:
         with torch.no_grad():
-            logits = adapter.predict(batch)
-    except Exception as exc:  # an adapter may raise anything; isolate the culprit clip by clip
+            return adapter.predict(call.batch)
+    except Exception as exc:  # isolated clip by clip when scored
+        return exc
+
+
+def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, device: str) -> list[dict[str, Any]]:
+    """Rows of one call: scored clips, clips with non-finite logits failed; a call that raised is retried
+    clip by clip to find the culprit."""
+    import torch
+
+    items = call.items
+    if isinstance(logits, Exception):
         if len(items) > 1:
             return [row for item in items for row in _predict_rows(adapter, [item], model, device)]
-        job, index, sample, _ = items[0]
-        return _empty_rows(_base_row(job, index, model, sample), "failed", f"predict raised {type(exc).__name__}: {exc}")
-    expected = (len(items), batch.frames.shape[1])
+        job, index, info, _ = items[0]
+        return _empty_rows(_base_row(job, index, model, info), "failed",
+                           f"predict raised {type(logits).__name__}: {logits}")
+    expected = (len(items), call.batch.frames.shape[1])
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape[:2]) != expected or logits.ndim != 4:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise AdapterError(f"{model}: predict must return logits [B, T, H, W] with B, T = {expected}, got {shape}")
     rows = []
-    for i, (job, index, sample, probed) in enumerate(items):
-        base = _base_row(job, index, model, sample)
+    for i, (job, index, info, probed) in enumerate(items):
+        base = _base_row(job, index, model, info)
         if not torch.isfinite(logits[i]).all():
             rows += _empty_rows(base, "failed", "logits contain NaN or inf")
         else:
@@ -198,12 +222,11 @@ def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, Probed
     return rows
 
 
-def _split_rows(rows: list[dict[str, Any]], items: list) -> list[list[dict[str, Any]]]:
-    """Rows of several clips back into one list per clip, by job index (rows come clip after clip)."""
-    by_job: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_job.setdefault(row["job_index"], []).append(row)
-    return [by_job[index] for _, index, *_ in items]
+def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, ProbedSample]], model: str,
+                  device: str) -> list[dict[str, Any]]:
+    """Prepare, predict and score ``items`` in this thread (the clip-by-clip retry path)."""
+    return [row for call in _prepare_calls(adapter, items, device)
+            for row in _score_call(adapter, call, _predict_call(adapter, call), model, device)]
 
 
 def model_folder_name(adapter: ModelAdapter) -> str:
@@ -239,6 +262,8 @@ def run_suite(
     device: str = "cpu",
     flush_jobs: int = _FLUSH_JOBS,
     on_progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> RunSummary:
     """Run every job of ``suite`` over ``source`` through ``adapter``, recording into ``run_dir``.
 
@@ -249,7 +274,7 @@ def run_suite(
             another process is running in it.
     """
     return run_models([adapter], suite, source, [run_dir], batch_size=batch_size, limit=limit, device=device,
-                      flush_jobs=flush_jobs, on_progress=on_progress)[0]
+                      flush_jobs=flush_jobs, on_progress=on_progress, workers=workers, shard=shard)[0]
 
 
 RECORDS_FORMAT = 2
@@ -269,6 +294,11 @@ class RunPlan:
     probes: list[Any]
     jobs: list[tuple[int, Job]]
     sample_ids: list[str]
+
+    @functools.cached_property
+    def sample_position(self) -> dict[str, int]:
+        """Each planned clip's position in the split (what shards are dealt by)."""
+        return {s: i for i, s in enumerate(self.sample_ids)}
 
 
 def plan_jobs(suite: ProbeSuite, source: DataSource, limit: int | None) -> RunPlan:
@@ -293,8 +323,10 @@ def _identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | 
 
 
 def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, plan: RunPlan,
-               limit: int | None, device: str, folder_flag: str = "--out") -> None:
-    """Check that ``run_dir`` is empty or holds this very run, then write its ``run.json``."""
+               limit: int | None, device: str, folder_flag: str = "--out", shard: tuple[int, int] | None = None
+               ) -> None:
+    """Check that ``run_dir`` is empty or holds this very run, then write its ``run.json`` (of a sharded run,
+    shard 0 writes it, or any shard that finds none)."""
     from avsprobe.data.fingerprint import data_files_fingerprint, data_fingerprint
 
     adapter.to(device)
@@ -320,9 +352,10 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
         if why:
             raise ConfigError(f"{run_dir} holds a different run: {why}. Use another {folder_flag} (a run folder holds "
                               "one model, suite, data set, split and subset)")
-    elif any((run_dir / PARTS_DIR).glob("*.parquet")):
+    elif any((run_dir / PARTS_DIR).glob("*.parquet")) and shard is None:
         raise ConfigError(f"{run_dir} holds records but no run.json; use another {folder_flag}")
-    atomic_write_text(info_path, json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
+    if shard is None or shard[0] == 0 or not info_path.is_file():
+        atomic_write_text(info_path, json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
 
 
 @dataclass
@@ -334,6 +367,7 @@ class _ModelRun:
     done: set[tuple[str, str]]
     counts: dict[str, int] = field(default_factory=lambda: {"ok": 0, "failed": 0, "not_applicable": 0})
     pending: list[dict[str, Any]] = field(default_factory=list)
+    part_tag: str = ""
 
     def needs(self, job: Job) -> bool:
         return (job.sample_id, job.condition.condition_id) not in self.done
@@ -345,51 +379,8 @@ class _ModelRun:
 
     def flush(self) -> None:
         if self.pending:
-            write_part(self.run_dir, self.pending)
+            write_part(self.run_dir, self.pending, tag=self.part_tag)
             self.pending = []
-
-
-class _SampleCache:
-    """The last sample read: jobs come condition by condition for one sample, so one is enough. A sample that
-    cannot be read is remembered as its error, so every job of it fails with the file and reason."""
-
-    def __init__(self, reader: Any) -> None:
-        self.reader = reader
-        self._key: str | None = None
-        self._value: Any = None
-
-    def get(self, sample_id: str) -> Any:
-        if sample_id != self._key:
-            try:
-                self._value = self.reader.read(sample_id)
-            except DataError as exc:
-                self._value = exc
-            self._key = sample_id
-        return self._value
-
-
-def _probe_chunk(chunk: list[tuple[int, Job]], models: list[_ModelRun], suite: ProbeSuite, cache: _SampleCache
-                 ) -> list[tuple[Job, int, Any, ProbedSample]]:
-    """Probe each job of a chunk; jobs that cannot run are recorded at once (not applicable, unreadable)."""
-    items = []
-    for index, job in chunk:
-        sample = cache.get(job.sample_id)
-        if isinstance(sample, DataError):
-            for model in models:
-                if model.needs(job):
-                    model.add(_empty_rows(_base_row(job, index, model.adapter.name, None), "failed",
-                                          f"could not read the clip: {sample}"))
-            continue
-        try:
-            probed = job.probe.apply(sample, job.condition, suite.rng(job.sample_id, job.condition))
-        except (ProbeNotApplicable, DataError) as exc:
-            status = "not_applicable" if isinstance(exc, ProbeNotApplicable) else "failed"
-            for model in models:
-                if model.needs(job):
-                    model.add(_empty_rows(_base_row(job, index, model.adapter.name, sample), status, str(exc)))
-            continue
-        items.append((job, index, sample, probed))
-    return items
 
 
 def run_models(
@@ -404,6 +395,8 @@ def run_models(
     flush_jobs: int = _FLUSH_JOBS,
     on_progress: Callable[[int, int], None] | None = None,
     folder_flag: str = "--out",
+    workers: int | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> list[RunSummary]:
     """:func:`run_suite` for several models at once: each probed sample is made once and given to every
     model, each model recording into its own run folder (the records equal separate runs').
@@ -411,49 +404,184 @@ def run_models(
     Stages: plan the jobs, lock and check each folder, then chunk by chunk probe, predict and score, and
     write a part every ``flush_jobs`` jobs. ``on_progress`` counts jobs (each job done for every model);
     ``folder_flag`` is the option a refusal tells the user to change (the demo's is ``--runs``).
+
+    Args:
+        workers: processes that read and probe ahead of inference (None: one per core but one, up to 4;
+            0: in this process). The records do not depend on it.
+        shard: ``(i, n)``: run only the clips at positions ``i, i + n, ...`` of the split (``--shard i/n``,
+            or each rank of ``torchrun``); shards share the run folder, each writing its own parts.
     """
     from avsprobe.devices import check_device
+    from avsprobe.pipeline import default_probe_workers
 
     if len(adapters) != len(run_dirs):
         raise ValueError("one run folder per adapter")
+    if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+        raise ConfigError(f"shard {shard[0]}/{shard[1]} does not exist: use i/n with 0 <= i < n")
     check_device(device)
     plan = plan_jobs(suite, source, limit)
     with contextlib.ExitStack() as stack:
         models = []
         for adapter, run_dir in zip(adapters, run_dirs, strict=True):
             folder = Path(run_dir)
-            stack.enter_context(run_lock(folder))
-            _start_run(adapter, suite, source, folder, plan, limit, device, folder_flag)
-            models.append(_ModelRun(adapter, folder, done_jobs(folder)))
-        return _execute(plan, models, suite, source, batch_size=batch_size, device=device, flush_jobs=flush_jobs,
-                        on_progress=on_progress)
+            stack.enter_context(run_lock(folder, shard))
+            _start_run(adapter, suite, source, folder, plan, limit, device, folder_flag, shard)
+            tag = f"s{shard[0]}of{shard[1]}-" if shard else ""
+            models.append(_ModelRun(adapter, folder, done_jobs(folder), part_tag=tag))
+        summaries = _execute(plan, models, suite, source, batch_size=batch_size, device=device,
+                             flush_jobs=flush_jobs, on_progress=on_progress,
+                             workers=default_probe_workers() if workers is None else workers, shard=shard)
+        for model in models:
+            _record_peak_memory(model.run_dir, shard)
+        return summaries
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # Linux reports KiB
+
+
+def _record_peak_memory(run_dir: Path, shard: tuple[int, int] | None) -> None:
+    """Add this process's peak resident memory to ``run.json`` (per shard for sharded runs)."""
+    import fcntl
+
+    with open(run_dir / "run.json.lock", "a") as guard:  # shards update run.json one at a time
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        info = read_run_info(run_dir)
+        if shard is None:
+            info["peak_rss_mb"] = _peak_rss_mb()
+        else:
+            info.setdefault("peak_rss_mb_by_shard", {})[f"{shard[0]}/{shard[1]}"] = _peak_rss_mb()
+        atomic_write_text(run_dir / "run.json", json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
+
+
+def _shard_of(plan: RunPlan, job: Job, shard: tuple[int, int] | None) -> bool:
+    """Whether ``job`` belongs to ``shard`` ``(i, n)``: clips are dealt round-robin by their position in the
+    split, so every job of a clip lands in one shard and any number of shards covers the plan once."""
+    return shard is None or plan.sample_position[job.sample_id] % shard[1] == shard[0]
+
+
+@dataclass
+class _Chunk:
+    """A chunk of jobs ready for the models: rows of the jobs that did not probe, per model, and per model
+    the prepared calls of the jobs that did."""
+
+    jobs: int
+    early_rows: list[list[dict[str, Any]]]
+    calls: list[list[_Call]]
+
+
+def _in_background(iterator: Iterator[Any], depth: int) -> Iterator[Any]:
+    """The items of ``iterator`` computed in a thread, at most ``depth`` ahead (errors re-raised here)."""
+    import queue
+    import threading
+
+    done, failure = object(), []
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the consumer
+            failure.append(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()  # a generator's cleanup (the worker pool) runs in its own thread
+            items.put(done)
+
+    thread = threading.Thread(target=produce, name="avsprobe-prepare", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                break
+            yield item
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                items.get(timeout=0.1)
+            except Exception:  # noqa: BLE001 - queue.Empty: keep waiting for the thread
+                pass
 
 
 def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: DataSource, *, batch_size: int,
-             device: str, flush_jobs: int, on_progress: Callable[[int, int], None] | None) -> list[RunSummary]:
-    todo = [(i, job) for i, job in plan.jobs if any(m.needs(job) for m in models)]
-    finished = len(plan.jobs) - len(todo)
-    resumed = [sum(1 for _, job in plan.jobs if not m.needs(job)) for m in models]
+             device: str, flush_jobs: int, on_progress: Callable[[int, int], None] | None, workers: int,
+             shard: tuple[int, int] | None) -> list[RunSummary]:
+    """Three stages overlap: worker processes read and probe (``pipeline``), a thread builds each chunk's
+    model calls, this thread predicts, and a second thread scores and writes, in chunk order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from avsprobe.pipeline import probe_chunks
+
+    mine = [(i, job) for i, job in plan.jobs if _shard_of(plan, job, shard)]
+    todo = [(i, job) for i, job in mine if any(m.needs(job) for m in models)]
+    finished = len(mine) - len(todo)
+    resumed = [sum(1 for _, job in mine if not m.needs(job)) for m in models]
     if on_progress:
-        on_progress(finished, len(plan.jobs))
-    cache = _SampleCache(source.reader)
+        on_progress(finished, len(mine))
+    jobs = dict(todo)
+    chunks = [[i for i, _ in todo[start : start + batch_size]] for start in range(0, len(todo), batch_size)]
+
+    def prepared() -> Iterator[_Chunk]:
+        for outcomes in probe_chunks(chunks, jobs, suite, source.reader, workers=workers):
+            early: list[list[dict[str, Any]]] = [[] for _ in models]
+            items = []
+            for outcome in outcomes:
+                job = jobs[outcome.index]
+                if outcome.status == "ok":
+                    items.append((job, outcome.index, outcome, outcome.probed))
+                    continue
+                for m, model in enumerate(models):
+                    if model.needs(job):
+                        early[m] += _empty_rows(_base_row(job, outcome.index, model.adapter.name, outcome),
+                                                outcome.status, outcome.reason)
+            calls = [_prepare_calls(model.adapter, [it for it in items if model.needs(it[0])], device)
+                     for model in models]
+            yield _Chunk(len(outcomes), early, calls)
+
     # Parts hold about flush_jobs jobs: each parquet write costs tens of ms, and a killed run loses at most
     # one part's worth of work.
-    flush_every, since_flush = max(batch_size, flush_jobs), 0
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        items = _probe_chunk(chunk, models, suite, cache)
-        for model in models:
-            mine = [item for item in items if model.needs(item[0])]
-            if mine:
-                model.add(_predict_rows(model.adapter, mine, model.adapter.name, device))
-        since_flush += len(chunk)
-        if since_flush >= flush_every or start + batch_size >= len(todo):
+    flush_every = max(batch_size, flush_jobs)
+    state = {"since_flush": 0, "finished": finished, "chunks": 0}
+
+    def record(chunk: _Chunk, logits: list[list[Any]]) -> None:
+        for m, model in enumerate(models):
+            model.add(chunk.early_rows[m])
+            for call, out in zip(chunk.calls[m], logits[m], strict=True):
+                model.add(_score_call(model.adapter, call, out, model.adapter.name, device))
+        state["since_flush"] += chunk.jobs
+        state["chunks"] += 1
+        if state["since_flush"] >= flush_every or state["chunks"] == len(chunks):
             for model in models:
                 model.flush()
-            since_flush = 0
-        finished += len(chunk)
+            state["since_flush"] = 0
+        state["finished"] += chunk.jobs
         if on_progress:
-            on_progress(finished, len(plan.jobs))
-    return [RunSummary(m.run_dir, len(plan.jobs), m.counts["ok"], m.counts["failed"], m.counts["not_applicable"], r)
+            on_progress(state["finished"], len(mine))
+
+    with ThreadPoolExecutor(1, thread_name_prefix="avsprobe-score") as scorer:
+        previous = None
+        for chunk in _in_background(prepared(), depth=2):
+            logits = [[_predict_call(model.adapter, call) for call in chunk.calls[m]] for m, model in enumerate(models)]
+            if previous is not None:
+                previous.result()  # in order, and errors surface here
+            previous = scorer.submit(record, chunk, logits)
+        if previous is not None:
+            previous.result()
+    return [RunSummary(m.run_dir, len(mine), m.counts["ok"], m.counts["failed"], m.counts["not_applicable"], r)
             for m, r in zip(models, resumed, strict=True)]

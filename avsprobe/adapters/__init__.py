@@ -90,6 +90,8 @@ def accepted_options(cls: type) -> list[str]:
 def _build(cls: type, options: dict[str, Any]) -> ModelAdapter:
     import inspect
 
+    if not (isinstance(cls, type) and issubclass(cls, ModelAdapter)):
+        raise ConfigError(f"{cls!r} is not a ModelAdapter subclass")
     params = inspect.signature(cls.__init__).parameters.values()
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
     unknown = sorted(set(options) - set(accepted_options(cls)))

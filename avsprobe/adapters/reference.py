@@ -74,7 +74,8 @@ class ReferenceAdapter(ModelAdapter):
         from avsprobe.reference.inference import foreground_logits
 
         b, t, _, h, w = batch.frames.shape
-        log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device)[:, :, 0]  # [B, T, 96, 64]
+        log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device,
+                                  precision="float32")[:, :, 0]  # [B, T, 96, 64], the fast path
         frames = batch.frames.reshape(b * t, 3, h, w)
         audio = log_mel.reshape(b * t, *log_mel.shape[-2:])
         parts = [foreground_logits(model, frames[i : i + self.batch_frames], audio[i : i + self.batch_frames], (h, w))

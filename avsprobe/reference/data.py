@@ -77,7 +77,7 @@ def load_frames(root: str | Path, split: str, classes: Sequence[str], frame_size
     rows = parallel_map(_read_one, [(reader, i) for i in ids], workers=workers, chunksize=8, on_progress=on_progress)
     frames, labels, log_mel, presence, clip_ids = [], [], [], [], []
     num_frames = max(r[4] for r in rows)
-    examples = vggish_examples([r[2] for r in rows], num_examples=num_frames)[:, :, 0]  # [C, T, 96, 64]
+    examples = vggish_examples([r[2] for r in rows], num_examples=num_frames, precision="float32")[:, :, 0]  # [C, T, 96, 64]
     for (f, sem, _, index, _), ex, sample_id in zip(rows, examples, ids, strict=True):
         model_labels = lookup[np.clip(sem, 0, len(lookup) - 1)]
         present = np.zeros(len(classes), dtype=bool)

@@ -76,6 +76,13 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
         lines.append(f"| {run.model} | {info['suite']['name']} v{info['suite']['version']} | {info['data']} | "
                      f"{m.clips_evaluated} of {m.clips_total} | {len(m.failed)} | {info['seed']} | "
                      f"`{info['model_fingerprint'][:12]}` | `{info['suite_fingerprint'][:12]}` | `{info['data_fingerprint'][:12]}` |")
+    unfinished = [(run.model, run.path, run.incomplete) for run in runs if run.incomplete]
+    if unfinished:
+        lines += ["", "## Incomplete runs", "",
+                  "These runs recorded fewer jobs than they planned (a shard not run yet, or a run stopped early); "
+                  "their numbers cover only what was recorded. Rerun the same command (or the missing --shard) "
+                  "to complete them.", ""]
+        lines += [f"- {model} (`{path}`): {done} of {planned} jobs recorded" for model, path, (done, planned) in unfinished]
     missed = [(run.model, level, n) for run, m in zip(runs, metrics, strict=True) for level, n in m.missed_levels.items()]
     if missed:
         lines += ["", "## Conditions left out", "",
@@ -207,6 +214,8 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                   "suite_fingerprint": r.info["suite_fingerprint"], "data_fingerprint": r.info["data_fingerprint"],
                   "clips_evaluated": m.clips_evaluated, "clips_total": m.clips_total, "failed_clips": m.failed,
                   **({"missed_levels": m.missed_levels} if m.missed_levels else {}),
+                  **({"incomplete": {"jobs_recorded": r.incomplete[0], "jobs_planned": r.incomplete[1]}}
+                     if r.incomplete else {}),
                   "metrics": {k: metric_json(v) for k, v in m.headline.items()},
                   "groups": {g: {k: metric_json(v) for k, v in vals.items()} for g, vals in m.groups.items()}}
                  for r, m in zip(runs, metrics, strict=True)],

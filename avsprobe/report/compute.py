@@ -51,6 +51,20 @@ class RunResult:
         return self.label or str(self.info.get("model", self.path.name))
 
     @property
+    def jobs_recorded(self) -> int:
+        """(clip, condition) jobs recorded, any status."""
+        return int(self.records.drop_duplicates(["sample_id", "condition_id"]).shape[0])
+
+    @property
+    def incomplete(self) -> tuple[int, int] | None:
+        """``(recorded, planned)`` when fewer jobs are recorded than the run planned (a shard not run yet, or
+        a run stopped before its end), else None."""
+        planned = self.info.get("jobs_planned")
+        if isinstance(planned, int) and self.jobs_recorded < planned:
+            return self.jobs_recorded, planned
+        return None
+
+    @property
     def has_results(self) -> bool:
         """Whether any job of the run succeeded (a run whose every clip failed has no metrics)."""
         return bool((self.records.status == "ok").any())

@@ -139,7 +139,7 @@ def test_cli_run_with_no_data_uses_the_default_world(tmp_path: Path, monkeypatch
     negatives = records[~records.is_baseline]
     assert (negatives.fpr == 1.0).all() and (negatives.iou == 0.0).all()
     code, _, err = run_cli(["run", "--model", "full", "--probe", "negative", "--suite", "paper"], capsys)
-    assert code == 1 and "exactly one of --probe or --suite" in err
+    assert code == 1 and "give --probe (one or more) or --suite, not both" in err
 
 
 def test_loudness_gated_oracle_segments_only_loud_enough_audio(source, tmp_path: Path) -> None:  # noqa: ANN001

@@ -19,5 +19,10 @@ def report_command(
     from avsprobe.report.build import build_report
 
     content = build_report(runs, out, formats=[f.strip() for f in formats.split(",") if f.strip()])
+    for run in content["runs"]:
+        if "incomplete" in run:
+            done, planned = run["incomplete"]["jobs_recorded"], run["incomplete"]["jobs_planned"]
+            console.stderr().print(f"[yellow]warning: {run['model']} ({run['path']}) is incomplete: {done} of {planned} "
+                                   "jobs recorded (a shard not run yet?); its numbers cover only those[/]", soft_wrap=True)
     console.stdout().print(f"report written to [bold]{out}[/] ({len(content['runs'])} runs, "
                            f"{len(content['figures'])} figures: {', '.join(content['figures'])})", soft_wrap=True)

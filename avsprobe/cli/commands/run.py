@@ -29,12 +29,18 @@ def run_command(
     split: Annotated[str, typer.Option("--split", help="Split of the data.")] = "test",
     model_opt: ModelOpt = None,
     debias: Annotated[str | None, typer.Option("--debias", help="contrastive:alpha=A wraps the model.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=0, help="Processes that read and probe ahead of the model (default: one per core but one, up to 4; 0: none). Records do not depend on it.")] = None,
+    shard: Annotated[str | None, typer.Option("--shard", help="I/N: run only shard I of N of the clips (job arrays); the shards share the run folder. Under torchrun each rank is a shard.")] = None,
 ) -> None:
-    """Run a model through a probe or suite and record per-frame statistics (resumes if interrupted)."""
+    """Run a model through a probe or suite and record per-frame statistics (resumes if interrupted).
+
+    Under ``torchrun --nproc_per_node=G -m avsprobe run ...`` each rank runs its shard of the clips on
+    ``cuda:LOCAL_RANK`` (with ``--device cuda``) into the same run folder."""
     from avsprobe.adapters import resolve_model
     from avsprobe.adapters.builtin import parse_options
     from avsprobe.cli.progress import progress_bar
     from avsprobe.data.source import open_data
+    from avsprobe.distributed import distributed_shard, finish_distributed, parse_shard
     from avsprobe.probes.suite import ProbeSuite, load_suite
     from avsprobe.runner import model_folder_name, run_suite
 
@@ -45,13 +51,19 @@ def run_command(
     with progress_bar("preparing data (the default bias lab is built on first use)") as on_progress:
         source = open_data(data, split=split, subset=subset, on_progress=on_progress)
     run_dir = out / model_folder_name(adapter) / chosen.name
-    with progress_bar(f"{adapter.name} x {chosen.name}") as on_progress:
-        summary = run_suite(adapter, chosen, source, run_dir, batch_size=batch_size, limit=limit, device=device,
-                            on_progress=on_progress)
+    chosen_shard, device, is_distributed = distributed_shard(parse_shard(shard), device)
+    where = f" (shard {chosen_shard[0]}/{chosen_shard[1]})" if chosen_shard else ""
+    try:
+        with progress_bar(f"{adapter.name} x {chosen.name}{where}") as on_progress:
+            summary = run_suite(adapter, chosen, source, run_dir, batch_size=batch_size, limit=limit, device=device,
+                                on_progress=on_progress, workers=workers, shard=chosen_shard)
+    finally:
+        if is_distributed:
+            finish_distributed()
     resumed = f", {summary.resumed} resumed from an earlier run" if summary.resumed else ""
     console.stdout().print(
-        f"{summary.jobs} jobs: {summary.ok} ok, {summary.failed} failed, {summary.not_applicable} not applicable"
-        f"{resumed}\nrecords written to [bold]{run_dir}[/] (parts/*.parquet, run.json)", soft_wrap=True)
+        f"{summary.jobs} jobs{where}: {summary.ok} ok, {summary.failed} failed, {summary.not_applicable} not "
+        f"applicable{resumed}\nrecords written to [bold]{run_dir}[/] (parts/*.parquet, run.json)", soft_wrap=True)
 
 
 @models_app.callback()
