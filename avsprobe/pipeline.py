@@ -39,8 +39,10 @@ class ProbeOutcome:
 
 
 def default_probe_workers() -> int:
-    """Worker processes for probing: one core is left to the model, up to 4 (0 on a single core)."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+    """Worker processes for probing: none below 4 cores (measured on 2: the workers' and the model's CPU
+    compete and runs get slower), else one per core but two (the model's and the scorer's), up to 6."""
+    cores = os.cpu_count() or 1
+    return 0 if cores < 4 else min(6, cores - 2)
 
 
 class _Prober:

@@ -30,7 +30,7 @@ import numpy as np
 from avsprobe._version import __version__
 from avsprobe.errors import AdapterError, ConfigError
 from avsprobe.fileio import atomic_write_text
-from avsprobe.results import PARTS_DIR, THUMB, done_jobs, pack_thumbnail, read_run_info, run_lock, write_part
+from avsprobe.results import PARTS_DIR, THUMB, done_jobs, read_run_info, run_lock, write_part
 
 if TYPE_CHECKING:
     import torch
@@ -132,37 +132,44 @@ def _empty_rows(base: dict[str, Any], status: str, reason: str) -> list[dict[str
     return [{**base, "status": status, "reason": reason, "frame": -1, "annotated": False}]
 
 
-def _score(base: dict[str, Any], probed: ProbedSample, logits: torch.Tensor) -> list[dict[str, Any]]:
-    """Rows for one clip: per-frame statistics of ``logits [T, H, W]`` against the expected mask."""
+def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torch.Tensor) -> list[dict[str, Any]]:
+    """Rows for clips of one frame shape: per-frame statistics of ``logits [B, T, H, W]`` against each
+    clip's expected mask, computed for all the clips' frames at once (every statistic is per frame)."""
     import torch
 
     from avsprobe.metrics.binary import binary_frame_stats, frame_iou, object_coverage
 
-    t, h, w = probed.expected_mask.shape
+    b = len(probed)
+    t, h, w = probed[0].expected_mask.shape
+    logits = logits.detach().float()
     if logits.shape[-2:] != (h, w):
-        logits = torch.nn.functional.interpolate(logits[None].float(), size=(h, w), mode="bilinear",
-                                                 align_corners=False)[0]
-    logits = logits.detach().float().cpu()
-    stats = binary_frame_stats(logits, probed.expected_mask)
-    # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
-    thumbs = torch.nn.functional.interpolate((logits > 0).float()[None], size=(THUMB, THUMB), mode="nearest")[0] > 0.5
-    packed = [pack_thumbnail(thumbs[k].numpy()) for k in range(t)]
+        logits = torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
+    logits = logits.cpu()
+    stats = binary_frame_stats(logits.reshape(b * t, h, w), np.concatenate([p.expected_mask for p in probed]))
     iou = frame_iou(stats)
-    names = sorted(probed.object_masks)
-    coverage = object_coverage(logits, np.stack([probed.object_masks[n] for n in names], axis=1)) if names else None
-    applied = json.dumps(probed.applied, sort_keys=True, default=float)
+    # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
+    thumbs = torch.nn.functional.interpolate((logits > 0).float(), size=(THUMB, THUMB), mode="nearest") > 0.5
+    packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB).numpy(), axis=1)
     rows = []
-    for k in range(t):
-        rows.append({
-            **base, "status": "ok", "reason": "", "frame": k, "annotated": bool(probed.annotated[k]),
-            "num_pixels": stats.num_pixels, "intersection": int(stats.intersection[k]), "union": int(stats.union[k]),
-            "pred_area": int(stats.pred_area[k]), "expected_area": int(stats.gt_area[k]), "iou": float(iou[k]),
-            "fpr": float(stats.pred_area[k] / stats.num_pixels),
-            "tp_at": stats.tp_at[k].astype(np.int32), "pp_at": stats.pp_at[k].astype(np.int32),
-            "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
-                                    for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
-            "object_area": json.dumps({n: int(probed.object_masks[n][k].sum()) for n in names}),
-            "applied": applied, "pred_thumb": packed[k]})
+    for i, (base, clip) in enumerate(zip(bases, probed, strict=True)):
+        names = sorted(clip.object_masks)
+        masks = np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
+        coverage = object_coverage(logits[i], masks) if names else None
+        areas = masks.sum(axis=(2, 3)) if names else None
+        applied = json.dumps(clip.applied, sort_keys=True, default=float)
+        for k in range(t):
+            f = i * t + k
+            rows.append({
+                **base, "status": "ok", "reason": "", "frame": k, "annotated": bool(clip.annotated[k]),
+                "num_pixels": stats.num_pixels, "intersection": int(stats.intersection[f]),
+                "union": int(stats.union[f]), "pred_area": int(stats.pred_area[f]),
+                "expected_area": int(stats.gt_area[f]), "iou": float(iou[f]),
+                "fpr": float(stats.pred_area[f] / stats.num_pixels),
+                "tp_at": stats.tp_at[f].astype(np.int32), "pp_at": stats.pp_at[f].astype(np.int32),
+                "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
+                                        for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
+                "object_area": json.dumps({n: int(areas[k, o]) for o, n in enumerate(names)}),
+                "applied": applied, "pred_thumb": packed[f].tobytes()})
     return rows
 
 
@@ -212,13 +219,13 @@ def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, dev
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape[:2]) != expected or logits.ndim != 4:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise AdapterError(f"{model}: predict must return logits [B, T, H, W] with B, T = {expected}, got {shape}")
-    rows = []
-    for i, (job, index, info, probed) in enumerate(items):
-        base = _base_row(job, index, model, info)
-        if not torch.isfinite(logits[i]).all():
-            rows += _empty_rows(base, "failed", "logits contain NaN or inf")
-        else:
-            rows += _score(base, probed, logits[i])
+    finite = torch.isfinite(logits.reshape(len(items), -1)).all(dim=1).tolist()
+    bases = [_base_row(job, index, model, info) for job, index, info, _ in items]
+    rows = [row for base, ok in zip(bases, finite, strict=True) if not ok
+            for row in _empty_rows(base, "failed", "logits contain NaN or inf")]
+    keep = [i for i, ok in enumerate(finite) if ok]
+    if keep:
+        rows += _score([bases[i] for i in keep], [items[i][3] for i in keep], logits[keep])
     return rows
 
 
@@ -522,8 +529,9 @@ def _in_background(iterator: Iterator[Any], depth: int) -> Iterator[Any]:
 def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: DataSource, *, batch_size: int,
              device: str, flush_jobs: int, on_progress: Callable[[int, int], None] | None, workers: int,
              shard: tuple[int, int] | None) -> list[RunSummary]:
-    """Three stages overlap: worker processes read and probe (``pipeline``), a thread builds each chunk's
-    model calls, this thread predicts, and a second thread scores and writes, in chunk order."""
+    """With probe workers, the stages overlap: worker processes read and probe (``pipeline``), a thread
+    builds each chunk's model calls, this thread predicts, and a second thread scores and writes, in chunk
+    order. Without, this thread does each chunk's stages in turn."""
     from concurrent.futures import ThreadPoolExecutor
 
     from avsprobe.pipeline import probe_chunks
@@ -574,14 +582,21 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
         if on_progress:
             on_progress(state["finished"], len(mine))
 
-    with ThreadPoolExecutor(1, thread_name_prefix="avsprobe-score") as scorer:
-        previous = None
-        for chunk in _in_background(prepared(), depth=2):
-            logits = [[_predict_call(model.adapter, call) for call in chunk.calls[m]] for m, model in enumerate(models)]
+    def predicted(chunk: _Chunk) -> list[list[Any]]:
+        return [[_predict_call(model.adapter, call) for call in chunk.calls[m]] for m, model in enumerate(models)]
+
+    if workers <= 0:  # one thread does it all: on few cores the stages' threads only compete
+        for chunk in prepared():
+            record(chunk, predicted(chunk))
+    else:
+        with ThreadPoolExecutor(1, thread_name_prefix="avsprobe-score") as scorer:
+            previous = None
+            for chunk in _in_background(prepared(), depth=2):
+                logits = predicted(chunk)
+                if previous is not None:
+                    previous.result()  # in order, and errors surface here
+                previous = scorer.submit(record, chunk, logits)
             if previous is not None:
-                previous.result()  # in order, and errors surface here
-            previous = scorer.submit(record, chunk, logits)
-        if previous is not None:
-            previous.result()
+                previous.result()
     return [RunSummary(m.run_dir, len(mine), m.counts["ok"], m.counts["failed"], m.counts["not_applicable"], r)
             for m, r in zip(models, resumed, strict=True)]

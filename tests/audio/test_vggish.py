@@ -129,3 +129,19 @@ def test_cuda_matches_cpu() -> None:
     cpu = vggish_examples(x)
     gpu = vggish_examples(torch.from_numpy(x), device="cuda").cpu()
     assert torch.allclose(cpu, gpu, atol=1e-5)
+
+
+def test_fast_path_meets_the_check_values_and_the_float64_path() -> None:
+    frames = log_mel_frames(torch.from_numpy(sine(1000.0, 5.0))[None], precision="float32")[0]
+    assert frames.dtype == torch.float32 and int(frames[0].argmax()) == 19
+    assert float(frames[0, 19]) == pytest.approx(4.118052, abs=1e-5)
+    assert float(frames[0].mean()) == pytest.approx(-3.657225, abs=1e-5)
+    silence = vggish_examples(np.zeros(5 * RATE), precision="float32")
+    assert torch.allclose(silence, torch.full_like(silence, math.log(0.01)), atol=1e-5)
+    rng = np.random.default_rng(3)
+    # a pure sine (near-empty bins, where a float32 FFT would be 2e-4 off), loud noise, and a mixture
+    for x in (sine(440.0, 5.0), rng.uniform(-1, 1, 5 * RATE), rng.uniform(-0.5, 0.5, 7 * RATE) + sine(300, 7.0, 0.3)):
+        fast, exact = vggish_examples(x, precision="float32"), vggish_examples(x)
+        assert float((fast - exact).abs().max()) <= 1e-5
+    with pytest.raises(ValueError, match="unknown precision"):
+        vggish_examples(np.zeros(RATE), precision="float16")  # type: ignore[arg-type]
