@@ -12,7 +12,7 @@ import re
 
 from avsprobe.errors import ConfigError
 
-__all__ = ["parse_shard", "distributed_shard", "finish_distributed"]
+__all__ = ["parse_shard", "distributed_shard", "join_process_group", "finish_distributed"]
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -37,22 +37,30 @@ def distributed_shard(shard: tuple[int, int] | None, device: str) -> tuple[tuple
         return shard, device, False
     if shard is not None:
         raise ConfigError("--shard cannot be combined with torchrun: each rank is already a shard")
-    import torch.distributed as dist
-
     from avsprobe.devices import check_device
 
     check_device(device)
+    rank, world, device = join_process_group(device)
+    return (rank, world), device, True
 
-    rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+
+def join_process_group(device: str) -> tuple[int, int, str]:
+    """``(rank, world_size, device)`` under torchrun after joining the process group (NCCL on CUDA, gloo on
+    CPU), each process on ``cuda:LOCAL_RANK`` when ``device`` is CUDA; ``(0, 1, device)`` otherwise."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or not dist.is_available():
+        return 0, 1, device
     cuda = device.startswith("cuda")
     if cuda:
         import torch
 
-        device = f"cuda:{local_rank}"
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if cuda else "gloo")
-    return (rank, world), device, True
+    return dist.get_rank(), dist.get_world_size(), device
 
 
 def finish_distributed() -> None:

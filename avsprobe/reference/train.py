@@ -180,20 +180,9 @@ def _build_model(config: ReferenceConfig, seed: int) -> ReferenceModel:
 def _distributed(device: str) -> tuple[int, int, str]:
     """``(rank, world_size, device)``; under ``torchrun`` (``WORLD_SIZE > 1``) the process group is joined
     here (NCCL on CUDA, gloo on CPU) and each process takes ``cuda:LOCAL_RANK``."""
-    import os
+    from avsprobe.distributed import join_process_group
 
-    import torch.distributed as dist
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1 or not dist.is_available():
-        return 0, 1, device
-    cuda = device.startswith("cuda")
-    if cuda:
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if cuda else "gloo")
-    return dist.get_rank(), dist.get_world_size(), device
+    return join_process_group(device)
 
 
 def _parameter_digest(model: torch.nn.Module) -> str:

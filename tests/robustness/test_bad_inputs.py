@@ -20,17 +20,15 @@ import pytest
 from PIL import Image
 
 from avsprobe.adapters.reference import bundled_checkpoint
-from avsprobe.data.biaslab.world import build_world
 from tests.cli.test_app import run_cli
+from tests.conftest import built_world
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("bad") / "w"
-    build_world(root, clips=10, workers=1)
-    return root
+    return built_world(tmp_path_factory, "bad", 10)
 
 
 def one_error(result: tuple[int, str, str], *named: str) -> str:

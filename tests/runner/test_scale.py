@@ -15,21 +15,19 @@ import pandas as pd
 import pytest
 
 from avsprobe.adapters import resolve_model
-from avsprobe.data.biaslab.world import build_world
 from avsprobe.data.source import open_data
 from avsprobe.probes.suite import ProbeSuite, load_suite
 from avsprobe.results import load_records
 from avsprobe.runner import run_suite
 from tests.cli.test_app import run_cli
+from tests.conftest import built_world
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("scale") / "w"
-    build_world(root, clips=30, workers=2)
-    return root
+    return built_world(tmp_path_factory, "scale", 30)
 
 
 def _same_records(a: pd.DataFrame, b: pd.DataFrame) -> None:
