@@ -142,7 +142,8 @@ def fscore_with_interval(rows: pd.DataFrame, *, seed: int = 0, resamples: int = 
     with np.errstate(invalid="ignore", divide="ignore"):
         best = ((weights @ curve_sums) / frames[:, None]).max(axis=1)
     best = best[frames > 0]
-    low, high = (np.percentile(best, [2.5, 97.5]) if best.size else (math.nan, math.nan))
+    # a max over thresholds: resamples are biased upward, so the interval is median-corrected
+    low, high = bias.percentile_interval(best, value, median_corrected=True) if best.size else (math.nan, math.nan)
     return MetricValue("fscore", value, float(low), float(high), n)
 
 

@@ -146,3 +146,23 @@ def test_additivity_and_paired_differences(runs: dict) -> None:
     curves = bias.miou_by_level_and_class(runs["gated"])
     assert curves and all(v.value == (1.0 if float(k.split("@")[1][:-4]) >= -38 else 0.0)
                           for k, v in curves.items() if k.endswith("LUFS") and v.n_clips)
+
+
+def test_max_minus_min_gets_an_interval_that_contains_it() -> None:
+    """Three classes whose clips average exactly 0.5 each (spread 0), each clip showing one class: every
+    resample's spread is positive, so plain percentiles miss the estimate; the median-corrected interval
+    contains it."""
+    values = np.full((30, 3), np.nan)
+    for clip in range(30):
+        values[clip, clip % 3] = 0.4 if (clip // 3) % 2 else 0.6
+
+    def spread(v: np.ndarray) -> float:
+        means = bias._column_means(v)
+        means = means[np.isfinite(means)]
+        return float(means.max() - means.min()) if means.size >= 2 else math.nan
+
+    point, low, high = bias.bootstrap(values, spread)
+    assert not low <= point <= high  # the failure the plain percentile interval shows
+    point_c, low_c, high_c = bias.bootstrap(values, spread, median_corrected=True)
+    assert point_c == point and low_c <= point <= high_c
+    assert high_c - low_c == pytest.approx(high - low)  # the same width, shifted by the median's bias

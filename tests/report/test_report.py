@@ -126,3 +126,16 @@ def test_coavs_drop_against_the_original_audio(tmp_path: Path) -> None:
     drop = by_path["loudness-gated-oracle_co"]["metrics"]["coavs_drop"]
     assert drop["value"] == pytest.approx(expected, abs=1e-6) and drop["n_clips"] == len(shared)
     assert "coavs_bars" in content["figures"] and "Paired differences" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_every_reported_estimate_lies_inside_its_interval(run_dirs: list[Path], tmp_path: Path) -> None:
+    from avsprobe.report.build import build_report
+
+    content = build_report(run_dirs, tmp_path / "rep", formats=["json"])
+    values = [v for r in content["runs"] for v in [*r["metrics"].values(),
+                                                   *(x for g in r["groups"].values() for x in g.values())]]
+    values += [v for diffs in content["paired_differences"].values() for v in diffs.values()]
+    checked = [v for v in values if v["value"] is not None and v["ci_low"] is not None]
+    assert len(checked) > 50
+    outside = [v for v in checked if not v["ci_low"] - 1e-9 <= v["value"] <= v["ci_high"] + 1e-9]
+    assert outside == []
