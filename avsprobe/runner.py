@@ -71,7 +71,8 @@ def _git_hash() -> str | None:
 
 
 def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
-    """An ``AVBatch`` at the adapter's input spec: frames resized (bilinear) and normalised, audio resampled."""
+    """An ``AVBatch`` at the adapter's input spec: frames resized (bilinear) and normalised, audio resampled,
+    and the audio features the spec asks for computed from the probed waveform (``avsprobe.audio.features``)."""
     import torch
 
     from avsprobe.audio.io import resample
@@ -93,8 +94,16 @@ def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
     audio_t = torch.zeros(b, length)
     for i, a in enumerate(audio):
         audio_t[i, : a.shape[0]] = torch.from_numpy(a.astype(np.float32))
-    return AVBatch(frames=x, audio=audio_t.to(device), sample_ids=[p.sample_id for p in probed],
-                   condition_ids=[p.condition_id for p in probed], truth=[_read_only_copy(p) for p in probed])
+    audio_t = audio_t.to(device)
+    features = None
+    if getattr(spec, "audio", "waveform") != "waveform":
+        from avsprobe.audio.features import audio_features
+
+        # from each probed waveform at 16 kHz (unpadded: the spec's short-clip policy decides), on the device
+        features = audio_features([p.audio for p in probed], spec, t, device)
+    return AVBatch(frames=x, audio=audio_t, sample_ids=[p.sample_id for p in probed],
+                   condition_ids=[p.condition_id for p in probed], truth=[_read_only_copy(p) for p in probed],
+                   audio_features=features)
 
 
 def _frozen(array: np.ndarray | None, *, copy: bool = True) -> np.ndarray | None:
@@ -426,6 +435,10 @@ def run_models(
     if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
         raise ConfigError(f"shard {shard[0]}/{shard[1]} does not exist: use i/n with 0 <= i < n")
     check_device(device)
+    for adapter in adapters:
+        if adapter.input_spec.audio == "precomputed":
+            raise ConfigError(f"{adapter.name} reads precomputed audio features from disk, so probes cannot change "
+                              "what it hears; declare InputSpec.audio 'vggish_logmel' or 'vggish_embedding' instead")
     plan = plan_jobs(suite, source, limit)
     with contextlib.ExitStack() as stack:
         models = []

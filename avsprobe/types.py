@@ -140,6 +140,8 @@ class AVBatch:
         truth: the probed samples themselves (expected masks, applied parameters) at the original frame
             size. Only the known-answer adapters of ``avsprobe.adapters.testing`` may read it; a real model
             that looked would be cheating.
+        audio_features: what ``InputSpec.audio`` asks for, computed from ``audio``: VGGish log-mel
+            ``[B, T, 1, 96, 64]`` or embeddings ``[B, T, 128]``; None for ``"waveform"``.
     """
 
     frames: torch.Tensor
@@ -147,6 +149,7 @@ class AVBatch:
     sample_ids: list[str]
     condition_ids: list[str]
     truth: list[Any] | None = None
+    audio_features: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.sample_ids)

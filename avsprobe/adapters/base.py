@@ -40,6 +40,13 @@ class InputSpec:
         mean, std: frames are scaled to [0, 1], then ``(x - mean) / std`` per channel (ImageNet for most
             AVS models: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)).
         output: ``"binary"`` logits ``[B, T, H, W]`` or ``"semantic"`` ``[B, T, K, H, W]``.
+        audio: the input family (``avsprobe.audio.features``): ``"waveform"`` (``batch.audio`` only),
+            ``"vggish_logmel"`` (``batch.audio_features [B, T, 1, 96, 64]``) or ``"vggish_embedding"``
+            (``[B, T, 128]``), computed by the runner from the probed waveform on the adapter's device;
+            ``"precomputed"`` (the adapter reads features from disk) is refused as not probe-able.
+        short_policy: VGGish's policy for clips shorter than ``T`` seconds (``repeat_last``, ...).
+        vggish_weights, vggish_pca: files of the converted VGGish weights and of its PCA parameters (the
+            latter turns on the released-embedding post-processing).
     """
 
     frame_size: tuple[int, int] | None = None
@@ -48,6 +55,10 @@ class InputSpec:
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     output: Literal["binary", "semantic"] = "binary"
+    audio: Literal["waveform", "vggish_logmel", "vggish_embedding", "precomputed"] = "waveform"
+    short_policy: Literal["repeat_last", "pad_silence", "zero_logmel"] = "repeat_last"
+    vggish_weights: str | None = None
+    vggish_pca: str | None = None
 
 
 class ModelAdapter(abc.ABC):

@@ -1,7 +1,16 @@
-"""Adapter conformance checks (``avsprobe models check NAME``): shapes, value range, determinism, device."""
+"""Adapter conformance checks (``avsprobe models check NAME``).
+
+On a synthetic batch of two clips the adapter must: be probe-able (take its audio from avsprobe, not from
+disk), run, return a tensor of the declared shape with finite values, give the same output twice, on the
+device asked for, and give each clip the same output alone as in a batch (batch independence, within 1e-5).
+Reported beside them: whether its output changes when the audio is silenced (a warning when it does not:
+such a model ignores its audio), the audio features handed over (their layout), throughput and peak memory.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,12 +19,17 @@ from avsprobe.adapters.base import ModelAdapter
 
 __all__ = ["CheckResult", "check_adapter"]
 
+BATCH_TOLERANCE = 1e-5
+
 
 @dataclass
 class CheckResult:
+    """One check: ``passed`` False fails the adapter; ``warning`` marks a passed check worth a look."""
+
     name: str
     passed: bool
     detail: str
+    warning: bool = False
 
 
 def _probed_batch(frames: int, size: int) -> list:
@@ -32,8 +46,19 @@ def _probed_batch(frames: int, size: int) -> list:
     return out
 
 
+def _peak_memory(device: str) -> str:
+    import resource
+
+    import torch
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"peak {rss:.0f} MB resident, {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MB on {device}"
+    return f"peak {rss:.0f} MB resident"
+
+
 def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckResult]:
-    """Run the checks on a synthetic batch of two 5-frame clips; each result says what it found."""
+    """Run the checks; each result says what it found (see the module docstring)."""
     import torch
 
     from avsprobe.devices import check_device
@@ -41,27 +66,103 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckRe
 
     check_device(device)
     spec = adapter.input_spec
+    if spec.audio == "precomputed":
+        return [CheckResult("probe-able", False, "the adapter reads precomputed audio features from disk, so no "
+                            "probe can change what it hears; declare InputSpec.audio 'vggish_logmel' or "
+                            "'vggish_embedding' and use batch.audio_features")]
     frames = spec.frames_per_clip or 5
-    results: list[CheckResult] = []
+    probed = _probed_batch(frames, 64)
+    results: list[CheckResult] = [CheckResult("probe-able", True, f"takes its audio as {spec.audio!r} from avsprobe")]
     try:
         adapter.to(device)
-        batch = prepare_batch(_probed_batch(frames, 64), spec, device)
+        batch = prepare_batch(probed, spec, device)
+        started = time.perf_counter()
         with torch.no_grad():
             first = adapter.predict(batch)
             second = adapter.predict(batch)
+        seconds = (time.perf_counter() - started) / 2
     except Exception as exc:  # report, do not crash: this is a diagnostic
-        return [CheckResult("predict runs", False, f"{type(exc).__name__}: {exc}")]
+        return [*results, CheckResult("predict runs", False, f"{type(exc).__name__}: {exc}")]
     results.append(CheckResult("predict runs", True, f"on {device}"))
     h, w = batch.frames.shape[-2:]
     if not isinstance(first, torch.Tensor):
         results.append(CheckResult("returns a torch.Tensor", False, f"predict returned {type(first).__name__}; "
                                    "return logits as a torch.Tensor [B, T, H, W]"))
         return results
-    ok_shape = tuple(first.shape) == (2, frames, h, w)
-    results.append(CheckResult("shape [B, T, H, W]", ok_shape, f"got {tuple(first.shape)}, expected {(2, frames, h, w)}"))
+    expected = (2, frames, h, w)
+    results.append(CheckResult("shape [B, T, H, W]", tuple(first.shape) == expected,
+                               f"got {tuple(first.shape)}, expected {expected}"))
+    if tuple(first.shape) != expected:
+        return results
     finite = bool(torch.isfinite(first).all())
     results.append(CheckResult("finite logits", finite, f"min {float(first.min()):.3g}, max {float(first.max()):.3g}"))
     same = bool(torch.equal(first, second))
     results.append(CheckResult("deterministic", same, "two calls on the same batch agree" if same else "two calls differ"))
     results.append(CheckResult("device", first.device.type == torch.device(device).type, f"logits on {first.device}"))
+    results += _batch_independence(adapter, probed, first, device)
+    results += _audio_sensitivity(adapter, batch, first)
+    results.append(_family_round_trip(batch, probed, spec))
+    results.append(CheckResult("throughput", True, f"{2 / max(seconds, 1e-9):.1f} clips/s at batch 2 on {device}; "
+                               f"{_peak_memory(device)}"))
     return results
+
+
+def _batch_independence(adapter: ModelAdapter, probed: list, batched: object, device: str) -> list[CheckResult]:
+    import torch
+
+    from avsprobe.runner import prepare_batch
+
+    try:
+        with torch.no_grad():
+            alone = adapter.predict(prepare_batch(probed[:1], adapter.input_spec, device))
+        gap = float((alone[0].float() - batched[0].float()).abs().max())  # type: ignore[index]
+    except Exception as exc:  # noqa: BLE001 - reported
+        return [CheckResult("batch independence", False, f"B = 1 failed: {type(exc).__name__}: {exc}")]
+    return [CheckResult("batch independence", gap <= BATCH_TOLERANCE,
+                        f"clip 0 alone vs in a batch of 2: max difference {gap:.2e} (limit {BATCH_TOLERANCE:g})")]
+
+
+def _audio_sensitivity(adapter: ModelAdapter, batch: object, original: object) -> list[CheckResult]:
+    import torch
+
+    from avsprobe.audio.features import audio_features
+
+    silent_audio = torch.zeros_like(batch.audio)  # type: ignore[attr-defined]
+    features = batch.audio_features  # type: ignore[attr-defined]
+    if features is not None:
+        t = batch.frames.shape[1]  # type: ignore[attr-defined]
+        features = audio_features([np.zeros(a.shape[-1], np.float32) for a in batch.audio], adapter.input_spec, t,
+                                  str(batch.audio.device))  # type: ignore[attr-defined]
+    silent = dataclasses.replace(batch, audio=silent_audio, audio_features=features)
+    try:
+        with torch.no_grad():
+            muted = adapter.predict(silent)
+        change = float((muted.float() - original.float()).abs().max())  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - reported
+        return [CheckResult("audio sensitivity", False, f"silenced audio failed: {type(exc).__name__}: {exc}")]
+    if change == 0.0:
+        return [CheckResult("audio sensitivity", True, "the output is identical under silence: the model ignores "
+                            "the audio it is given (audio probes will show no effect)", warning=True)]
+    return [CheckResult("audio sensitivity", True, f"silencing the audio changes the logits by up to {change:.3g}")]
+
+
+def _family_round_trip(batch: object, probed: list, spec: object) -> CheckResult:
+    import torch
+
+    from avsprobe.audio.vggish import vggish_examples
+
+    kind = spec.audio  # type: ignore[attr-defined]
+    features = batch.audio_features  # type: ignore[attr-defined]
+    t = batch.frames.shape[1]  # type: ignore[attr-defined]
+    if kind == "waveform":
+        return CheckResult("input family", features is None and batch.audio.ndim == 2,  # type: ignore[attr-defined]
+                           f"waveform {tuple(batch.audio.shape)} at {spec.sample_rate_hz} Hz")  # type: ignore[attr-defined]
+    if kind == "vggish_logmel":
+        reference = vggish_examples([p.audio for p in probed], num_examples=t, short_policy=spec.short_policy)  # type: ignore[attr-defined]
+        gap = float((features.cpu() - reference).abs().max())
+        ok = tuple(features.shape) == (2, t, 1, 96, 64) and gap <= 1e-5
+        return CheckResult("input family", ok, f"VGGish log-mel {tuple(features.shape)} float32, within {gap:.1e} of "
+                           "the reference frontend of the probed waveform")
+    ok = tuple(features.shape) == (2, t, 128) and bool(torch.isfinite(features).all())
+    return CheckResult("input family", ok, f"VGGish embeddings {tuple(features.shape)}"
+                       + (" after PCA and 8-bit quantisation" if spec.vggish_pca else ""))  # type: ignore[attr-defined]

@@ -95,14 +95,23 @@ def models_check_command(
     model: Annotated[str, typer.Argument(help="Adapter to check (any --model string).")],
     device: Device = "cpu",
     model_opt: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
-    """Conformance checks: output shape, finite values, determinism, device."""
+    """Conformance checks: probe-able, shape, finite values, determinism, device, batch independence, audio
+    sensitivity, the input family handed over, throughput and peak memory. Exit 1 when a check fails."""
+    import json
+
     from avsprobe.adapters import resolve_model
     from avsprobe.adapters.builtin import parse_options
     from avsprobe.adapters.check import check_adapter
 
     results = check_adapter(resolve_model(model, parse_options(model_opt or [])), device=device)
-    for r in results:
-        console.stdout().print(f"{'[green]pass[/]' if r.passed else '[red]FAIL[/]'}  {r.name}: {r.detail}")
+    if as_json:
+        console.stdout().print_json(json.dumps([{"check": r.name, "passed": r.passed, "warning": r.warning,
+                                                 "detail": r.detail} for r in results]))
+    else:
+        for r in results:
+            mark = "[red]FAIL[/]" if not r.passed else ("[yellow]WARN[/]" if r.warning else "[green]pass[/]")
+            console.stdout().print(f"{mark}  {r.name}: {r.detail}", soft_wrap=True)
     if not all(r.passed for r in results):
         raise typer.Exit(1)
