@@ -141,9 +141,11 @@ def _empty_rows(base: dict[str, Any], status: str, reason: str) -> list[dict[str
     return [{**base, "status": status, "reason": reason, "frame": -1, "annotated": False}]
 
 
-def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torch.Tensor) -> list[dict[str, Any]]:
+def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torch.Tensor,
+           extra: list[list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """Rows for clips of one frame shape: per-frame statistics of ``logits [B, T, H, W]`` against each
-    clip's expected mask, computed for all the clips' frames at once (every statistic is per frame)."""
+    clip's expected mask, computed for all the clips' frames at once (every statistic is per frame);
+    ``extra[i][k]`` adds fields to clip i's frame k (a semantic model's class counts)."""
     import torch
 
     from avsprobe.metrics.binary import binary_frame_stats, frame_iou, object_coverage
@@ -178,7 +180,7 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
                 "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
                                         for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
                 "object_area": json.dumps({n: int(areas[k, o]) for o, n in enumerate(names)}),
-                "applied": applied, "pred_thumb": packed[f].tobytes()})
+                "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {})})
     return rows
 
 
@@ -225,15 +227,28 @@ def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, dev
         return _empty_rows(_base_row(job, index, model, info), "failed",
                            f"predict raised {type(logits).__name__}: {logits}")
     expected = (len(items), call.batch.frames.shape[1])
-    if not isinstance(logits, torch.Tensor) or tuple(logits.shape[:2]) != expected or logits.ndim != 4:
+    semantic = adapter.input_spec.output == "semantic"
+    if semantic:
+        from avsprobe.semantic_scoring import model_classes, semantic_parts
+
+        classes = model_classes(adapter.input_spec)
+        layout, dims = f"[B, T, K, H, W] with K = {len(classes)}", 5
+    else:
+        layout, dims = "[B, T, H, W]", 4
+    if (not isinstance(logits, torch.Tensor) or tuple(logits.shape[:2]) != expected or logits.ndim != dims
+            or (semantic and logits.shape[2] != len(classes))):
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise AdapterError(f"{model}: predict must return logits [B, T, H, W] with B, T = {expected}, got {shape}")
+        raise AdapterError(f"{model}: predict must return logits {layout} and B, T = {expected}, got {shape}")
     finite = torch.isfinite(logits.reshape(len(items), -1)).all(dim=1).tolist()
     bases = [_base_row(job, index, model, info) for job, index, info, _ in items]
     rows = [row for base, ok in zip(bases, finite, strict=True) if not ok
             for row in _empty_rows(base, "failed", "logits contain NaN or inf")]
     keep = [i for i, ok in enumerate(finite) if ok]
-    if keep:
+    if keep and semantic:
+        parts = [semantic_parts(items[i][3], logits[i], classes) for i in keep]
+        rows += _score([bases[i] for i in keep], [items[i][3] for i in keep], torch.stack([p[0] for p in parts]),
+                       [p[1] for p in parts])
+    elif keep:
         rows += _score([bases[i] for i in keep], [items[i][3] for i in keep], logits[keep])
     return rows
 
@@ -327,6 +342,14 @@ def plan_jobs(suite: ProbeSuite, source: DataSource, limit: int | None) -> RunPl
     return RunPlan(probes, jobs, kept)
 
 
+def _semantic_classes(adapter: ModelAdapter) -> tuple[str, ...]:
+    if adapter.input_spec.output != "semantic":
+        return ()
+    from avsprobe.semantic_scoring import model_classes
+
+    return model_classes(adapter.input_spec)
+
+
 def _identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | None:
     for key in IDENTITY_FIELDS:
         old, new = previous.get(key), info[key]
@@ -350,7 +373,8 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
     info = {
         "records_format": RECORDS_FORMAT,
         "model": adapter.name, "model_fingerprint": adapter.fingerprint(), "model_options": adapter.options,
-        "model_variant": adapter.variant(),
+        "model_variant": adapter.variant(), "output": adapter.input_spec.output,
+        "model_classes": list(_semantic_classes(adapter)),
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
         "data": source.description, "data_root": str(source.root), "subset": source.subset,
         "data_fingerprint": data_fingerprint(data_root), "data_files_fingerprint": data_files_fingerprint(data_root),

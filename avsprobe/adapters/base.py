@@ -40,6 +40,8 @@ class InputSpec:
         mean, std: frames are scaled to [0, 1], then ``(x - mean) / std`` per channel (ImageNet for most
             AVS models: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)).
         output: ``"binary"`` logits ``[B, T, H, W]`` or ``"semantic"`` ``[B, T, K, H, W]``.
+        classes: a semantic model's class names, one per output channel, background first (default: the 71
+            AVSS classes).
         audio: the input family (``avsprobe.audio.features``): ``"waveform"`` (``batch.audio`` only),
             ``"vggish_logmel"`` (``batch.audio_features [B, T, 1, 96, 64]``) or ``"vggish_embedding"``
             (``[B, T, 128]``), computed by the runner from the probed waveform on the adapter's device;
@@ -55,6 +57,7 @@ class InputSpec:
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     output: Literal["binary", "semantic"] = "binary"
+    classes: tuple[str, ...] | None = None
     audio: Literal["waveform", "vggish_logmel", "vggish_embedding", "precomputed"] = "waveform"
     short_policy: Literal["repeat_last", "pad_silence", "zero_logmel"] = "repeat_last"
     vggish_weights: str | None = None

@@ -40,9 +40,10 @@ def _probed_batch(frames: int, size: int) -> list:
     for i in range(2):
         mask = np.zeros((frames, size, size), dtype=bool)
         mask[:, size // 4 : size // 2, size // 4 : size // 2] = True
+        labels = np.where(mask, 47, 0).astype(np.int16)  # the sounding object is a piano (AVSS id 47)
         out.append(ProbedSample(f"check-{i}", "check/original", rng.uniform(-0.1, 0.1, 16_000 * frames).astype(np.float32),
                                 rng.integers(0, 256, (frames, size, size, 3), dtype=np.uint8), mask, {"sounding": mask},
-                                np.ones(frames, dtype=bool), {}, None, mask))
+                                np.ones(frames, dtype=bool), {}, labels, mask))
     return out
 
 
@@ -89,8 +90,14 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckRe
         results.append(CheckResult("returns a torch.Tensor", False, f"predict returned {type(first).__name__}; "
                                    "return logits as a torch.Tensor [B, T, H, W]"))
         return results
-    expected = (2, frames, h, w)
-    results.append(CheckResult("shape [B, T, H, W]", tuple(first.shape) == expected,
+    if spec.output == "semantic":
+        from avsprobe.semantic_scoring import model_classes
+
+        expected: tuple[int, ...] = (2, frames, len(model_classes(spec)), h, w)
+        layout = "[B, T, K, H, W]"
+    else:
+        expected, layout = (2, frames, h, w), "[B, T, H, W]"
+    results.append(CheckResult(f"shape {layout}", tuple(first.shape) == expected,
                                f"got {tuple(first.shape)}, expected {expected}"))
     if tuple(first.shape) != expected:
         return results

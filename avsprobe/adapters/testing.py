@@ -7,6 +7,8 @@ They read ``AVBatch.truth`` (the probed samples), which no real model may do.
 * ``loudness-gated-oracle``: the oracle, but only for sources at or above ``gate_lufs``: a pure, known
   audio-priming bias by intensity.
 * ``empty``: segments nothing (defined in ``avsprobe.adapters.builtin``, re-exported here).
+* ``semantic-oracle``: a semantic (71 AVSS classes) model that paints each expected pixel with its class.
+* ``piano-everywhere``: a semantic model that paints every visible object as a piano, whatever it hears.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 
     from avsprobe.types import AVBatch
 
-__all__ = ["OracleAdapter", "AudioBlindOracleAdapter", "LoudnessGatedOracleAdapter", "EmptyAdapter"]
+__all__ = ["OracleAdapter", "AudioBlindOracleAdapter", "LoudnessGatedOracleAdapter", "EmptyAdapter",
+           "SemanticOracleAdapter", "PianoEverywhereAdapter"]
 
 
 def _to_logits(masks: list[np.ndarray], batch: AVBatch) -> torch.Tensor:
@@ -92,3 +95,59 @@ class LoudnessGatedOracleAdapter(ModelAdapter):
                 loud = measure_loudness(probed.audio).value >= self.gate_lufs
                 masks.append(probed.expected_mask if loud else np.zeros_like(probed.expected_mask))
         return _to_logits(masks, batch)
+
+
+def _class_logits(labels: list[np.ndarray], batch: AVBatch) -> torch.Tensor:
+    """One-hot class logits ``[B, T, 71, H, W]`` (+10 for the class, -10 elsewhere) of AVSS label maps."""
+    import torch
+
+    from avsprobe.data.palette import AVSS_CLASSES
+
+    h, w = batch.frames.shape[-2:]
+    ids = torch.from_numpy(np.stack(labels).astype(np.int64))  # [B, T, h0, w0]
+    if ids.shape[-2:] != (h, w):
+        ids = torch.nn.functional.interpolate(ids.float(), size=(h, w), mode="nearest").long()
+    onehot = torch.nn.functional.one_hot(ids, len(AVSS_CLASSES)).permute(0, 1, 4, 2, 3).float()
+    return onehot * 20.0 - 10.0
+
+
+class _SemanticKnownAnswer(ModelAdapter):
+    """A known-answer model that outputs class logits over the 71 AVSS classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from avsprobe.adapters.base import InputSpec
+
+        self.input_spec = InputSpec(output="semantic")
+
+
+class SemanticOracleAdapter(_SemanticKnownAnswer):
+    """Known answer (semantic): paints each expected pixel with its AVSS class."""
+
+    name = "semantic-oracle"
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        labels = []
+        for p in _truth(batch):
+            if p.expected_labels is None:
+                raise AdapterError(f"semantic-oracle: the classes of {p.sample_id!r} are unknown")
+            labels.append(np.asarray(p.expected_labels))
+        return _class_logits(labels, batch)
+
+
+class PianoEverywhereAdapter(_SemanticKnownAnswer):
+    """Known answer (semantic): paints every visible object as a piano, whatever the audio (a pure prior)."""
+
+    name = "piano-everywhere"
+
+    def predict(self, batch: AVBatch) -> torch.Tensor:
+        from avsprobe.data.palette import avss_class_index
+
+        piano = avss_class_index("piano")
+        labels = []
+        for p in _truth(batch):
+            visible = np.zeros(p.expected_mask.shape, dtype=bool)
+            for mask in p.object_masks.values():
+                visible |= np.asarray(mask)
+            labels.append(np.where(visible, piano, 0))
+        return _class_logits(labels, batch)

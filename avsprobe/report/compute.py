@@ -33,6 +33,16 @@ METRIC_DEFINITIONS = {
     "follow_rate": "fraction of swapped frames whose new source is covered more than the old one",
     "area_gap": "mIoU at the largest area fraction minus at the smallest",
     "coavs_drop": "mIoU on the source scenes with their original audio minus mIoU on Co-AVS, paired by scene",
+    "miou_avss": "semantic models: miou.avss on baseline conditions (per-class IoU over the frames where the class "
+                 "occurs, summed, divided by all K classes, background included; the AVSBench reference)",
+    "fscore_avss": "semantic models: fscore.avss on baseline conditions (argmax operating point, beta^2 = 0.3, "
+                   "divided by all K classes)",
+    "miou_avss_present": "semantic models: as miou_avss, averaged over the classes present only",
+    "class_follow_rate": "semantic models, swap: swapped frames whose new object is predicted as the new sound's class",
+    "offscreen_class_paint": "semantic models, off-screen audio: share of visible objects painted with the "
+                             "off-screen sound's class",
+    "semantic_class_accuracy": "semantic models, semantic probe: per class, frames whose target object is "
+                               "predicted as that class (equal loudness and area)",
 }
 
 
@@ -191,7 +201,23 @@ def compute_metrics(run: RunResult) -> RunMetrics:
     if "area" in probes:
         out.headline["area_gap"] = bias.area_gap(r)
         out.groups["miou_by_area"] = bias.miou_by_area(r)
+    if run.info.get("output") == "semantic":
+        _semantic_metrics(run, out, probes)
     return out
+
+
+def _semantic_metrics(run: RunResult, out: RunMetrics, probes: set[str]) -> None:
+    """The AVSS semantic scores and the class-aware bias metrics of a semantic model's run."""
+    from avsprobe.metrics import class_aware
+
+    r, classes = run.records, list(run.info.get("model_classes") or [])
+    out.headline.update(class_aware.semantic_scores(r))
+    if "swap" in probes:
+        out.headline["class_follow_rate"] = class_aware.class_follow_rate(r, classes)
+    if "negative" in probes:
+        out.headline["offscreen_class_paint"] = class_aware.offscreen_class_paint(r, classes)
+    if "semantic" in probes:
+        out.groups["semantic_class_accuracy"] = class_aware.semantic_class_accuracy(r, classes)
 
 
 def metric_json(value: MetricValue) -> dict[str, Any]:
