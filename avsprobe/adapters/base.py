@@ -64,6 +64,10 @@ class InputSpec:
     vggish_pca: str | None = None
 
 
+_LATER_SPEC_FIELDS = {"classes": None, "audio": "waveform", "short_policy": "repeat_last", "vggish_weights": None,
+                      "vggish_pca": None}
+
+
 class ModelAdapter(abc.ABC):
     """Base class of every adapter. Subclasses implement ``predict``; everything else has a default.
 
@@ -100,7 +104,12 @@ class ModelAdapter(abc.ABC):
         return dict(self.options)
 
     def fingerprint(self) -> str:
-        """sha256 of the adapter's class, name and options (override to add weights)."""
+        """sha256 of the adapter's class, name, options and input spec (override to add weights).
+
+        Input-spec fields left at their defaults that were added after the first release (``classes``,
+        ``audio``, ``short_policy``, ``vggish_weights``, ``vggish_pca``) are left out, so adding them did not
+        change any existing model's fingerprint (and runs recorded before still resume)."""
+        spec = {k: v for k, v in asdict(self.input_spec).items() if not (k in _LATER_SPEC_FIELDS and v == _LATER_SPEC_FIELDS[k])}
         blob = json.dumps({"class": f"{type(self).__module__}.{type(self).__qualname__}", "name": self.name,
-                           "options": self.options, "input_spec": asdict(self.input_spec)}, sort_keys=True, default=str)
+                           "options": self.options, "input_spec": spec}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()

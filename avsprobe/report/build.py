@@ -136,7 +136,11 @@ def _paired(runs: Sequence[RunResult]) -> dict[str, dict[str, MetricValue]]:
 
 def _data_name(info: dict[str, Any]) -> str:
     root = Path(str(info.get("data_root", "")))
-    return "Co-AVS" if (root / "coavs.json").is_file() else (root.name or str(info.get("data", "data")))
+    if (root / "coavs.json").is_file():
+        return "Co-AVS"
+    if (root / "world.json").is_file():
+        return "the bias lab"
+    return root.name or str(info.get("data", "data"))
 
 
 def run_labels(runs: Sequence[RunResult]) -> list[str]:
@@ -171,7 +175,8 @@ def run_labels(runs: Sequence[RunResult]) -> list[str]:
             if len(members) > 1 and len(set(values)) > 1:
                 # the most common value keeps the plain label, ties to the first run (the source-world run
                 # stays "vanilla", its Co-AVS run becomes "vanilla on Co-AVS")
-                common = max(dict.fromkeys(values), key=values.count)
+                # ... and, between equally common data, the source world over Co-AVS
+                common = max(dict.fromkeys(values), key=lambda v: (values.count(v), v != "Co-AVS"))
                 for i in members:
                     if key(runs[i]) != common or step is steps[-1]:
                         labels[i] = step(i)

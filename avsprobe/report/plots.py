@@ -103,6 +103,13 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     return fig, table
 
 
+def _wrapped(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters (at spaces), for narrow panel titles."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True)) or text
+
+
 def _dominance_table(run: RunResult) -> pd.DataFrame:
     """The dominance per level pair as ``metrics.bias`` computes it, with the model's label."""
     return bias.dominance_by_level_pair(run.records).assign(model=run.model)
@@ -118,15 +125,17 @@ def dominance_heatmaps(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None
         return None
     table = pd.concat(tables, ignore_index=True)
     models = list(dict.fromkeys(table.model))
-    fig, axes = plt.subplots(1, len(models), figsize=(2.6 * len(models), 2.4), squeeze=False)
+    # one shared y axis labelled once, one x label for the row, titles wrapped: no label runs into a neighbour
+    fig, axes = plt.subplots(1, len(models), figsize=(1.9 * len(models) + 1.2, 2.5), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax, model in zip(axes[0], models, strict=True):
         grid = table[table.model == model].pivot(index="level_a", columns="level_b", values="dominance")
         image = ax.imshow(grid.to_numpy(), origin="lower", vmin=0, vmax=1, cmap="viridis")
-        ax.set_xticks(range(len(grid.columns)), [f"{v:g}" for v in grid.columns], rotation=45)
-        ax.set_yticks(range(len(grid.index)), [f"{v:g}" for v in grid.index])
-        ax.set_xlabel("level of B (LUFS)")
-        ax.set_ylabel("level of A (LUFS)")
-        ax.set_title(model)
+        ax.set_xticks(range(len(grid.columns)), [f"{v:g}" for v in grid.columns], fontsize=6)
+        ax.set_yticks(range(len(grid.index)), [f"{v:g}" for v in grid.index], fontsize=6)
+        ax.set_title(_wrapped(model, 18), fontsize=7)
+    axes[0][0].set_ylabel("level of A (LUFS)")
+    fig.supxlabel("level of B (LUFS)", fontsize=8)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="dominance")
     return fig, table
 
@@ -270,7 +279,8 @@ def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     if not panels:
         return None
     cols = 2 + len(runs)
-    fig, axes = plt.subplots(len(panels), cols, figsize=(1.1 * cols, 1.1 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(len(panels), cols, figsize=(1.25 * cols, 1.25 * len(panels) + 0.4), squeeze=False,
+                             layout="constrained")
     for row, (label, frame, expected, preds) in zip(axes, panels, strict=True):
         row[0].imshow(frame)
         row[0].set_ylabel(label, fontsize=6, rotation=0, ha="right", va="center")
@@ -281,6 +291,6 @@ def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
             ax.set_xticks([])
             ax.set_yticks([])
     for ax, title in zip(axes[0], ["frame", "expected", *[run.model for run in runs]], strict=True):
-        ax.set_title(title, fontsize=6)
+        ax.set_title(_wrapped(title, 16), fontsize=6)
     fig.suptitle(f"{clip}, {probe_name} probe: where the models differ most", fontsize=7)
     return fig, pd.DataFrame(rows_out)

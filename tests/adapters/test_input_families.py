@@ -166,3 +166,14 @@ def _as_sample(probed):  # noqa: ANN001, ANN201
     from avsprobe.types import AVSample
 
     return AVSample(probed.sample_id, probed.frames, probed.audio, probed.expected_mask, probed.annotated)
+
+
+def test_new_input_spec_fields_at_their_defaults_keep_old_fingerprints() -> None:
+    """The fingerprints avsprobe 0.x gave before the input families existed (landed main c8dd41a): runs
+    recorded then must still resume, so fields added later count only when set."""
+    from avsprobe.adapters import resolve_model
+
+    assert resolve_model("empty").fingerprint() == "3457b9aea1152635490ee5775618917a41ddd0c37b692d681eab9057c5b4e15e"
+    assert resolve_model("oracle").fingerprint() == "ac678aadf2f9ef3a7f2f19f2b7c67cbf3e10731b23fff5018a5d8791016183e4"
+    logmel = Recorder(InputSpec(audio="vggish_logmel"))
+    assert logmel.fingerprint() != Recorder(InputSpec()).fingerprint()  # a set field changes the output, and counts

@@ -139,3 +139,51 @@ def test_every_reported_estimate_lies_inside_its_interval(run_dirs: list[Path], 
     assert len(checked) > 50
     outside = [v for v in checked if not v["ci_low"] - 1e-9 <= v["value"] <= v["ci_high"] + 1e-9]
     assert outside == []
+
+
+def _drawn_texts(fig) -> list:  # noqa: ANN001
+    """Every text a figure draws: figure texts, titles, axis labels, legend entries, in-view tick labels."""
+    texts = list(fig.texts)
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts += [*legend.get_texts(), legend.get_title()]
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            texts += [label for tick in axis.get_major_ticks() if low - 1e-9 <= tick.get_loc() <= high + 1e-9
+                      for label in (tick.label1, tick.label2) if label.get_visible()]
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def test_no_figure_text_overlaps_another(run_dirs: list[Path]) -> None:
+    """Every figure of a multi-model report (long labels included): no two texts' boxes intersect, and every
+    text lies inside the canvas that is saved (bbox 'tight')."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from avsprobe.report.build import FIGURES, run_labels
+    from avsprobe.report.compute import compute_metrics, load_run
+    from avsprobe.report.style import paper_style
+
+    runs = [load_run(p) for p in run_dirs]
+    for run, label in zip(runs, run_labels(runs), strict=True):
+        run.label = label
+        run.metrics = compute_metrics(run)
+    drawn = 0
+    with paper_style():
+        for name, figure in FIGURES.items():
+            result = figure(runs)
+            if result is None:
+                continue
+            fig = result[0]
+            fig.canvas.draw()
+            renderer = fig.canvas.get_renderer()
+            saved = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)  # inches -> display
+            boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _drawn_texts(fig)]
+            for i, (text, box) in enumerate(boxes):
+                assert saved.x0 - 1 <= box.x0 and box.x1 <= saved.x1 + 1 and saved.y0 - 1 <= box.y0, (name, text)
+                for other, other_box in boxes[i + 1 :]:
+                    assert not box.overlaps(other_box), (name, text, other)
+            drawn += 1
+    assert drawn >= 5
