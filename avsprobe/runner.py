@@ -322,7 +322,6 @@ class RunPlan:
     """The jobs of a run: ``jobs`` as ``(index, job)`` with ``index`` the job's position among the jobs of
     every sample of the split (stable under ``--limit``), and the ``sample_ids`` the limit keeps."""
 
-    probes: list[Any]
     jobs: list[tuple[int, Job]]
     sample_ids: list[str]
 
@@ -339,7 +338,7 @@ def plan_jobs(suite: ProbeSuite, source: DataSource, limit: int | None) -> RunPl
     keep = set(kept)
     probes = suite.build(bank=source.bank, classes=source.classes or None)
     jobs = [(i, job) for i, job in enumerate(suite.jobs(all_ids, probes)) if job.sample_id in keep]
-    return RunPlan(probes, jobs, kept)
+    return RunPlan(jobs, kept)
 
 
 def _semantic_classes(adapter: ModelAdapter) -> tuple[str, ...]:
@@ -461,8 +460,9 @@ def run_models(
     check_device(device)
     for adapter in adapters:
         if adapter.input_spec.audio == "precomputed":
-            raise ConfigError(f"{adapter.name} reads precomputed audio features from disk, so probes cannot change "
-                              "what it hears; declare InputSpec.audio 'vggish_logmel' or 'vggish_embedding' instead")
+            from avsprobe.audio.features import NOT_PROBEABLE
+
+            raise ConfigError(f"{adapter.name} {NOT_PROBEABLE}")
     plan = plan_jobs(suite, source, limit)
     with contextlib.ExitStack() as stack:
         models = []
@@ -480,7 +480,8 @@ def run_models(
         return summaries
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB."""
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # Linux reports KiB
@@ -494,9 +495,9 @@ def _record_peak_memory(run_dir: Path, shard: tuple[int, int] | None) -> None:
         fcntl.flock(guard, fcntl.LOCK_EX)
         info = read_run_info(run_dir)
         if shard is None:
-            info["peak_rss_mb"] = _peak_rss_mb()
+            info["peak_rss_mb"] = peak_rss_mb()
         else:
-            info.setdefault("peak_rss_mb_by_shard", {})[f"{shard[0]}/{shard[1]}"] = _peak_rss_mb()
+            info.setdefault("peak_rss_mb_by_shard", {})[f"{shard[0]}/{shard[1]}"] = peak_rss_mb()
         atomic_write_text(run_dir / "run.json", json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
 
 

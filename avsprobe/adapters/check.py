@@ -48,11 +48,11 @@ def _probed_batch(frames: int, size: int) -> list:
 
 
 def _peak_memory(device: str) -> str:
-    import resource
-
     import torch
 
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    from avsprobe.runner import peak_rss_mb
+
+    rss = peak_rss_mb()
     if device.startswith("cuda") and torch.cuda.is_available():
         return f"peak {rss:.0f} MB resident, {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MB on {device}"
     return f"peak {rss:.0f} MB resident"
@@ -68,9 +68,9 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckRe
     check_device(device)
     spec = adapter.input_spec
     if spec.audio == "precomputed":
-        return [CheckResult("probe-able", False, "the adapter reads precomputed audio features from disk, so no "
-                            "probe can change what it hears; declare InputSpec.audio 'vggish_logmel' or "
-                            "'vggish_embedding' and use batch.audio_features")]
+        from avsprobe.audio.features import NOT_PROBEABLE
+
+        return [CheckResult("probe-able", False, f"the adapter {NOT_PROBEABLE}")]
     frames = spec.frames_per_clip or 5
     probed = _probed_batch(frames, 64)
     results: list[CheckResult] = [CheckResult("probe-able", True, f"takes its audio as {spec.audio!r} from avsprobe")]

@@ -26,10 +26,15 @@ from avsprobe.errors import ConfigError, DataError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["AudioInput", "AUDIO_INPUTS", "audio_features", "load_pca_params", "postprocess_embeddings"]
+__all__ = ["AudioInput", "AUDIO_INPUTS", "NOT_PROBEABLE", "audio_features", "load_pca_params", "postprocess_embeddings"]
 
 AudioInput = Literal["waveform", "vggish_logmel", "vggish_embedding", "precomputed"]
 AUDIO_INPUTS: tuple[str, ...] = ("waveform", "vggish_logmel", "vggish_embedding", "precomputed")
+
+NOT_PROBEABLE = ("reads precomputed audio features from disk, so no probe can change what it hears; declare "
+                 "InputSpec.audio 'vggish_logmel' or 'vggish_embedding' (computed by avsprobe from the probed "
+                 "waveform) and use batch.audio_features")
+"""Why an ``audio="precomputed"`` adapter is refused (after its name, or "the adapter")."""
 
 QUANTIZE_MIN, QUANTIZE_MAX = -2.0, 2.0
 """The released AudioSet embeddings' clipping range before 8-bit quantisation."""
@@ -105,9 +110,7 @@ def audio_features(waveforms: object, spec: object, frames_per_clip: int, device
     if kind == "waveform":
         return None
     if kind == "precomputed":
-        raise ConfigError("this adapter reads precomputed audio features from disk, so probes cannot change what "
-                          "it hears: it is not probe-able (declare audio='vggish_logmel' or 'vggish_embedding' "
-                          "and let avsprobe compute them from the probed waveform)")
+        raise ConfigError(f"this adapter {NOT_PROBEABLE}")
     if kind not in AUDIO_INPUTS:
         raise ConfigError(f"unknown InputSpec.audio {kind!r}; use one of {', '.join(AUDIO_INPUTS)}")
     log_mel = vggish_examples(waveforms, num_examples=frames_per_clip, short_policy=spec.short_policy,  # type: ignore[attr-defined,arg-type]

@@ -99,6 +99,14 @@ def bootstrap(values: np.ndarray, statistic: Callable[[np.ndarray], float] = np.
     return (point, *percentile_interval(draws, point, median_corrected=median_corrected))
 
 
+def resample_weights(n: int, *, seed: int = 0, resamples: int = RESAMPLES) -> np.ndarray:
+    """``float64 [resamples, n]``: how many times each of ``n`` clips is drawn in each bootstrap resample, so
+    statistics built from per-clip sums resample as ``weights @ sums`` (the index stream of ``bootstrap``)."""
+    draws = np.random.default_rng(seed).integers(0, n, (resamples, n))
+    counts = np.bincount((draws + n * np.arange(resamples)[:, None]).ravel(), minlength=resamples * n)
+    return counts.reshape(resamples, n).astype(np.float64)
+
+
 def percentile_interval(draws: np.ndarray, point: float, *, median_corrected: bool = False) -> tuple[float, float]:
     """The 2.5th and 97.5th percentiles of bootstrap ``draws``, optionally shifted by the median's bias."""
     low, high, median = np.percentile(draws, [2.5, 97.5, 50.0])

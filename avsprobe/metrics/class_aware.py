@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avsprobe.metrics.bias import RESAMPLES, MetricValue, _metric, ok_rows, percentile_interval
+from avsprobe.metrics.bias import (
+    RESAMPLES,
+    MetricValue,
+    _metric,
+    ok_rows,
+    percentile_interval,
+    resample_weights,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +49,7 @@ def _avss_from_sums(iou: np.ndarray, f: np.ndarray, seen: np.ndarray, present_on
 
 def semantic_scores(records: pd.DataFrame, *, seed: int = 0, resamples: int = RESAMPLES) -> dict[str, MetricValue]:
     """AVSS semantic mIoU and F (reference-exact and over present classes) on the baseline conditions."""
-    from avsprobe.metrics.semantic import SemanticFrameStats, avss_scores
+    from avsprobe.metrics.semantic import SemanticFrameStats, avss_scores, frame_class_values
 
     if "sem_intersection" not in records:
         return {}
@@ -54,23 +61,12 @@ def semantic_scores(records: pd.DataFrame, *, seed: int = 0, resamples: int = RE
                                np.stack(rows.sem_pred.to_numpy()).astype(np.int64),
                                np.stack(rows.sem_label.to_numpy()).astype(np.int64))
     # per-frame per-class values exactly as avss_scores computes them, summed per clip
-    f32 = np.float32
-    union = stats.pred_count + stats.label_count - stats.intersection
-    iou = (stats.intersection.astype(f32) / (union.astype(f32) + f32(2.220446049250313e-16))).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = stats.intersection.astype(f32) / stats.pred_count.astype(f32)
-        r = stats.intersection.astype(f32) / stats.label_count.astype(f32)
-        f = (f32(1.3) * p * r / (f32(0.3) * p + r)).astype(np.float64)
-    f[np.isnan(f)] = 0.0
     clips, clip_of = np.unique(rows.sample_id.to_numpy(), return_inverse=True)
     sums = [np.zeros((len(clips), stats.num_classes)) for _ in range(3)]
-    for target, values in zip(sums, (iou, f, (union > 0).astype(np.float64)), strict=True):
-        np.add.at(target, clip_of, values)
-    rng = np.random.default_rng(seed)
+    for target, values in zip(sums, frame_class_values(stats), strict=True):
+        np.add.at(target, clip_of, values.astype(np.float64))
     n = len(clips)
-    draws = rng.integers(0, n, (resamples, n))
-    weights = np.bincount((draws + n * np.arange(resamples)[:, None]).ravel(), minlength=resamples * n)
-    weights = weights.reshape(resamples, n).astype(np.float64)
+    weights = resample_weights(n, seed=seed, resamples=resamples)
     resampled = [weights @ s for s in sums]  # [resamples, K] each
     out = {}
     for name, present, key in (("miou_avss", False, 0), ("fscore_avss", False, 1), ("miou_avss_present", True, 0)):

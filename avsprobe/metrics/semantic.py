@@ -22,7 +22,7 @@ import numpy as np
 from avsprobe.metrics._tensor import as_tensor
 from avsprobe.metrics.binary import F_BETA2
 
-__all__ = ["AVSS_NUM_CLASSES", "SemanticFrameStats", "semantic_frame_stats", "avss_scores"]
+__all__ = ["AVSS_NUM_CLASSES", "SemanticFrameStats", "semantic_frame_stats", "frame_class_values", "avss_scores"]
 
 AVSS_NUM_CLASSES = 71
 """70 sounding classes + background (index 0)."""
@@ -86,6 +86,22 @@ def semantic_frame_stats(logits: object, labels: object) -> SemanticFrameStats:
     )
 
 
+def frame_class_values(stats: SemanticFrameStats, *, beta2: float = F_BETA2
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame and class, as the reference computes them in float32: IoU (``A_I / (A_U + eps)``), F at the
+    argmax (0 where undefined), and whether the class occurs (``A_U > 0``); each ``[N, K]``."""
+    inter, pred, lab = stats.intersection, stats.pred_count, stats.label_count
+    f32 = np.float32
+    union = pred + lab - inter
+    iou = inter.astype(f32) / (union.astype(f32) + f32(_REF_UNION_EPS))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = inter.astype(f32) / pred.astype(f32)
+        recall = inter.astype(f32) / lab.astype(f32)
+        f = f32(1 + beta2) * precision * recall / (f32(beta2) * precision + recall)
+    f[np.isnan(f)] = 0
+    return iou, f, union > 0
+
+
 def avss_scores(
     stats: SemanticFrameStats,
     *,
@@ -109,22 +125,10 @@ def avss_scores(
         ``{"miou": float, "fscore": float, "per_class_iou": float64 [K], "per_class_f": float64 [K],
         "frames_per_class": int64 [K]}``; per-class values are NaN for classes never seen.
     """
-    inter = stats.intersection
-    pred = stats.pred_count
-    lab = stats.label_count
     if frame_valid is not None:
         keep = np.asarray(frame_valid, dtype=bool)
-        inter, pred, lab = inter[keep], pred[keep], lab[keep]
-    f32 = np.float32
-    union = pred + lab - inter
-    # Per-frame values in float32 as the reference computes them; accumulated in float64.
-    iou = inter.astype(f32) / (union.astype(f32) + f32(_REF_UNION_EPS))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = inter.astype(f32) / pred.astype(f32)
-        recall = inter.astype(f32) / lab.astype(f32)
-        f = f32(1 + beta2) * precision * recall / (f32(beta2) * precision + recall)
-    f[np.isnan(f)] = 0
-    seen = union > 0
+        stats = SemanticFrameStats(stats.intersection[keep], stats.pred_count[keep], stats.label_count[keep])
+    iou, f, seen = frame_class_values(stats, beta2=beta2)
     frames_per_class = seen.sum(axis=0)
     sum_iou = iou.astype(np.float64).sum(axis=0)
     sum_f = f.astype(np.float64).sum(axis=0)

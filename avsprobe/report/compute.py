@@ -143,11 +143,8 @@ def fscore_with_interval(rows: pd.DataFrame, *, seed: int = 0, resamples: int = 
     curve_sums = np.zeros((len(clips), curves.shape[1]))
     np.add.at(curve_sums, clip_of_frame[valid], curves)
     counts = np.bincount(clip_of_frame[valid], minlength=len(clips)).astype(np.float64)
-    rng = np.random.default_rng(seed)
     n = len(clips)
-    draws = rng.integers(0, n, (resamples, n))
-    weights = np.bincount((draws + n * np.arange(resamples)[:, None]).ravel(), minlength=resamples * n)
-    weights = weights.reshape(resamples, n).astype(np.float64)
+    weights = bias.resample_weights(n, seed=seed, resamples=resamples)
     frames = weights @ counts
     with np.errstate(invalid="ignore", divide="ignore"):
         best = ((weights @ curve_sums) / frames[:, None]).max(axis=1)
