@@ -1,11 +1,15 @@
-"""Issue-10 comparison: the debias strategies against vanilla on the bias lab's balanced test split.
+"""Issue 17: the remedy against vanilla on the bias lab's balanced **test** split, three seeds per model.
 
-Runs the ``debias`` suite (intensity, negative audio, two-level mixes) over every test clip for vanilla,
-ours-nodebias, ours (uncertainty) and the logits ensemble (ours-nodebias minus the visual-only model), all
-from the bundled checkpoints, in one shared pass; writes the report to ``reports/debias`` and prints the
-headline metrics with their bootstrap intervals. Nothing here was tuned on the test split.
+Runs the ``debias`` suite (intensity, negative audio, two-level mixes) over every test clip for ``vanilla``,
+``ours-nodebias`` and ``ours`` (the loss and inference chosen on val by ``scripts/choose_debias.py``) from
+checkpoints ``CHECKPOINTS/{model}-s{seed}``, plus the seed-0 ablations (the main branch alone, every other
+loss preset, the logits ensemble), in one shared pass. For each metric it reports the across-seed mean, the
+across-seed range and a clip-bootstrap interval of the seed-averaged per-clip values; the paired
+differences ``ours - vanilla`` seed by seed; and whether the issue's goals hold in every seed. Writes
+``OUT/seeds.md``, ``OUT/seeds.json`` and the seed-0 report (figures, tables) to ``OUT``. Nothing here was
+tuned on the test split.
 
-    python scripts/compare_debias.py [--clips N] [--out reports/debias] [--runs runs/debias]
+    python scripts/compare_debias.py --checkpoints runs/train --out reports/debias [--clips N]
 """
 
 from __future__ import annotations
@@ -15,42 +19,141 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from avsprobe.adapters import resolve_model
 from avsprobe.data.source import open_data
+from avsprobe.metrics import bias
 from avsprobe.probes.suite import load_suite
 from avsprobe.report.build import build_report
+from avsprobe.results import load_records
 from avsprobe.runner import run_models
 
-MODELS = [("vanilla", {}), ("ours-nodebias", {}), ("ours", {}), ("ours", {"strategy": "logits-ensemble"})]
-HEADLINE = ["miou", "fpr_silence", "intensity_gap", "dominance"]
+SEEDS = (0, 1, 2)
+METRICS = ["miou", "prior_coverage", "silent_object_coverage", "fpr_silence", "fpr_background", "intensity_gap",
+           "dominance"]
+LOSS_FOLDERS = {"paper": "ours-paper", "official": "ours-official", "supervised-bias": "ours-supbias",
+                "poe": "ours-poe"}
+
+
+def _models(root: Path, choice: dict) -> list[tuple[str, str, dict[str, str]]]:
+    """``(label, model, options)``: three seeds of each compared model, then the seed-0 ablations."""
+    ours = LOSS_FOLDERS[choice["loss"]]
+    inference = choice.get("inference", {})
+    out = []
+    for seed in SEEDS:
+        out += [(f"vanilla-s{seed}", "vanilla", {"checkpoint": str(root / f"vanilla-s{seed}")}),
+                (f"ours-nodebias-s{seed}", "ours-nodebias", {"checkpoint": str(root / f"ours-nodebias-s{seed}")}),
+                (f"ours-s{seed}", "ours", {"checkpoint": str(root / f"{ours}-s{seed}"), **inference})]
+    out.append(("ablation: ours main branch only (alpha 0)", "ours",
+                {"checkpoint": str(root / f"{ours}-s0"), **inference, "alpha": "0"}))
+    for loss, folder in LOSS_FOLDERS.items():
+        if loss != choice["loss"] and (root / f"{folder}-s0" / "model.safetensors").is_file():
+            out.append((f"ablation: ours {loss} loss", "ours", {"checkpoint": str(root / f"{folder}-s0")}))
+    if (root / "visual-only-s0" / "model.safetensors").is_file():
+        out.append(("ablation: logits ensemble", "ours", {"strategy": "logits-ensemble",
+                                                          "checkpoint": str(root / "visual-only-s0"),
+                                                          "main": str(root / "ours-nodebias-s0")}))
+    return out
+
+
+def _per_clip(records: object, metric: str) -> object:
+    return bias.PER_CLIP[metric](records)
+
+
+def _summary(records: dict[str, object], family: str) -> dict[str, dict[str, float]]:
+    """Across-seed mean and range of each metric, and a clip-bootstrap interval of seed-averaged values."""
+    out = {}
+    for metric in METRICS:
+        per_seed = [_per_clip(records[f"{family}-s{s}"], metric) for s in SEEDS]
+        values = [float(p.mean()) for p in per_seed]
+        shared = per_seed[0].index
+        for p in per_seed[1:]:
+            shared = shared.intersection(p.index)
+        averaged = np.mean([p[shared].to_numpy() for p in per_seed], axis=0)
+        point, low, high = bias.bootstrap(averaged)
+        out[metric] = {"mean": float(np.mean(values)), "min": min(values), "max": max(values),
+                       "seeds": values, "ci_low": low, "ci_high": high, "n_clips": int(len(shared))}
+    return out
+
+
+def _paired(records: dict[str, object]) -> dict[str, list[dict[str, float]]]:
+    """``ours - vanilla`` per seed (paired clip bootstrap) for every metric."""
+    out: dict[str, list[dict[str, float]]] = {}
+    for metric in METRICS:
+        out[metric] = []
+        for s in SEEDS:
+            d = bias.paired_difference(metric, records[f"ours-s{s}"], records[f"vanilla-s{s}"])
+            out[metric].append({"seed": s, "value": d.value, "ci_low": d.ci_low, "ci_high": d.ci_high})
+    return out
+
+
+def _goals(summary: dict, family: str = "ours") -> dict[str, list[bool]]:
+    """The issue's goals, seed by seed, ours against vanilla of the same seed."""
+    o, v = summary[family], summary["vanilla"]
+    per_seed = lambda m: zip(o[m]["seeds"], v[m]["seeds"], strict=True)  # noqa: E731
+    return {"prior_coverage at least 50 % lower": [a <= 0.5 * b for a, b in per_seed("prior_coverage")],
+            "fpr_silence at least 30 % lower": [a <= 0.7 * b for a, b in per_seed("fpr_silence")],
+            "smaller intensity_gap": [a < b for a, b in per_seed("intensity_gap")],
+            "at most 2 mIoU points lost": [a >= b - 0.02 for a, b in per_seed("miou")]}
+
+
+def _markdown(summary: dict, paired: dict, goals: dict, ablations: dict, choice: dict, clips: int) -> str:
+    lines = [f"# The remedy against vanilla, 3 seeds, {clips} balanced test clips (debias suite)", "",
+             f"`ours` = loss `{choice['loss']}`, inference {choice.get('inference') or 'default'} (chosen on val: "
+             "`val-choice.md`). Each cell: across-seed mean, [min, max] over seeds, and the 95 % clip-bootstrap "
+             "interval of the seed-averaged per-clip values. Command: `python scripts/compare_debias.py`.", "",
+             "| model | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
+    for family, values in summary.items():
+        cells = [f"{v['mean']:.3f} [{v['min']:.3f}, {v['max']:.3f}] ({v['ci_low']:.3f}-{v['ci_high']:.3f})"
+                 for v in (values[m] for m in METRICS)]
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    lines += ["", "## ours - vanilla, seed by seed (paired clip bootstrap)", "",
+              "| metric | seed 0 | seed 1 | seed 2 |", "|---|---|---|---|"]
+    for metric, rows in paired.items():
+        lines.append(f"| {metric} | " + " | ".join(f"{r['value']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+                                                 for r in rows) + " |")
+    lines += ["", "## Goals (ours against vanilla of the same seed)", ""]
+    lines += [f"- {goal}: {', '.join('yes' if ok else 'no' for ok in oks)} "
+              f"({'holds in every seed' if all(oks) else 'does not hold in every seed'})" for goal, oks in goals.items()]
+    lines += ["", "## Seed-0 ablations", "", "| run | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
+    for label, values in ablations.items():
+        lines.append(f"| {label} | " + " | ".join("-" if values[m] is None else f"{values[m]:.3f}" for m in METRICS) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", type=Path, default=Path("runs/train"))
+    parser.add_argument("--choice", type=Path, default=Path("reports/debias/val-choice.json"))
     parser.add_argument("--clips", type=int, default=None, help="first N test clips (default: all 200)")
     parser.add_argument("--out", type=Path, default=Path("reports/debias"))
     parser.add_argument("--runs", type=Path, default=Path("runs/debias"))
     args = parser.parse_args()
     started = time.perf_counter()
-    adapters = [resolve_model(name, options) for name, options in MODELS]
-    labels = ["vanilla", "ours-nodebias", "ours-uncertainty", "ours-logits-ensemble"]
+    choice = json.loads(args.choice.read_text())["chosen_settings"]
+    models = _models(args.checkpoints, choice)
+    adapters = [resolve_model(model, options) for _, model, options in models]
+    dirs = [args.runs / label.replace("ablation: ", "ablation-").replace(" ", "-").replace("(", "").replace(")", "")
+            for label, *_ in models]
     suite = load_suite("debias")
-    dirs = [args.runs / label for label in labels]
     run_models(adapters, suite, open_data(None, split="test"), dirs, limit=args.clips)
-    content = build_report(dirs, args.out)
-    print(f"{len(dirs)} models x {suite.name} suite in {time.perf_counter() - started:.0f} s; report in {args.out}")
-    for label, run in zip(labels, content["runs"], strict=True):
-        metrics = run["metrics"]
-        piano = run["groups"].get("prior_score", {}).get("piano")
-        cells = [f"{k} {_fmt(metrics.get(k))}" for k in HEADLINE] + [f"prior_score(piano) {_fmt(piano)}"]
-        print(f"{label:22s} " + "; ".join(cells))
-    print(json.dumps(content["paired_differences"], indent=1)[:4000])
-
-
-def _fmt(value: dict | None) -> str:
-    if not value or value.get("value") is None:
-        return "-"
-    return f"{value['value']:.3f} [{value['ci_low']:.3f}, {value['ci_high']:.3f}]"
+    records = {label: load_records(folder) for (label, *_), folder in zip(models, dirs, strict=True)}
+    summary = {family: _summary(records, family) for family in ("vanilla", "ours-nodebias", "ours")}
+    paired = _paired(records)
+    goals = _goals(summary)
+    ablations = {label: {m: float(bias.PER_CLIP[m](records[label]).mean()) for m in METRICS}
+                 for label, *_ in models if label.startswith("ablation")}
+    clips = int(records["vanilla-s0"].sample_id.nunique())
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = _markdown(summary, paired, goals, ablations, choice, clips)
+    (args.out / "seeds.md").write_text(text)
+    (args.out / "seeds.json").write_text(json.dumps({"choice": choice, "summary": summary, "paired": paired,
+                                                     "goals": goals, "ablations": ablations, "clips": clips}, indent=1))
+    report_dirs = [d for (label, *_), d in zip(models, dirs, strict=True) if label.endswith("-s0") or "ablation" in label]
+    build_report(report_dirs, args.out)
+    print(text)
+    print(f"{len(dirs)} runs x {suite.name} suite in {time.perf_counter() - started:.0f} s; report in {args.out}")
 
 
 if __name__ == "__main__":

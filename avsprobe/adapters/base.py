@@ -103,6 +103,10 @@ class ModelAdapter(abc.ABC):
         bundled checkpoint with no options); run folders and report labels carry it."""
         return dict(self.options)
 
+    def fingerprint_options(self) -> dict[str, Any]:
+        """The options that can change the output (all of them unless an adapter knows better)."""
+        return self.options
+
     def fingerprint(self) -> str:
         """sha256 of the adapter's class, name, options and input spec (override to add weights).
 
@@ -111,5 +115,5 @@ class ModelAdapter(abc.ABC):
         change any existing model's fingerprint (and runs recorded before still resume)."""
         spec = {k: v for k, v in asdict(self.input_spec).items() if not (k in _LATER_SPEC_FIELDS and v == _LATER_SPEC_FIELDS[k])}
         blob = json.dumps({"class": f"{type(self).__module__}.{type(self).__qualname__}", "name": self.name,
-                           "options": self.options, "input_spec": spec}, sort_keys=True, default=str)
+                           "options": self.fingerprint_options(), "input_spec": spec}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()

@@ -2,7 +2,7 @@
 
 On a synthetic batch of two clips the adapter must: be probe-able (take its audio from avsprobe, not from
 disk), run, return a tensor of the declared shape with finite values, give the same output twice, on the
-device asked for, and give each clip the same output alone as in a batch (batch independence, within 1e-5).
+device asked for, and give each clip the same output alone as in a batch (batch independence, within 1e-5 of 1 + |logit|).
 Reported beside them: whether its output changes when the audio is silenced (a warning when it does not:
 such a model ignores its audio), the audio features handed over (their layout), throughput and peak memory.
 """
@@ -122,11 +122,16 @@ def _batch_independence(adapter: ModelAdapter, probed: list, batched: object, de
     try:
         with torch.no_grad():
             alone = adapter.predict(prepare_batch(probed[:1], adapter.input_spec, device))
-        gap = float((alone[0].float() - batched[0].float()).abs().max())  # type: ignore[index]
+        a, b = alone[0].double(), batched[0].double()  # type: ignore[index]
+        # float32 kernels pick other blockings for other batch sizes: the tolerance is relative to the logit
+        # (as torch.allclose: |a - b| <= tol * (1 + |b|)), so saturated logits are not held to absolute 1e-5
+        excess = float(((a - b).abs() / (1 + b.abs())).max())
+        gap = float((a - b).abs().max())
     except Exception as exc:  # noqa: BLE001 - reported
         return [CheckResult("batch independence", False, f"B = 1 failed: {type(exc).__name__}: {exc}")]
-    return [CheckResult("batch independence", gap <= BATCH_TOLERANCE,
-                        f"clip 0 alone vs in a batch of 2: max difference {gap:.2e} (limit {BATCH_TOLERANCE:g})")]
+    return [CheckResult("batch independence", excess <= BATCH_TOLERANCE,
+                        f"clip 0 alone vs in a batch of 2: max difference {gap:.2e}, {excess:.2e} relative to "
+                        f"1 + |logit| (limit {BATCH_TOLERANCE:g})")]
 
 
 def _audio_sensitivity(adapter: ModelAdapter, batch: object, original: object) -> list[CheckResult]:

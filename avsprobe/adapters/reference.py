@@ -25,6 +25,26 @@ __all__ = ["ReferenceAdapter", "VanillaAdapter", "OursNoDebiasAdapter", "OursAda
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+_flag.__name__ = "boolean"
+
+INFERENCE_OPTIONS: dict[str, tuple[str, Any]] = {
+    "alpha": ("debias_alpha", float), "contrast_on": ("contrast_on", str), "noise_draws": ("noise_draws", int),
+    "mute_unmarked_zeroth": ("mute_unmarked_zeroth", _flag),
+}
+"""``--model-opt`` options that change only inference: option -> (config field, parser)."""
+
+
 def bundled_checkpoint(name: str) -> Path:
     """The folder of the checkpoint shipped with avsprobe for model ``name``."""
     return BUNDLED_DIR / name
@@ -36,11 +56,13 @@ class ReferenceAdapter(ModelAdapter):
     Args:
         checkpoint: checkpoint folder (default: the bundled one for this model name).
         batch_frames: frames per forward pass.
+        mute_unmarked_zeroth: leave query 0 out of the foreground when Phi marks no class (inference only).
     """
 
     checkpoint_name: ClassVar[str] = ""
 
-    def __init__(self, checkpoint: str | None = None, batch_frames: int | str = 64) -> None:
+    def __init__(self, checkpoint: str | None = None, batch_frames: int | str = 64,
+                 mute_unmarked_zeroth: bool | str | None = None) -> None:
         super().__init__()
         from avsprobe.errors import DataError
         from avsprobe.reference.checkpoint import WEIGHTS_FILE, load_checkpoint
@@ -58,6 +80,32 @@ class ReferenceAdapter(ModelAdapter):
         self.input_spec = InputSpec(frame_size=(size, size), mean=tuple(self.record["mean"]),
                                     std=tuple(self.record["std"]), output="binary")
         self._weights_digest = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
+        self.inference_changes: dict[str, Any] = {}
+        self._set_inference(self.model, mute_unmarked_zeroth=mute_unmarked_zeroth)
+
+    def _set_inference(self, model: Any, **settings: Any) -> None:
+        """Apply inference settings (``alpha``, ``contrast_on``, ...) given as options to ``model``'s config,
+        remembering those that differ from the checkpoint's (they alone enter the fingerprint)."""
+        from avsprobe.errors import ConfigError
+
+        config = model.config
+        changes = {}
+        for option, value in settings.items():
+            if value is None:
+                continue
+            field, kind = INFERENCE_OPTIONS[option]
+            try:
+                parsed = kind(value)
+            except (TypeError, ValueError):
+                raise AdapterError(f"model {self.name!r}: {option}={value!r} is not a {kind.__name__}") from None
+            if parsed != getattr(config, field):
+                changes[field] = parsed
+        if changes:
+            try:
+                model.config = config.replace(**changes)
+            except ConfigError as exc:
+                raise AdapterError(f"model {self.name!r}: {exc}") from None
+        self.inference_changes.update({k: v for k, v in changes.items()})
 
     def to(self, device: str) -> ModelAdapter:
         self.model.to(device)
@@ -81,6 +129,12 @@ class ReferenceAdapter(ModelAdapter):
         parts = [foreground_logits(model, frames[i : i + self.batch_frames], audio[i : i + self.batch_frames], (h, w))
                  for i in range(0, b * t, self.batch_frames)]
         return torch.cat(parts).reshape(b, t, h, w)
+
+    def fingerprint_options(self) -> dict[str, Any]:
+        """Options minus those that cannot change the output: ``batch_frames`` (batch independence) and
+        inference settings equal to the checkpoint's own (only real changes are added back)."""
+        kept = {k: v for k, v in self.options.items() if k not in ("batch_frames", *INFERENCE_OPTIONS)}
+        return {**kept, **self.inference_changes}
 
     def fingerprint(self) -> str:
         return hashlib.sha256((super().fingerprint() + self._weights_digest).encode()).hexdigest()
@@ -114,24 +168,37 @@ class OursAdapter(ReferenceAdapter):
             ``(alpha + 1) logits(V, A) - alpha logits_visual(V)`` (default checkpoints: the bundled
             ``ours-nodebias`` and ``visual-only``); otherwise it must match the checkpoint's strategy.
         main: the audio-visual model of the ensemble.
-        alpha: the ensemble's alpha (default: the checkpoint's ``debias_alpha``, 1).
+        alpha: the contrast's alpha, ``(alpha + 1) main - alpha second`` (default: the checkpoint's
+            ``debias_alpha``: 1, or 0 for a product-of-experts checkpoint); refused for bias-only, which gates.
+        contrast_on, noise_draws: inference settings of an uncertainty checkpoint (``reference.config``).
     """
 
     name = "ours"
 
     def __init__(self, checkpoint: str | None = None, strategy: str | None = None, main: str | None = None,
-                 alpha: float | str | None = None, batch_frames: int | str = 64) -> None:
+                 alpha: float | str | None = None, batch_frames: int | str = 64, contrast_on: str | None = None,
+                 noise_draws: int | str | None = None, mute_unmarked_zeroth: bool | str | None = None) -> None:
         ensemble = strategy == "logits-ensemble"
         if ensemble and checkpoint is None:
             checkpoint = str(bundled_checkpoint("visual-only"))
-        super().__init__(checkpoint, batch_frames)
+        super().__init__(checkpoint, batch_frames, mute_unmarked_zeroth)
         config = self.model.config
         ensemble = ensemble or config.debias == "logits-ensemble"
         if strategy is not None and not ensemble and strategy != config.debias:
             raise AdapterError(f"model 'ours': {self.folder} was trained with debias {config.debias!r}, not {strategy!r}")
         self.main_model = None
+        if config.debias == "bias-only" and alpha is not None:
+            raise AdapterError(f"model 'ours': {self.folder} is a bias-only checkpoint, which combines its branches "
+                               "by gating (logits * sigmoid(visual logits)) and has no alpha")
+        if alpha is not None and not ensemble and config.debias != "uncertainty":
+            raise AdapterError(f"model 'ours': {self.folder} has no second branch (debias {config.debias!r}), so "
+                               "alpha would change nothing")
         self.alpha = float(alpha) if alpha is not None else config.debias_alpha
+        self._set_inference(self.model, alpha=None if ensemble else alpha, contrast_on=contrast_on,
+                            noise_draws=noise_draws)
         if ensemble:
+            if self.alpha != config.debias_alpha:
+                self.inference_changes["debias_alpha"] = self.alpha
             self.name = "ours[logits-ensemble]"  # type: ignore[misc]  (its runs and report columns stand apart)
             main_adapter = OursNoDebiasAdapter(main, batch_frames)
             self.main_model = main_adapter.model

@@ -14,6 +14,9 @@ Definitions (README, "Bias metrics and reports"), all on ``status == "ok"`` rows
 * ``fpr_silence``, ``fpr_noise`` (white and pink), ``fpr_offscreen``: mean fraction of the frame predicted.
 * ``prior_score`` per class: mean coverage of that class's objects under negative audio; ``prior_corr``: its
   Spearman correlation with the class's sounding frequency in training.
+* ``prior_coverage`` per negative condition (headline: silence): mean over a clip's visible objects of their
+  coverage, then over clips; ``silent_object_coverage``: the same for visible objects that do not sound,
+  under the original audio. ``fpr_background``: the frame fraction under the data's background bed alone.
 * ``follow_rate``: swap frames where the newly sounding object is covered more than the formerly sounding one.
 * ``miou_by_area`` / ``area_gap``: mIoU per area fraction; gap = largest - smallest fraction.
 """
@@ -45,6 +48,8 @@ __all__ = [
     "false_positive_rates",
     "prior_scores",
     "prior_corr",
+    "prior_coverage",
+    "silent_object_coverage",
     "follow_rate",
     "miou_by_area",
     "area_gap",
@@ -310,7 +315,8 @@ def additivity(records: pd.DataFrame) -> MetricValue:
     return _metric("additivity", additivity_per_clip(records).to_numpy())
 
 
-_FPR_LABELS = {"fpr_silence": {"silence"}, "fpr_noise": NOISE_KINDS, "fpr_offscreen": {"offscreen"}}
+_FPR_LABELS = {"fpr_silence": {"silence"}, "fpr_noise": NOISE_KINDS, "fpr_offscreen": {"offscreen"},
+               "fpr_background": {"background"}}
 
 
 def fpr_per_clip(records: pd.DataFrame, name: str) -> pd.Series:
@@ -320,7 +326,8 @@ def fpr_per_clip(records: pd.DataFrame, name: str) -> pd.Series:
 
 
 def false_positive_rates(records: pd.DataFrame) -> dict[str, MetricValue]:
-    """``fpr_silence``, ``fpr_noise`` (white and pink), ``fpr_offscreen``: mean fraction of the frame predicted."""
+    """``fpr_silence``, ``fpr_noise`` (white and pink), ``fpr_offscreen``, ``fpr_background``: mean fraction of
+    the frame predicted."""
     out = {}
     for name in _FPR_LABELS:
         per_clip = fpr_per_clip(records, name)
@@ -329,20 +336,69 @@ def false_positive_rates(records: pd.DataFrame) -> dict[str, MetricValue]:
     return out
 
 
-def _object_coverage_negative(records: pd.DataFrame) -> pd.DataFrame:
-    """``[sample_id, object, class, coverage]``: mean coverage of each object under negative audio."""
+def _object_coverage_negative(records: pd.DataFrame, labels: set[str] | None = None, *,
+                              silent_only: bool = False) -> pd.DataFrame:
+    """``[sample_id, condition_label, object, class_name, coverage]``: mean coverage over frames of each
+    visible object under each negative condition (``labels``; default every non-baseline one), or, with
+    ``silent_only``, of each object that does not sound under the original audio."""
     import pandas as pd
 
     rows = _ok(records, "negative")
-    rows = rows[~rows.is_baseline.astype(bool)]
+    if silent_only:
+        rows = rows[rows.is_baseline.astype(bool)]
+    else:
+        rows = rows[~rows.is_baseline.astype(bool)]
+        if labels is not None:
+            rows = rows[rows.condition_label.isin(labels)]
     out = []
-    for _, row in rows.iterrows():
-        classes = json.loads(row.applied).get("object_classes", {})
-        for obj, cov in json.loads(row.coverage).items():
-            if cov is not None and obj in classes:
-                out.append((row.sample_id, obj, classes[obj], cov))
-    frame = pd.DataFrame(out, columns=["sample_id", "object", "class_name", "coverage"])
-    return frame.groupby(["sample_id", "object", "class_name"], as_index=False).coverage.mean()
+    for sample_id, label, applied, coverage in zip(rows.sample_id, rows.condition_label, rows.applied, rows.coverage,
+                                                   strict=True):
+        applied = json.loads(applied)
+        classes = applied.get("object_classes", {})
+        keep = set(applied.get("silent_objects", [])) if silent_only else set(classes)
+        for obj, cov in json.loads(coverage).items():
+            if cov is not None and obj in classes and obj in keep:
+                out.append((sample_id, label, obj, classes[obj], cov))
+    frame = pd.DataFrame(out, columns=["sample_id", "condition_label", "object", "class_name", "coverage"])
+    return frame.groupby(["sample_id", "condition_label", "object", "class_name"], as_index=False).coverage.mean()
+
+
+PRIOR_CONDITIONS = ("silence", "background", "white", "pink", "offscreen")
+"""Negative conditions ``prior_coverage`` is reported for; the headline is ``silence``."""
+
+
+def prior_coverage_per_clip(records: pd.DataFrame, label: str = "silence") -> pd.Series:
+    """Per clip: the mean over its visible objects of their coverage under one negative condition (each
+    object counts once, whatever its size: object-normalised)."""
+    return _object_coverage_negative(records, {label}).groupby("sample_id").coverage.mean()
+
+
+def prior_coverage(records: pd.DataFrame) -> dict[str, MetricValue]:
+    """Per negative condition: ``prior_coverage`` over clips, ``by_group`` its mean per class (objects of that
+    class, clip-averaged). Unlike ``prior_score`` it keeps the conditions apart: noise at -23 LUFS can make
+    a model's audio side hear a class, so only silence and the background bed isolate the visual prior."""
+    cov = _object_coverage_negative(records, set(PRIOR_CONDITIONS))
+    out = {}
+    for label in PRIOR_CONDITIONS:
+        part = cov[cov.condition_label == label]
+        if part.empty:
+            continue
+        per_class = {str(c): float(g.groupby("sample_id").coverage.mean().mean()) for c, g in part.groupby("class_name")}
+        out[label] = _metric(f"prior_coverage@{label}", part.groupby("sample_id").coverage.mean().to_numpy(),
+                             by_group=per_class)
+    return out
+
+
+def silent_object_coverage_per_clip(records: pd.DataFrame) -> pd.Series:
+    """Per clip: mean coverage of its visible objects that do not sound, under the original audio."""
+    return _object_coverage_negative(records, silent_only=True).groupby("sample_id").coverage.mean()
+
+
+def silent_object_coverage(records: pd.DataFrame) -> MetricValue | None:
+    """Coverage of visible non-sounding objects under the original audio (the prior while something else
+    sounds); None when no clip has a silent object."""
+    per_clip = silent_object_coverage_per_clip(records)
+    return None if per_clip.empty else _metric("silent_object_coverage", per_clip.to_numpy())
 
 
 def prior_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
@@ -431,6 +487,9 @@ PER_CLIP = {
     "fpr_silence": lambda r: fpr_per_clip(r, "fpr_silence"),
     "fpr_noise": lambda r: fpr_per_clip(r, "fpr_noise"),
     "fpr_offscreen": lambda r: fpr_per_clip(r, "fpr_offscreen"),
+    "fpr_background": lambda r: fpr_per_clip(r, "fpr_background"),
+    "prior_coverage": prior_coverage_per_clip,
+    "silent_object_coverage": silent_object_coverage_per_clip,
     "follow_rate": follow_rate_per_clip,
     "area_gap": area_gap_per_clip,
 }

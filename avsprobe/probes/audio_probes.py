@@ -237,7 +237,8 @@ def visible_classes(sample: AVSample) -> set[str] | None:
 
 class NegativeProbe(Probe):
     """Audio that should make a model segment nothing: silence (digital zeros), white and pink noise at the
-    reference loudness, and the clean source of a class absent from the whole clip (needs an audio bank).
+    reference loudness, the clean source of a class absent from the whole clip (needs an audio bank), and the
+    data's background bed alone (``background``: where the data declares one, ``meta["background_noise_lufs"]``).
 
     Off-screen: the partner class is drawn among the bank classes that are not visible in any frame
     (:func:`visible_classes`); ``applied`` records ``partner_class`` and ``visible_classes``. A clip whose
@@ -259,23 +260,35 @@ class NegativeProbe(Probe):
     def conditions(self) -> list[Condition]:
         return [Condition(self.name, "original", 0, {}, True), Condition(self.name, "silence", 1, {"kind": "silence"}),
                 Condition(self.name, "white", 2, {"kind": "white"}), Condition(self.name, "pink", 3, {"kind": "pink"}),
-                Condition(self.name, "offscreen", 4, {"kind": "offscreen"})]
+                Condition(self.name, "offscreen", 4, {"kind": "offscreen"}),
+                Condition(self.name, "background", 5, {"kind": "background"})]
 
     def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
         if sample.objects:
             masks = {o.object_id: o.mask.copy() for o in sample.objects}
             classes = {o.object_id: o.class_name for o in sample.objects}
+            silent = sorted(o.object_id for o in sample.objects if not o.is_sounding)
         else:
-            masks, classes = {"gt": sample.mask.copy()}, {"gt": sample.category}
+            masks, classes, silent = {"gt": sample.mask.copy()}, {"gt": sample.category}, []
         if condition.is_baseline:
             probed = self._baseline(sample, condition, masks)
-            probed.applied["object_classes"] = classes
+            probed.applied.update({"object_classes": classes, "silent_objects": silent})
             return probed
         kind = condition.params["kind"]
         applied: dict = {"object_classes": classes, "kind": kind}
         duration_s = sample.audio.shape[0] / sample.sample_rate_hz
         if kind == "silence":
             audio = np.zeros_like(sample.audio)
+        elif kind == "background":
+            # the data's own "nothing sounds" (the bias lab's faint pink bed under every clip): in distribution,
+            # where digital silence is not
+            bed_lufs = sample.meta.get("background_noise_lufs")
+            if bed_lufs is None:
+                raise ProbeNotApplicable(f"negative/background: {sample.sample_id!r} declares no background bed "
+                                         "(only worlds that mix one under every clip, such as the bias lab, do)")
+            result = noise_at_loudness("pink", duration_s, float(bed_lufs), rng)
+            audio, applied["gain_db"] = result.audio[: sample.audio.shape[0]], result.gain_db
+            applied["background_lufs"] = float(bed_lufs)
         elif kind in ("white", "pink"):
             result = noise_at_loudness(kind, duration_s, self.reference_lufs, rng)
             audio, applied["gain_db"] = result.audio[: sample.audio.shape[0]], result.gain_db

@@ -16,7 +16,7 @@ import torch
 
 from avsprobe.errors import ConfigError, DataError
 from avsprobe.fileio import atomic_path, atomic_write_text
-from avsprobe.reference.config import ReferenceConfig
+from avsprobe.reference.config import LEGACY_DEFAULTS, ReferenceConfig
 from avsprobe.reference.model import ReferenceModel
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "save_checkpoint", "load_checkpoint", "save_tensors", "load_tensors",
@@ -91,7 +91,8 @@ def load_checkpoint(folder: str | Path, device: str = "cpu") -> tuple[ReferenceM
     _check_record(record, config_file)
     fields = {f.name for f in dataclasses.fields(ReferenceConfig)}
     try:
-        config = ReferenceConfig(**{k: v for k, v in record["config"].items() if k in fields})
+        saved = {k: v for k, v in record["config"].items() if k in fields}
+        config = ReferenceConfig(**{**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in saved}, **saved})
     except (TypeError, ConfigError) as exc:
         raise DataError(f"{config_file}: bad config: {exc}") from None
     model = ReferenceModel(config)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from avsprobe.errors import ConfigError
 
-__all__ = ["ReferenceConfig", "VARIANTS", "get_config"]
+__all__ = ["ReferenceConfig", "VARIANTS", "get_config", "LEGACY_DEFAULTS"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,24 @@ class ReferenceConfig:
     noise_preset: Literal["paper", "official"] = "paper"  # T = 1000 and pure noise at test, or T = 100 and t = 99
     noise_seed: int = 0  # seed of the fixed inference noise (deterministic predictions)
     visual_only: bool = False  # the audio prompt is zeroed: the logits-ensemble's visual-only model
+    # --- the second branch of uncertainty / bias-only (reference.debias explains each choice) ---
+    # "all": the second branch runs the fixed audio-free mark set (query 0 and every class query), so it
+    # depends on A_t only; "clean": it reuses Phi(A) of the clean audio (the first release: it leaks A)
+    distorted_marks: Literal["all", "clean"] = "all"
+    # "queries": (alpha+1) m - alpha d per query active in both branches (main alone where the second
+    # branch has it dormant, the dormant filler left alone); "foreground": the same on the per-pixel
+    # foreground logits of the two branches (inference only: the losses stay per query)
+    contrast_on: Literal["queries", "foreground"] = "queries"
+    # "feature": eps drawn at the per-dimension RMS of F_A (a running estimate kept in the checkpoint), so
+    # |eps| matches |F_A|; "unit": standard normal eps (the first release: about 10x |F_A|)
+    noise_scale: Literal["feature", "unit"] = "feature"
+    noise_draws: int = 4  # fixed seeded noise draws averaged at inference (deterministic, batch-independent)
+    # training loss: "paper" L(contrast) (Eq. 14); "official" L(main) + 10 L(contrast) (the authors' AVSS
+    # code); departures: "supervised-bias" L(contrast with d stop-gradient) + L(d), and "poe" (product of
+    # experts) L(m + d stop-gradient) + L(d), whose inference is the main branch (alpha = 0)
+    debias_loss: Literal["paper", "official", "supervised-bias", "poe"] = "paper"
+    # query 0 (the only active query when Phi marks no class) left out of the foreground in that case
+    mute_unmarked_zeroth: bool = False
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -67,6 +85,8 @@ class ReferenceConfig:
             raise ConfigError(f"drop_p must lie in [0, 1], got {self.drop_p}")
         if self.hidden_dim % self.num_heads:
             raise ConfigError(f"hidden_dim {self.hidden_dim} is not divisible by num_heads {self.num_heads}")
+        if self.noise_draws < 1:
+            raise ConfigError(f"noise_draws must be at least 1, got {self.noise_draws}")
         if 1 + self.num_classes * self.dilation > self.num_queries and self.active_queries:
             raise ConfigError(f"{self.num_queries} queries cannot hold mark 0 plus {self.num_classes} classes x "
                               f"dilation {self.dilation}")
@@ -74,6 +94,11 @@ class ReferenceConfig:
     def replace(self, **changes: object) -> ReferenceConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
+
+LEGACY_DEFAULTS: dict[str, object] = {"distorted_marks": "clean", "contrast_on": "queries", "noise_scale": "unit",
+                                      "noise_draws": 1, "debias_loss": "paper", "mute_unmarked_zeroth": False}
+"""Values of the fields added with the remedy's fix for a checkpoint whose ``config.json`` predates them (so
+it loads and predicts as it was trained)."""
 
 _POSITIVE = ("hidden_dim", "num_queries", "num_layers", "num_heads", "ffn_dim", "num_classes", "dilation")
 

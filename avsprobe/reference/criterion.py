@@ -105,7 +105,12 @@ class SetCriterion(nn.Module):
             total = total + weight * (cfg.weight_focal * focal + cfg.weight_dice * dice + cfg.weight_class * ce)
             if i == last:
                 parts = {"focal": float(focal.detach()), "dice": float(dice.detach()), "class": float(ce.detach())}
-        if output.bias is not None:  # bias-only strategy: L(debiased) + L(visual-only branch)
+        total = output.loss_weight * total
+        if output.main is not None:  # the official loss: L(main) + 10 L(contrast)
+            main_total, _ = self.forward(output.main, targets, generator)
+            total = total + main_total
+            parts["main"] = float(main_total.detach())
+        if output.bias is not None:  # bias-only, supervised-bias, poe: + L(second branch)
             bias_total, _ = self.forward(output.bias, targets, generator)
             total = total + bias_total
             parts["bias"] = float(bias_total.detach())

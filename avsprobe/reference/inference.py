@@ -25,6 +25,6 @@ def foreground_logits(model: ReferenceModel, frames: torch.Tensor, audio: torch.
 
     The foreground probability is upsampled bilinearly, clipped and turned into a logit.
     """
-    prob = model.foreground(model(frames, audio))
+    prob = model.foreground(model(frames, audio)).double()  # float64: see foreground_probability
     prob = torch.nn.functional.interpolate(prob[:, None], size=out_size, mode="bilinear", align_corners=False)[:, 0]
-    return torch.logit(prob.clamp(PROBABILITY_EPS, 1 - PROBABILITY_EPS))
+    return torch.logit(prob.clamp(PROBABILITY_EPS, 1 - PROBABILITY_EPS)).float()

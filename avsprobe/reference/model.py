@@ -9,6 +9,8 @@ logits ``[B, N, K + 1]`` (index K = no object).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -53,21 +55,33 @@ class ModelOutput:
         masks: per prediction ``[B, N, h, w]`` mask logits (the last is the final prediction).
         classes: per prediction ``[B, N, K + 1]`` class logits.
         active: ``bool [B, N]``: the queries the marks made active (all True without active queries).
-        bias: the visual-only branch's own predictions (``bias-only`` strategy; it has its own loss).
+        bias: the second branch's own predictions when it takes a loss of its own (``bias-only``, and the
+            ``supervised-bias`` and ``poe`` losses).
+        main: the main branch's own predictions when the loss takes them (``official``: L(main)).
+        loss_weight: the weight of this output's own loss (``official``: 10 on the contrast).
+        main_branch, second_branch: both branches of a two-branch strategy, for inspection and for the
+            ``foreground`` contrast.
     """
 
     masks: list[torch.Tensor]
     classes: list[torch.Tensor]
     active: torch.Tensor
     bias: ModelOutput | None = None
+    main: ModelOutput | None = None
+    loss_weight: float = 1.0
+    main_branch: ModelOutput | None = None
+    second_branch: ModelOutput | None = None
 
 
 def foreground_probability(mask_logits: torch.Tensor, class_logits: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
     """Mask2Former's semantic inference summed over classes: ``[B, h, w]`` probability that a pixel is a
-    sounding object, ``sum_q (1 - p_q(no object)) sigmoid(m_q)`` over the active queries, clipped to [0, 1]."""
-    p_object = 1 - class_logits.float().softmax(-1)[..., -1]  # [B, N]
+    sounding object, ``sum_q (1 - p_q(no object)) sigmoid(m_q)`` over the active queries, clipped to [0, 1].
+
+    Computed in float64: near 0 and 1 float32 steps are coarse in logit terms (at p = 0.9998 one float32
+    step is 3e-4 in logit), which made the logits depend on the batch a clip was in."""
+    p_object = 1 - class_logits.double().softmax(-1)[..., -1]  # [B, N]
     p_object = p_object * active
-    return torch.einsum("bq,bqhw->bhw", p_object, mask_logits.float().sigmoid()).clamp(0.0, 1.0)
+    return torch.einsum("bq,bqhw->bhw", p_object, mask_logits.double().sigmoid()).clamp(0.0, 1.0)
 
 
 class ReferenceModel(nn.Module):
@@ -99,6 +113,9 @@ class ReferenceModel(nn.Module):
             self.prompt_norm = nn.LayerNorm(c)
         self.layers = nn.ModuleList(ActiveQueryLayer(c, config.num_heads, config.ffn_dim)
                                     for _ in range(config.num_layers))
+        if config.debias == "uncertainty" and config.noise_scale == "feature":
+            # per-dimension RMS of F_A, estimated while training (0 until then: unit noise)
+            self.register_buffer("feature_rms", torch.zeros(c))
         self.decoder_norm = nn.LayerNorm(c)
         self.class_head = nn.Linear(c, config.num_classes + 1)
         self.mask_head = nn.Sequential(nn.Linear(c, c), nn.ReLU(inplace=True), nn.Linear(c, c), nn.ReLU(inplace=True),
@@ -189,13 +206,24 @@ class ReferenceModel(nn.Module):
             all_classes.append(classes)
         return ModelOutput(all_masks, all_classes, marks)
 
+    def audio_free_marks(self, batch: int, device: torch.device | str) -> torch.Tensor:
+        """``bool [B, N]``: the second branch's fixed marks, query 0 and every class query (no audio in them)."""
+        cfg = self.config
+        if not cfg.active_queries:
+            return torch.ones(batch, cfg.num_queries, dtype=torch.bool, device=device)
+        every = torch.ones(batch, cfg.num_classes, dtype=torch.bool, device=device)
+        return marks_from_activity(every, cfg.num_queries, cfg.dilation, zeroth_active=True)
+
     def forward(self, frames: torch.Tensor, audio: torch.Tensor, *, descriptor: torch.Tensor | None = None,
-                marks: torch.Tensor | None = None, generator: torch.Generator | None = None) -> ModelOutput:
+                marks: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                clip_index: torch.Tensor | None = None, second_features: torch.Tensor | None = None) -> ModelOutput:
         """Predict masks and classes for ``frames [B, 3, H, W]`` with ``audio [B, 96, 64]`` (see module doc).
 
         ``marks`` overrides Phi (tests, or marks supplied from outside as the official code reads them).
         With the ``uncertainty`` or ``bias-only`` strategy the second branch runs in the same batched decoder
-        pass (the visual features are computed once); ``generator`` draws the training noise.
+        pass (the visual features are computed once). ``generator`` draws the training noise; ``clip_index
+        [B]`` says which rows are frames of one clip (they share the noise step ``t``); ``second_features
+        [D, B, C]`` replaces the second branch's audio features (tests: the branch sees nothing else).
         """
         cfg = self.config
         if marks is None:
@@ -206,34 +234,110 @@ class ReferenceModel(nn.Module):
             features = torch.zeros_like(features)
         if cfg.debias not in ("uncertainty", "bias-only"):
             return self.decode(visual, self.audio_prompt(features, marks), marks)
-        second = self._distorted(features, generator) if cfg.debias == "uncertainty" else torch.zeros_like(features)
-        queries = torch.cat([self.audio_prompt(features, marks), self.audio_prompt(second, marks)])
-        both = self.decode(visual.repeat(2), queries, torch.cat([marks, marks]))
+        if cfg.debias == "uncertainty" and cfg.noise_scale == "feature" and self.training:
+            self._track_feature_scale(features)
         b = frames.shape[0]
+        if second_features is None:
+            second_features = (self._distorted(features, generator, clip_index) if cfg.debias == "uncertainty"
+                               else torch.zeros_like(features)[None])
+        second_marks = marks if cfg.distorted_marks == "clean" else self.audio_free_marks(b, marks.device)
+        draws = second_features.shape[0]
+        queries = torch.cat([self.audio_prompt(features, marks), *(self.audio_prompt(f, second_marks) for f in second_features)])
+        both = self.decode(visual.repeat(1 + draws), queries, torch.cat([marks, *([second_marks] * draws)]))
         main = ModelOutput([m[:b] for m in both.masks], [c[:b] for c in both.classes], marks)
-        other = ModelOutput([m[b:] for m in both.masks], [c[b:] for c in both.classes], marks)
-        if cfg.debias == "uncertainty":
-            combine = lambda x, y: contrast(x, y, cfg.debias_alpha)  # noqa: E731
-        else:
-            combine = gate_by_bias
-        return ModelOutput([combine(x, y) for x, y in zip(main.masks, other.masks, strict=True)],
-                           [combine(x, y) for x, y in zip(main.classes, other.classes, strict=True)], marks,
-                           bias=other if cfg.debias == "bias-only" else None)
+        # the second branch: its logits averaged over the noise draws (one draw in training)
+        second = ModelOutput([m[b:].reshape(draws, b, *m.shape[1:]).mean(0) for m in both.masks],
+                             [c[b:].reshape(draws, b, *c.shape[1:]).mean(0) for c in both.classes], second_marks)
+        return self._combine(main, second)
 
-    def _distorted(self, features: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """The audio features after the closed-form forward process (training: t per clip; test: the preset's)."""
-        preset = NOISE_PRESETS[self.config.noise_preset]
+    def _combine(self, main: ModelOutput, second: ModelOutput) -> ModelOutput:
+        """The strategy's output from the two branches, with the extra outputs its training loss takes."""
+        cfg = self.config
+        if cfg.debias == "bias-only":
+            return ModelOutput([gate_by_bias(x, y) for x, y in zip(main.masks, second.masks, strict=True)],
+                               [gate_by_bias(x, y) for x, y in zip(main.classes, second.classes, strict=True)],
+                               main.active, bias=second, main_branch=main, second_branch=second)
+        poe = cfg.debias_loss == "poe"
+        if self.training and cfg.debias_loss in ("supervised-bias", "poe"):
+            held = ModelOutput([m.detach() for m in second.masks], [c.detach() for c in second.classes], second.active)
+            # PoE trains on the sum of the experts' logits; supervised-bias on the contrast; d stop-gradient
+            combined = (_query_combine(main, held, lambda x, y: x + y) if poe
+                        else _query_combine(main, held, lambda x, y: contrast(x, y, cfg.debias_alpha)))
+            return dataclasses.replace(combined, bias=second, main_branch=main, second_branch=second)
+        if self.training and cfg.debias_loss == "official":
+            combined = _query_combine(main, second, lambda x, y: contrast(x, y, cfg.debias_alpha))
+            return dataclasses.replace(combined, main=main, loss_weight=10.0, main_branch=main, second_branch=second)
+        combined = _query_combine(main, second, lambda x, y: contrast(x, y, cfg.debias_alpha))
+        return dataclasses.replace(combined, main_branch=main, second_branch=second)
+
+    def _track_feature_scale(self, features: torch.Tensor) -> None:
+        """Running per-dimension root mean square of ``F_A``: zero-mean noise at this scale has the norm of
+        the features (``E|eps|^2 = E|F_A|^2``), where unit noise was 10 times larger."""
+        with torch.no_grad():
+            rms = features.detach().float().pow(2).mean(0).sqrt()
+            if not bool(self.feature_rms.gt(0).any()):
+                self.feature_rms.copy_(rms)
+            else:
+                self.feature_rms.mul_(0.99).add_(0.01 * rms)
+
+    def _noise_scale(self, features: torch.Tensor) -> torch.Tensor | float:
+        if self.config.noise_scale == "unit" or not bool(self.feature_rms.gt(0).any()):
+            return 1.0
+        return self.feature_rms.to(features.device, features.dtype)
+
+    def _distorted(self, features: torch.Tensor, generator: torch.Generator | None,
+                   clip_index: torch.Tensor | None = None) -> torch.Tensor:
+        """``[D, B, C]``: the audio features after the closed-form forward process. Training: one draw, ``t``
+        per clip (rows with one ``clip_index`` share it; without it, per row). Inference: the preset's ``t``
+        and ``noise_draws`` fixed seeded noise vectors, the same for every clip."""
+        cfg = self.config
+        preset = NOISE_PRESETS[cfg.noise_preset]
         bars = alpha_bars(int(preset["steps"]))  # type: ignore[arg-type]
         b = features.shape[0]
+        scale = self._noise_scale(features)
         if self.training:
-            t = torch.randint(0, bars.shape[0], (b,), generator=generator)
-            noise = torch.randn(features.shape, generator=generator).to(features.device, features.dtype)
-            return distort(features, bars[t].to(features.device), noise)
-        noise = fixed_noise(features.shape[-1], self.config.noise_seed, features.device).expand_as(features)
+            if clip_index is None:
+                clip_index = torch.arange(b)
+            clips, inverse = torch.unique(clip_index.cpu(), return_inverse=True)
+            t = torch.randint(0, bars.shape[0], (clips.shape[0],), generator=generator)[inverse]
+            noise = torch.randn(features.shape, generator=generator).to(features.device, features.dtype) * scale
+            return distort(features, bars[t].to(features.device), noise)[None]
         t_test = preset["inference_t"]
         bar = torch.zeros(b, dtype=torch.float64) if t_test is None else bars[int(t_test)].expand(b)  # type: ignore[call-overload]
-        return distort(features, bar.to(features.device), noise)
+        return torch.stack([
+            distort(features, bar.to(features.device),
+                    fixed_noise(features.shape[-1], cfg.noise_seed + k, features.device).expand_as(features) * scale)
+            for k in range(cfg.noise_draws)])
 
     def foreground(self, output: ModelOutput) -> torch.Tensor:
-        """``[B, h, w]`` sounding-object probability from the final prediction."""
-        return foreground_probability(output.masks[-1], output.classes[-1], output.active)
+        """``[B, h, w]`` sounding-object probability from the final prediction (with ``contrast_on=
+        "foreground"``, the contrast of the two branches' foreground logits)."""
+        cfg = self.config
+        if cfg.contrast_on == "foreground" and output.second_branch is not None and cfg.debias == "uncertainty":
+            main = self._branch_foreground(output.main_branch)  # type: ignore[arg-type]
+            second = self._branch_foreground(output.second_branch)
+            logit = lambda p: torch.logit(p.clamp(1e-6, 1 - 1e-6))  # noqa: E731
+            return contrast(logit(main), logit(second), cfg.debias_alpha).sigmoid()
+        return self._branch_foreground(output)
+
+    def _branch_foreground(self, output: ModelOutput) -> torch.Tensor:
+        active = output.active
+        if self.config.mute_unmarked_zeroth and self.config.active_queries:
+            active = active.clone()
+            active[:, 0] &= active[:, 1:].any(dim=1)
+        return foreground_probability(output.masks[-1], output.classes[-1], active)
+
+
+def _query_combine(main: ModelOutput, second: ModelOutput,
+                   combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> ModelOutput:
+    """``combine(m, d)`` (the contrast ``(alpha + 1) m - alpha d``, or PoE's ``m + d``) for every query active
+    in both branches; where the second branch has the query dormant the main logits stay, and the main
+    branch's dormant queries keep their filler."""
+    both = main.active & second.active
+
+    def mix(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        where = both.view(*both.shape, *([1] * (x.dim() - 2)))
+        return torch.where(where, combine(x, y), x)
+
+    return ModelOutput([mix(x, y) for x, y in zip(main.masks, second.masks, strict=True)],
+                       [mix(x, y) for x, y in zip(main.classes, second.classes, strict=True)], main.active)

@@ -54,6 +54,8 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 """Config overrides per trainable model name (on top of the variant)."""
 
+DEBIAS_LOSSES = ("paper", "official", "supervised-bias", "poe")
+
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -73,6 +75,7 @@ class TrainSettings:
     seed: int = 0
     data: str | None = None  # None: the cached default bias lab
     debias: str = "uncertainty"  # strategy of the "ours" model (ignored by the others)
+    debias_loss: str = "paper"  # training loss of "ours" with uncertainty: paper, official, supervised-bias, poe
     device: str = "cpu"
     amp: bool = True  # bfloat16 autocast on CUDA (no effect on CPU)
 
@@ -91,6 +94,12 @@ def build_config(settings: TrainSettings, num_classes: int) -> ReferenceConfig:
             raise ConfigError(f"unknown debias strategy {settings.debias!r}; use uncertainty, bias-only or logits-ensemble")
         recipe = {**RECIPES["visual-only"]} if settings.debias == "logits-ensemble" else recipe
         recipe["debias"] = settings.debias
+        if settings.debias == "uncertainty":
+            if settings.debias_loss not in DEBIAS_LOSSES:
+                raise ConfigError(f"unknown debias loss {settings.debias_loss!r}; use {', '.join(DEBIAS_LOSSES)}")
+            recipe["debias_loss"] = settings.debias_loss
+            if settings.debias_loss == "poe":
+                recipe["debias_alpha"] = 0.0  # product of experts: the main branch alone at inference
     return get_config(settings.variant, **{**recipe, "num_classes": num_classes, **settings.overrides})
 
 
@@ -220,6 +229,7 @@ class _TrainRun:
     best: dict[str, Any]
     steps_per_epoch: int
     report: ProgressFn | None
+    clip_number: torch.Tensor  # long [M]: the clip of each train frame (frames of a clip share the noise step)
 
     @property
     def amp(self) -> bool:
@@ -302,7 +312,8 @@ def _set_up(settings: TrainSettings, out: Path, on_progress: ProgressFn | None, 
                      optimiser, SetCriterion(config), targets_from_labels(train_data.labels, config.num_classes, mask_size),
                      perception_fit, state["history"] if state else [],
                      state["best"] if state else {"epoch": -1, "val_miou": -1.0},
-                     min(steps, max_steps) if max_steps is not None else steps, report)
+                     min(steps, max_steps) if max_steps is not None else steps, report,
+                     torch.from_numpy(np.unique(np.asarray(train_data.clip_ids), return_inverse=True)[1].reshape(-1)))
 
 
 def _train_epoch(run: _TrainRun, epoch: int) -> dict[str, Any]:
@@ -319,7 +330,8 @@ def _train_epoch(run: _TrainRun, epoch: int) -> dict[str, Any]:
         idx = order[step * settings.batch_size : (step + 1) * settings.batch_size][run.rank :: run.world]
         frames = normalise_frames(data.frames[idx].to(run.device), IMAGENET_MEAN, IMAGENET_STD)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=run.amp):
-            output = run.net(frames, data.log_mel[idx].to(run.device), generator=generator)
+            output = run.net(frames, data.log_mel[idx].to(run.device), generator=generator,
+                             clip_index=run.clip_number[idx])
         targets = run.targets
         batch_targets = dataclasses.replace(targets, classes=targets.classes[idx].to(run.device),
                                             masks=targets.masks[idx].to(run.device), valid=targets.valid[idx].to(run.device))

@@ -29,6 +29,12 @@ METRIC_DEFINITIONS = {
     "fpr_silence": "mean fraction of the frame predicted under digital silence",
     "fpr_noise": "mean fraction of the frame predicted under white and pink noise",
     "fpr_offscreen": "mean fraction of the frame predicted under an off-screen class",
+    "fpr_background": "mean fraction of the frame predicted under the data's background bed alone (the bias lab's "
+                      "-60 LUFS pink noise: the in-distribution 'nothing sounds')",
+    "prior_coverage": "under digital silence, the mean over a clip's visible objects of the fraction of each object "
+                      "predicted, averaged over clips (object-normalised; per condition and class in the groups)",
+    "silent_object_coverage": "under the original audio, the mean fraction predicted of the visible objects that do "
+                              "not sound, per clip, averaged",
     "prior_corr": "Spearman correlation over classes of prior_score with the training sounding frequency",
     "follow_rate": "fraction of swapped frames whose new source is covered more than the old one",
     "area_gap": "mIoU at the largest area fraction minus at the smallest",
@@ -190,6 +196,14 @@ def compute_metrics(run: RunResult) -> RunMetrics:
     if "negative" in probes:
         out.headline.update(bias.false_positive_rates(r))
         out.groups["prior_score"] = bias.prior_scores(r)
+        by_condition = bias.prior_coverage(r)
+        if by_condition:
+            out.groups["prior_coverage"] = by_condition
+            if "silence" in by_condition:
+                out.headline["prior_coverage"] = by_condition["silence"]
+        silent = bias.silent_object_coverage(r)
+        if silent is not None:
+            out.headline["silent_object_coverage"] = silent
         frequency = run.info.get("train_sounding_frequency")
         if frequency:
             out.headline["prior_corr"] = bias.prior_corr(r, frequency)

@@ -163,7 +163,7 @@ def test_spec_errors_name_the_file(tmp_path: Path) -> None:
         load_world_spec(bad)
     text = (Path(__file__).parents[2] / "probes/worlds/biaslab.toml").read_text()
     wrong = tmp_path / "wrong.toml"
-    wrong.write_text(text.replace("sounding_probability = 0.95", "sounding_probability = 1.5"))
+    wrong.write_text(text.replace("sounding_probability = 0.78", "sounding_probability = 1.5"))
     with pytest.raises(ConfigError, match="piano.sounding_probability"):
         load_world_spec(wrong)
     with pytest.raises(ConfigError, match="not found"):

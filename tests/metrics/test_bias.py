@@ -45,7 +45,10 @@ def test_oracle_has_no_bias(runs: dict) -> None:
     r = runs["oracle"]
     assert bias.intensity_gap(r).value == 0.0
     assert all(v.value == 0.0 for v in bias.false_positive_rates(r).values())
-    assert set(bias.false_positive_rates(r)) == {"fpr_silence", "fpr_noise", "fpr_offscreen"}
+    # the bias lab mixes a background bed under every clip, so its "nothing sounds" condition applies too
+    assert set(bias.false_positive_rates(r)) == {"fpr_silence", "fpr_noise", "fpr_offscreen", "fpr_background"}
+    assert all(v.value == 0.0 for v in bias.prior_coverage(r).values()) and len(bias.prior_coverage(r)) == 5
+    assert bias.silent_object_coverage(r).value == 0.0
     assert bias.dominance(r).value == 0.0
     assert bias.follow_rate(r).value == 1.0
     assert all(v.value == 1.0 for v in bias.miou_by_level(r).values())
@@ -91,6 +94,44 @@ class PianoEverywhere(ModelAdapter):
                 if classes.get(obj) == "piano":
                     out[i][torch.from_numpy(mask.copy())] = 10.0
         return out
+
+
+class VisibleObjects(ModelAdapter):
+    """Known answer: covers exactly every visible object, whatever the audio (the purest visual prior)."""
+
+    name = "visible-objects"
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        b, t, _, h, w = batch.frames.shape
+        out = torch.full((b, t, h, w), -10.0)
+        for i, probed in enumerate(batch.truth):
+            for mask in probed.object_masks.values():
+                out[i][torch.from_numpy(mask.copy())] = 10.0
+        return out
+
+
+def test_covering_the_visible_objects_is_a_full_prior(lab: Path, tmp_path: Path) -> None:
+    source = open_data(lab, split="test")
+    run_suite(VisibleObjects(), ProbeSuite.single("negative"), source, tmp_path / "v", limit=12)
+    r = load_records(tmp_path / "v")
+    coverage = bias.prior_coverage(r)
+    assert set(coverage) == {"silence", "background", "white", "pink", "offscreen"}
+    assert all(v.value == 1.0 for v in coverage.values())
+    assert all(value == 1.0 for value in coverage["silence"].by_group.values())
+    # fpr_silence is then the visible objects' area, recomputed from the clips themselves
+    areas = []
+    for sample in (source.reader.read(i) for i in r.sample_id.unique()):
+        union = np.zeros(sample.mask.shape, dtype=bool)
+        for obj in sample.objects:
+            union |= obj.mask
+        areas.append(union[sample.annotated].mean(axis=(1, 2)).mean())
+    assert bias.false_positive_rates(r)["fpr_silence"].value == pytest.approx(float(np.mean(areas)), abs=1e-12)
+    # the balanced test split has silent objects in most clips: all of them covered
+    silent = bias.silent_object_coverage(r)
+    assert silent.value == 1.0 and silent.n_clips >= 6
+    background = r[(r.condition_label == "background") & (r.status == "ok")]
+    assert background.sample_id.nunique() == 12
+    assert {json.loads(a)["background_lufs"] for a in background.applied} == {-60.0}
 
 
 def test_piano_prior_is_found_and_correlates_with_training_frequency(lab: Path, tmp_path: Path) -> None:

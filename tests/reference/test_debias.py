@@ -54,17 +54,98 @@ def test_uncertainty_forward_is_the_contrast_of_two_branches() -> None:
     plain = _model().eval()  # same weights, no strategy
     frames, audio = torch.randn(3, 3, 64, 64), torch.randn(3, 96, 64)
     marks = plain.marks(audio)
+    every = model.audio_free_marks(3, "cpu")
+    assert every.all(dim=0)[: 1 + 8 * 2].all() and not every[:, 17:].any()  # query 0 + 8 classes x 2
     with torch.no_grad():
         out = model(frames, audio)
         visual = plain.encode_visual(frames)
         features = plain.audio_encoder(audio)
         main = plain.decode(visual, plain.audio_prompt(features, marks), marks)
-        noisy = distort(features, alpha_bars(100)[99].expand(3), fixed_noise(features.shape[-1], 0).expand_as(features))
-        distorted = plain.decode(visual, plain.audio_prompt(noisy, marks), marks)
-    for got, a, b in zip(out.classes, main.classes, distorted.classes, strict=True):
-        assert torch.allclose(got, 2 * a - b, atol=1e-4)
+        # the second branch: the fixed audio-free marks, four seeded noise draws (feature scale not yet
+        # estimated: unit noise), logits averaged over the draws
+        draws = [plain.decode(visual, plain.audio_prompt(distort(features, alpha_bars(100)[99].expand(3),
+                 fixed_noise(features.shape[-1], k).expand_as(features)), every), every) for k in range(4)]
+    second_classes = torch.stack([d.classes[-1] for d in draws]).mean(0)
+    second_masks = torch.stack([d.masks[-1] for d in draws]).mean(0)
+    assert torch.allclose(out.classes[-1][marks], (2 * main.classes[-1] - second_classes)[marks], atol=1e-4)
     active = marks[:, :, None, None].expand_as(out.masks[-1])
-    assert torch.allclose(out.masks[-1][active], (2 * main.masks[-1] - distorted.masks[-1])[active], atol=1e-4)
+    assert torch.allclose(out.masks[-1][active], (2 * main.masks[-1] - second_masks)[active], atol=1e-4)
+    # the main branch's dormant queries keep their filler: never (alpha + 1) * filler - alpha * d
+    assert torch.equal(out.masks[-1][~active], main.masks[-1][~active])
+
+
+def test_the_second_branch_does_not_see_the_clean_audio() -> None:
+    """Perturb A, keep A_t: the second branch's logits are identical (its marks are fixed, its prompt is A_t)."""
+    for debias in ("uncertainty", "bias-only"):
+        model = _model(debias=debias).eval()
+        frames = torch.randn(2, 3, 64, 64)
+        a_t = torch.randn(1, 2, 64)
+        with torch.no_grad():
+            first = model(frames, torch.randn(2, 96, 64), second_features=a_t)
+            other = model(frames, 3 * torch.randn(2, 96, 64) + 1, second_features=a_t)
+        assert not torch.equal(first.main_branch.masks[-1], other.main_branch.masks[-1])
+        for x, y in zip(first.second_branch.masks + first.second_branch.classes,
+                        other.second_branch.masks + other.second_branch.classes, strict=True):
+            assert torch.equal(x, y)
+    leaky = _model(debias="uncertainty", distorted_marks="clean").eval()  # the first release, for contrast
+    with torch.no_grad():
+        only_zeroth = torch.zeros(2, 20, dtype=torch.bool)
+        only_zeroth[:, 0] = True
+        x = leaky(frames, torch.randn(2, 96, 64), second_features=a_t, marks=only_zeroth)
+        y = leaky(frames, torch.randn(2, 96, 64), second_features=a_t, marks=torch.ones(2, 20, dtype=torch.bool))
+    assert not torch.equal(x.second_branch.classes[-1], y.second_branch.classes[-1])
+
+
+def test_combining_mismatched_marks_never_touches_the_filler() -> None:
+    from avsprobe.reference.model import DORMANT_MASK_LOGIT, ModelOutput, _query_combine
+
+    main_active = torch.tensor([[True, True, False, False]])
+    second_active = torch.tensor([[True, False, True, False]])
+    m = torch.tensor([[2.0, 1.0, DORMANT_MASK_LOGIT, DORMANT_MASK_LOGIT]])[..., None, None].expand(1, 4, 2, 2)
+    d = torch.tensor([[0.5, DORMANT_MASK_LOGIT, -3.0, DORMANT_MASK_LOGIT]])[..., None, None].expand(1, 4, 2, 2)
+    out = _query_combine(ModelOutput([m], [m[..., 0]], main_active), ModelOutput([d], [d[..., 0]], second_active),
+                         lambda x, y: contrast(x, y, 1.0))
+    got = out.masks[0][0, :, 0, 0].tolist()
+    # query 0 active in both: 2 * 2 - 0.5; query 1 dormant in the second: main alone (never + 20 alpha);
+    # queries 2 and 3 dormant in main: the filler, untouched
+    assert got == [3.5, 1.0, DORMANT_MASK_LOGIT, DORMANT_MASK_LOGIT]
+    assert out.active.tolist() == main_active.tolist()
+
+
+def test_alpha_zero_is_the_main_branch() -> None:
+    model = _model(debias="uncertainty", debias_alpha=0.0).eval()
+    frames, audio = torch.randn(2, 3, 64, 64), torch.randn(2, 96, 64)
+    with torch.no_grad():
+        out = model(frames, audio)
+    for x, y in zip(out.masks + out.classes, out.main_branch.masks + out.main_branch.classes, strict=True):
+        assert torch.equal(x, y)
+
+
+def test_training_draws_t_per_clip_and_noise_at_the_feature_scale() -> None:
+    from avsprobe.reference.debias import NOISE_PRESETS
+
+    model = _model(debias="uncertainty").train()
+    assert float(model.feature_rms.abs().sum()) == 0.0  # not estimated yet
+    model(torch.randn(64, 3, 64, 64), torch.randn(64, 96, 64), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        features = model.audio_encoder(torch.randn(512, 96, 64))
+    ratio = model.feature_rms / features.pow(2).mean(0).sqrt()
+    # the RMS of F_A, per dimension (estimated from one batch of 64 here)
+    assert 0.8 < float(ratio.mean()) < 1.25 and float(ratio.min()) > 0.5
+    # t per clip: rows 0-1 and 2-3 are two clips; replay the generator to get the expected draws
+    clip_index = torch.tensor([7, 7, 3, 3])
+    g = torch.Generator().manual_seed(11)
+    got = model._distorted(features[:4], g, clip_index)[0]
+    replay = torch.Generator().manual_seed(11)
+    steps = int(NOISE_PRESETS["paper"]["steps"])
+    t_clips = torch.randint(0, steps, (2,), generator=replay)  # clips in sorted order: 3, then 7
+    t = t_clips[torch.tensor([1, 1, 0, 0])]
+    noise = torch.randn(features[:4].shape, generator=replay) * model.feature_rms
+    assert torch.allclose(got, distort(features[:4], alpha_bars(steps)[t], noise), atol=1e-6)
+    # the noise matches the feature: mean |eps| / mean |F_A| near 1 (unit noise: about 10)
+    big = torch.randn(512, features.shape[1], generator=torch.Generator().manual_seed(0)) * model.feature_rms
+    assert 0.8 < float(big.norm(dim=1).mean() / features.norm(dim=1).mean()) < 1.25
+    assert float(torch.randn(512, features.shape[1]).norm(dim=1).mean() / features.norm(dim=1).mean()) > 5
 
 
 def test_evaluation_is_deterministic_and_batch_independent() -> None:
@@ -81,7 +162,10 @@ def test_evaluation_is_deterministic_and_batch_independent() -> None:
 def test_training_noise_follows_the_generator() -> None:
     model = _model(debias="uncertainty").train()
     frames, audio = torch.randn(2, 3, 64, 64), torch.randn(2, 96, 64)
-    runs = [model(frames, audio, generator=torch.Generator().manual_seed(s)).masks[-1].detach() for s in (1, 1, 2)]
+    runs = []
+    for seed in (1, 1, 2):
+        model.feature_rms.zero_()  # the running feature scale is state: start each run from the same
+        runs.append(model(frames, audio, generator=torch.Generator().manual_seed(seed)).masks[-1].detach())
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
 
 

@@ -101,8 +101,9 @@ def test_foreground_probability_by_hand() -> None:
     masks = torch.tensor([[[[0.0]], [[2.0]], [[5.0]]]])  # [1, 3, 1, 1]
     classes = torch.log(torch.tensor([[[0.3, 0.7], [0.8, 0.2], [0.9, 0.1]]]))  # p(no object) = 0.7, 0.2, 0.1
     active = torch.tensor([[True, True, False]])
-    expected = 0.3 * 0.5 + 0.8 * torch.sigmoid(torch.tensor(2.0))
-    assert torch.isclose(foreground_probability(masks, classes, active)[0, 0, 0], expected)
+    expected = 0.3 * 0.5 + 0.8 * torch.sigmoid(torch.tensor(2.0, dtype=torch.float64))
+    got = foreground_probability(masks, classes, active)[0, 0, 0]
+    assert got.dtype == torch.float64 and torch.isclose(got, expected, atol=1e-7)  # float64: see its docstring
 
 
 def _loss(model: ReferenceModel, marks: torch.Tensor) -> torch.Tensor:

@@ -83,7 +83,7 @@ def test_suite_levels_that_are_not_a_list_of_finite_levels(levels: str, tmp_path
     ("sample_rate_hz = 16000", "sample_rate_hz = 0", "world.sample_rate_hz"),
     ("train = 640\nval = 160\ntest = 200", "train = 0\nval = 0\ntest = 0", "splits"),
     ("max_drift_px = 2.0", "max_drift_px = -1.0", "world.max_drift_px"),
-    ("sounding_probability = 0.95", "sounding_probability = 1.5", "classes.piano.sounding_probability"),
+    ("sounding_probability = 0.78", "sounding_probability = 1.5", "classes.piano.sounding_probability"),
     ("colour_jitter = 14", "colour_jitter = 14\ncolor_jitter = 3", "unknown key world.color_jitter"),
 ])
 def test_a_bad_world_spec(old: str, new: str, named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

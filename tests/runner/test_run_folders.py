@@ -62,12 +62,12 @@ def test_a_larger_limit_extends_a_run_and_a_smaller_one_reports_on_the_subset(wo
     suite = load_suite("negative")
     _run(world, tmp_path / "grown", suite=suite, limit=3)
     summary = _run(world, tmp_path / "grown", suite=suite, limit=5)
-    assert summary.resumed == 3 * 5 and summary.jobs == 5 * 5
+    assert summary.resumed == 3 * 6 and summary.jobs == 5 * 6
     _run(world, tmp_path / "fresh", suite=suite, limit=5)
     grown, fresh = load_records(tmp_path / "grown"), load_records(tmp_path / "fresh")
     pd.testing.assert_frame_equal(_sorted(grown), _sorted(fresh))
     smaller = _run(world, tmp_path / "grown", suite=suite, limit=2)
-    assert smaller.resumed == smaller.jobs == 2 * 5
+    assert smaller.resumed == smaller.jobs == 2 * 6
     from avsprobe.report.compute import load_run
 
     run = load_run(tmp_path / "grown")

@@ -14,6 +14,7 @@ from avsprobe.cli.options import DataDir
 def train_command(
     model: Annotated[str, typer.Option("--model", "-m", help="What to train: vanilla, ours-nodebias, ours or visual-only.")],
     debias: Annotated[str, typer.Option("--debias", help="Strategy of 'ours': uncertainty, bias-only or logits-ensemble.")] = "uncertainty",
+    loss: Annotated[str, typer.Option("--loss", help="Training loss of 'ours' with uncertainty: paper (Eq. 14), official (L(main) + 10 L(contrast)), supervised-bias or poe (departures; README).")] = "paper",
     data: DataDir = None,
     epochs: Annotated[int, typer.Option("--epochs", "-e", min=1, help="Epochs over the train split.")] = 14,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Checkpoint folder (default: checkpoints/MODEL).")] = None,
@@ -32,7 +33,7 @@ def train_command(
     if force:
         clear_training_folder(target)
     settings = TrainSettings(model=model, variant=variant, epochs=epochs, batch_size=batch_size, seed=seed,
-                             data=str(data) if data else None, debias=debias, device=device)
+                             data=str(data) if data else None, debias=debias, debias_loss=loss, device=device)
     printer = console.stdout()
 
     def on_epoch(record: dict) -> None:

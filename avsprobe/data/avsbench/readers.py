@@ -321,7 +321,16 @@ class AVSSReader(AVSBenchReader):
             sample_id=sample_id, frames=frames, audio=load_audio(folder / "audio.wav").audio, mask=semantic > 0,
             annotated=annotated, semantic_mask=semantic, objects=objects, category=a_obj,
             visible_classes=tuple(sorted(visible)), subset=canonical_subset(row["label"]), split=self.split,
-            meta={"layout": "avss", "folder": str(folder), "class_names": names})
+            meta={"layout": "avss", "folder": str(folder), "class_names": names, **self._bed(folder)})
+
+    @staticmethod
+    def _bed(folder: Path) -> dict[str, float]:
+        """``{"background_noise_lufs": L}`` when the clip's ``objects.json`` says a background bed was mixed in."""
+        objects_file = folder / "objects.json"
+        if not objects_file.is_file():
+            return {}
+        bed = json.loads(objects_file.read_text()).get("mixture", {}).get("background_noise_lufs")
+        return {} if bed is None else {"background_noise_lufs": float(bed)}
 
     @staticmethod
     def _objects(folder: Path, num_frames: int) -> tuple[ObjectInfo, ...]:
