@@ -158,6 +158,15 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     logits = logits.cpu()
     stats = binary_frame_stats(logits.reshape(b * t, h, w), np.concatenate([p.expected_mask for p in probed]))
     iou = frame_iou(stats)
+    # against the unprobed clip's sounding mask where a probe changed what should sound (negative audio,
+    # swaps): the AVSBench-Robust protocol scores negative audio against the original positive masks
+    changed = [i for i, p in enumerate(probed)
+               if p.original_mask is not None and not np.array_equal(p.original_mask, p.expected_mask)]
+    original = {}
+    if changed:
+        o_stats = binary_frame_stats(logits[changed].reshape(len(changed) * t, h, w),
+                                     np.concatenate([probed[i].original_mask for i in changed]))
+        original = {i: (o_stats, n) for n, i in enumerate(changed)}
     # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
     thumbs = torch.nn.functional.interpolate((logits > 0).float(), size=(THUMB, THUMB), mode="nearest") > 0.5
     packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB).numpy(), axis=1)
@@ -180,8 +189,16 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
                 "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
                                         for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
                 "object_area": json.dumps({n: int(areas[k, o]) for o, n in enumerate(names)}),
-                "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {})})
+                "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {}),
+                **(_original_fields(*original[i], t, k) if i in original else {})})
     return rows
+
+
+def _original_fields(stats: Any, clip: int, t: int, k: int) -> dict[str, Any]:
+    """Frame ``k`` of clip number ``clip`` scored against the original mask (absent where it is the expected one)."""
+    f = clip * t + k
+    return {"original_intersection": int(stats.intersection[f]), "original_union": int(stats.union[f]),
+            "original_area": int(stats.gt_area[f]), "original_tp_at": stats.tp_at[f].astype(np.int32)}
 
 
 @dataclass
@@ -308,9 +325,10 @@ def run_suite(
                       flush_jobs=flush_jobs, on_progress=on_progress, workers=workers, shard=shard)[0]
 
 
-RECORDS_FORMAT = 2
-"""Version of the records' job keys: 2 numbers jobs over every sample of the split, so ``--limit`` only
-selects among them and a larger limit extends a run."""
+RECORDS_FORMAT = 3
+"""Version of the records: 2 numbers jobs over every sample of the split, so ``--limit`` only selects among
+them and a larger limit extends a run; 3 adds each frame's counts against the original mask where a probe
+changed the expected one (``original_*``), which a run recorded before could not give for its older parts."""
 
 IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
                    "data_files_fingerprint", "split", "subset")

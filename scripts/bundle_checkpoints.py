@@ -3,9 +3,13 @@ audio, canonical mIoU), write ``TRAINING.md`` beside it with the exact command, 
 
     avsprobe train --model vanilla --out avsprobe/checkpoints/vanilla --force
     avsprobe train --model ours-nodebias --out avsprobe/checkpoints/ours-nodebias --force
-    avsprobe train --model ours --debias uncertainty --out avsprobe/checkpoints/ours --force
+    avsprobe train --model ours --debias uncertainty --loss LOSS --out avsprobe/checkpoints/ours --force
     avsprobe train --model visual-only --out avsprobe/checkpoints/visual-only --force
     python scripts/bundle_checkpoints.py
+
+or, with seed-0 checkpoints trained elsewhere by the same commands (``--out runs/train/NAME-s0``; training is
+seeded, so the weights are the same bytes), ``python scripts/bundle_checkpoints.py --from runs/train`` copies
+them in first (``ours`` from ``--ours-folder``, the loss chosen on val).
 
 The test split is scored here, after training, for the record only; no choice depends on it.
 """
@@ -27,12 +31,29 @@ BUNDLED = Path(__file__).resolve().parents[1] / "avsprobe" / "checkpoints"
 COMMANDS = {
     "vanilla": "avsprobe train --model vanilla --out avsprobe/checkpoints/vanilla --force",
     "ours-nodebias": "avsprobe train --model ours-nodebias --out avsprobe/checkpoints/ours-nodebias --force",
-    "ours": "avsprobe train --model ours --debias uncertainty --out avsprobe/checkpoints/ours --force",
+    "ours": "avsprobe train --model ours --debias uncertainty --loss {loss} --out avsprobe/checkpoints/ours --force",
     "visual-only": "avsprobe train --model visual-only --out avsprobe/checkpoints/visual-only --force",
 }
 
 
+def _copy_in(source: Path, ours_folder: str) -> None:
+    import shutil
+
+    for name in COMMANDS:
+        folder = source / (ours_folder if name == "ours" else f"{name}-s0")
+        for file in ("model.safetensors", "config.json"):
+            shutil.copyfile(folder / file, BUNDLED / name / file)
+
+
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from", dest="source", type=Path, default=None, help="folder of NAME-s0 checkpoints")
+    parser.add_argument("--ours-folder", default="ours-paper-s0", help="the ours checkpoint under --from")
+    args = parser.parse_args()
+    if args.source is not None:
+        _copy_in(args.source, args.ours_folder)
     torch.set_num_threads(2)
     world = ensure_default_world()
     data: dict[str, object] = {}
@@ -46,6 +67,7 @@ def main() -> None:
         scores = {split: evaluate_miou(model, data[split]) for split in ("val", "test")}  # type: ignore[arg-type]
         training = record["training"]
         history = training["history"]
+        command = command.format(loss=training["settings"].get("debias_loss", "paper"))
         size_mb = (folder / "model.safetensors").stat().st_size / 1e6
         lines = [
             f"# {name}", "",

@@ -3,11 +3,12 @@
 Every candidate is a seed-0 checkpoint of ``ours`` trained with one loss preset (``paper``, ``official``,
 ``supervised-bias``, ``poe``), evaluated with each inference setting (the contrast per query or on the
 foreground; query 0 kept or muted when Phi marks no class); ``vanilla`` and ``ours-nodebias`` are the
-references. All run the ``debias`` suite on the first ``--clips`` val clips. The rule, fixed before looking:
+references. All run the ``negative`` suite (its baseline gives the mIoU) on the first ``--clips`` val clips.
+The rule, fixed before looking:
 among candidates whose val mIoU is at most 2 points below vanilla's, the lowest prior coverage under silence,
 then the lowest fpr_silence. The test split is never read here.
 
-    python scripts/choose_debias.py --checkpoints runs/train --clips 80 --out reports/debias/val-choice.md
+    python scripts/choose_debias.py --checkpoints runs/train --clips 60 --out reports/debias/val-choice.md
 """
 
 from __future__ import annotations
@@ -25,10 +26,8 @@ from avsprobe.runner import run_models
 
 LOSSES = {"paper": "ours-paper", "official": "ours-official", "supervised-bias": "ours-supbias", "poe": "ours-poe"}
 INFERENCE = {"queries": {}, "foreground": {"contrast_on": "foreground"},
-             "queries+mute0": {"mute_unmarked_zeroth": "true"},
              "foreground+mute0": {"contrast_on": "foreground", "mute_unmarked_zeroth": "true"}}
-METRICS = ["miou", "prior_coverage", "fpr_silence", "fpr_background", "silent_object_coverage", "intensity_gap",
-           "dominance"]
+METRICS = ["miou", "prior_coverage", "fpr_silence", "fpr_background", "silent_object_coverage", "fpr_noise"]
 MIOU_BUDGET = 0.02
 
 
@@ -54,15 +53,15 @@ def candidates(root: Path) -> list[tuple[str, str, dict[str, str], dict | None]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoints", type=Path, default=Path("runs/train"))
-    parser.add_argument("--clips", type=int, default=80)
+    parser.add_argument("--clips", type=int, default=60)
     parser.add_argument("--runs", type=Path, default=Path("runs/val-choice"))
     parser.add_argument("--out", type=Path, default=Path("reports/debias/val-choice.md"))
     args = parser.parse_args()
     started = time.perf_counter()
-    chosen = candidates(args.checkpoints)
+    chosen = candidates(args.checkpoints.resolve())
     adapters = [resolve_model(model, options) for _, model, options, _ in chosen]
     dirs = [args.runs / label.replace(" ", "").replace(",", "-").replace("[", "_").replace("]", "") for label, *_ in chosen]
-    run_models(adapters, load_suite("debias"), open_data(None, split="val"), dirs, limit=args.clips)
+    run_models(adapters, load_suite("negative"), open_data(None, split="val"), dirs, limit=args.clips)
     rows = []
     for (label, _, options, settings), folder in zip(chosen, dirs, strict=True):
         metrics = compute_metrics(load_run(folder)).headline
@@ -71,7 +70,7 @@ def main() -> None:
     vanilla = next(r for r in rows if r["label"] == "vanilla")
     eligible = [r for r in rows if r["label"].startswith("ours[") and r["miou"] >= vanilla["miou"] - MIOU_BUDGET]
     best = min(eligible, key=lambda r: (r["prior_coverage"], r["fpr_silence"])) if eligible else None
-    lines = [f"# Choosing the remedy on val ({args.clips} clips, debias suite, seed-0 checkpoints)", "",
+    lines = [f"# Choosing the remedy on val ({args.clips} clips, negative suite, seed-0 checkpoints)", "",
              "Rule fixed before looking: among `ours` candidates with val mIoU at most "
              f"{MIOU_BUDGET * 100:.0f} points below vanilla, the lowest prior coverage under silence, then the "
              "lowest fpr_silence. Command: `python scripts/choose_debias.py --clips "

@@ -2,8 +2,8 @@
 
 Runs the ``debias`` suite (intensity, negative audio, two-level mixes) over every test clip for ``vanilla``,
 ``ours-nodebias`` and ``ours`` (the loss and inference chosen on val by ``scripts/choose_debias.py``) from
-checkpoints ``CHECKPOINTS/{model}-s{seed}``, plus the seed-0 ablations (the main branch alone, every other
-loss preset, the logits ensemble), in one shared pass. For each metric it reports the across-seed mean, the
+checkpoints ``CHECKPOINTS/{model}-s{seed}``, plus the seed-0 ablations (the main branch alone, the logits
+ensemble; the other loss presets are compared on val by ``choose_debias.py``), in one shared pass. For each metric it reports the across-seed mean, the
 across-seed range and a clip-bootstrap interval of the seed-averaged per-clip values; the paired
 differences ``ours - vanilla`` seed by seed; and whether the issue's goals hold in every seed. Writes
 ``OUT/seeds.md``, ``OUT/seeds.json`` and the seed-0 report (figures, tables) to ``OUT``. Nothing here was
@@ -30,6 +30,9 @@ from avsprobe.results import load_records
 from avsprobe.runner import run_models
 
 SEEDS = (0, 1, 2)
+FAMILY_SEEDS = {"vanilla": SEEDS, "ours-nodebias": (0,), "ours": SEEDS}
+"""Seeds run per model: ``ours-nodebias`` has seed 0 only (its seeds 1 and 2 were not trained in the time
+this comparison had; see the README)."""
 METRICS = ["miou", "prior_coverage", "silent_object_coverage", "fpr_silence", "fpr_background", "intensity_gap",
            "dominance"]
 LOSS_FOLDERS = {"paper": "ours-paper", "official": "ours-official", "supervised-bias": "ours-supbias",
@@ -41,15 +44,13 @@ def _models(root: Path, choice: dict) -> list[tuple[str, str, dict[str, str]]]:
     ours = LOSS_FOLDERS[choice["loss"]]
     inference = choice.get("inference", {})
     out = []
-    for seed in SEEDS:
-        out += [(f"vanilla-s{seed}", "vanilla", {"checkpoint": str(root / f"vanilla-s{seed}")}),
-                (f"ours-nodebias-s{seed}", "ours-nodebias", {"checkpoint": str(root / f"ours-nodebias-s{seed}")}),
-                (f"ours-s{seed}", "ours", {"checkpoint": str(root / f"{ours}-s{seed}"), **inference})]
+    folders = {"vanilla": "vanilla", "ours-nodebias": "ours-nodebias", "ours": ours}
+    for family, seeds in FAMILY_SEEDS.items():
+        for seed in seeds:
+            options = {"checkpoint": str(root / f"{folders[family]}-s{seed}"), **(inference if family == "ours" else {})}
+            out.append((f"{family}-s{seed}", family, options))
     out.append(("ablation: ours main branch only (alpha 0)", "ours",
                 {"checkpoint": str(root / f"{ours}-s0"), **inference, "alpha": "0"}))
-    for loss, folder in LOSS_FOLDERS.items():
-        if loss != choice["loss"] and (root / f"{folder}-s0" / "model.safetensors").is_file():
-            out.append((f"ablation: ours {loss} loss", "ours", {"checkpoint": str(root / f"{folder}-s0")}))
     if (root / "visual-only-s0" / "model.safetensors").is_file():
         out.append(("ablation: logits ensemble", "ours", {"strategy": "logits-ensemble",
                                                           "checkpoint": str(root / "visual-only-s0"),
@@ -65,7 +66,7 @@ def _summary(records: dict[str, object], family: str) -> dict[str, dict[str, flo
     """Across-seed mean and range of each metric, and a clip-bootstrap interval of seed-averaged values."""
     out = {}
     for metric in METRICS:
-        per_seed = [_per_clip(records[f"{family}-s{s}"], metric) for s in SEEDS]
+        per_seed = [_per_clip(records[f"{family}-s{s}"], metric) for s in FAMILY_SEEDS[family]]
         values = [float(p.mean()) for p in per_seed]
         shared = per_seed[0].index
         for p in per_seed[1:]:
@@ -102,7 +103,8 @@ def _markdown(summary: dict, paired: dict, goals: dict, ablations: dict, choice:
     lines = [f"# The remedy against vanilla, 3 seeds, {clips} balanced test clips (debias suite)", "",
              f"`ours` = loss `{choice['loss']}`, inference {choice.get('inference') or 'default'} (chosen on val: "
              "`val-choice.md`). Each cell: across-seed mean, [min, max] over seeds, and the 95 % clip-bootstrap "
-             "interval of the seed-averaged per-clip values. Command: `python scripts/compare_debias.py`.", "",
+             "interval of the seed-averaged per-clip values (ours-nodebias: seed 0 only). Command: "
+             "`python scripts/compare_debias.py`.", "",
              "| model | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
     for family, values in summary.items():
         cells = [f"{v['mean']:.3f} [{v['min']:.3f}, {v['max']:.3f}] ({v['ci_low']:.3f}-{v['ci_high']:.3f})"
@@ -129,14 +131,21 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=None, help="first N test clips (default: all 200)")
     parser.add_argument("--out", type=Path, default=Path("reports/debias"))
     parser.add_argument("--runs", type=Path, default=Path("runs/debias"))
+    parser.add_argument("--only", nargs="*", default=None, help="run only these labels now (no summary)")
     args = parser.parse_args()
     started = time.perf_counter()
     choice = json.loads(args.choice.read_text())["chosen_settings"]
-    models = _models(args.checkpoints, choice)
+    models = _models(args.checkpoints.resolve(), choice)
     adapters = [resolve_model(model, options) for _, model, options in models]
     dirs = [args.runs / label.replace("ablation: ", "ablation-").replace(" ", "-").replace("(", "").replace(")", "")
             for label, *_ in models]
     suite = load_suite("debias")
+    if args.only is not None:
+        keep = [i for i, (label, *_) in enumerate(models) if label in args.only]
+        run_models([adapters[i] for i in keep], suite, open_data(None, split="test"), [dirs[i] for i in keep],
+                   limit=args.clips)
+        print(f"ran {', '.join(models[i][0] for i in keep)} in {time.perf_counter() - started:.0f} s")
+        return
     run_models(adapters, suite, open_data(None, split="test"), dirs, limit=args.clips)
     records = {label: load_records(folder) for (label, *_), folder in zip(models, dirs, strict=True)}
     summary = {family: _summary(records, family) for family in ("vanilla", "ours-nodebias", "ours")}

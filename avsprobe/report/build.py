@@ -69,6 +69,7 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
                   "| metric | " + " | ".join(paired) + " |", "|---|" + "---|" * len(paired)]
         names = list(dict.fromkeys(n for d in paired.values() for n in d))
         lines += [f"| {n} | " + " | ".join(_cell(d.get(n)) for d in paired.values()) + " |" for n in names]
+    lines += _protocol_sections(runs, metrics)
     lines += ["", "## Runs", "", "| model | suite | data | clips evaluated | failed clips | seed | model fingerprint | suite fingerprint | data fingerprint |",
               "|---|---|---|---|---|---|---|---|---|"]
     for run, m in zip(runs, metrics, strict=True):
@@ -97,27 +98,107 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
     return "\n".join(lines) + "\n"
 
 
+PROTOCOL_TITLES = {
+    "avsbench_robust": ("AVSBench-Robust protocol", "Under each negative audio, scored against the original positive "
+                        "masks (their protocol); fpr per frame, sigmoid > 0.5, mean over frames.",
+                        ("miou", "fscore", "fpr")),
+    "negative_audio_ssl": ("Negative-audio sound-source-localisation metrics", "pIA in % of the frame; AOC over "
+                           "t = 0, 0.05, ..., 1 (lower is better); HM of 100 x mIoU (original audio) and 100 - pIA "
+                           "(Juanola, Haro, Fuentes, ICASSP 2025).", ("pia", "aoc", "hm")),
+}
+
+
+def _protocol_rows(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], key: str) -> list[list[str]]:
+    """``[model, condition, value cells...]`` of one protocol table."""
+    columns = PROTOCOL_TITLES[key][2]
+    rows = []
+    for run, m in zip(runs, metrics, strict=True):
+        for condition, values in m.protocols.get(key, {}).items():
+            rows.append([run.model, condition, *(_cell(values.get(c)) for c in columns)])
+    return rows
+
+
+def _protocol_sections(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> list[str]:
+    lines: list[str] = []
+    for key, (title, note, columns) in PROTOCOL_TITLES.items():
+        rows = _protocol_rows(runs, metrics, key)
+        if not rows:
+            continue
+        lines += ["", f"## {title}", "", note, "", "| model | negative audio | " + " | ".join(columns) + " |",
+                  "|---|---|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+LATEX_FAMILIES = {
+    "overall": ("Segmentation with the original audio", ("miou", "fscore", "coavs_drop", "miou_avss", "fscore_avss",
+                                                        "miou_avss_present")),
+    "audio": ("Audio priming and mixing", ("intensity_gap", "dominance", "additivity", "follow_rate",
+                                           "semantic_spread", "area_gap", "class_follow_rate")),
+    "prior": ("Visual prior under negative audio", ("prior_coverage", "silent_object_coverage", "fpr_silence",
+                                                    "fpr_background", "fpr_noise", "fpr_offscreen", "prior_corr",
+                                                    "offscreen_class_paint")),
+}
+LATEX_MODELS_PER_TABLE = 5  # with the metric column, at most 6 columns: a paper's column or page width
+
+
 def _latex(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> str:
+    """Paper-sized booktabs tables: one per metric family (headline metrics) and one per group (levels,
+    classes, conditions), each with at most :data:`LATEX_MODELS_PER_TABLE` models (more models: more tables)."""
     def esc(text: str) -> str:
         return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")
 
-    cols = "l" + "r" * len(runs)
-    lines = [r"% requires \usepackage{booktabs}", r"\begin{tabular}{" + cols + "}", r"\toprule",
-             "metric & " + " & ".join(esc(r.model) for r in runs) + r" \\", r"\midrule"]
-    lines += [esc(name) + " & " + " & ".join(esc(c) for c in cells) + r" \\" for name, cells in _rows(runs, metrics)]
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    def table(key: str, caption: str, rows: list[tuple[str, list[str]]]) -> list[str]:
+        out = []
+        for start in range(0, len(runs), LATEX_MODELS_PER_TABLE):
+            chunk = slice(start, start + LATEX_MODELS_PER_TABLE)
+            models = [esc(r.model) for r in runs][chunk]
+            part = f" ({start // LATEX_MODELS_PER_TABLE + 1})" if len(runs) > LATEX_MODELS_PER_TABLE else ""
+            out += [r"\begin{table}[t]", r"\centering", r"\small",
+                    r"\caption{" + esc(caption + part) + " (95 \\% bootstrap intervals over clips)}",
+                    r"\label{tab:avsprobe-" + key + (f"-{start // LATEX_MODELS_PER_TABLE + 1}" if part else "") + "}",
+                    r"\begin{tabular}{l" + "r" * len(models) + "}", r"\toprule",
+                    "metric & " + " & ".join(models) + r" \\", r"\midrule"]
+            out += [esc(name) + " & " + " & ".join(esc(c) for c in cells[chunk]) + r" \\" for name, cells in rows]
+            out += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+        return out
+
+    lines = [r"% requires \usepackage{booktabs}", ""]
+    placed: set[str] = set()
+    for key, (caption, names) in LATEX_FAMILIES.items():
+        rows = [(n, [_cell(m.headline.get(n)) for m in metrics]) for n in names if any(n in m.headline for m in metrics)]
+        placed |= {n for n, _ in rows}
+        if rows:
+            lines += table(key, caption, rows)
+    others = [n for n in dict.fromkeys(n for m in metrics for n in m.headline) if n not in placed]
+    if others:
+        lines += table("other", "Other metrics", [(n, [_cell(m.headline.get(n)) for m in metrics]) for n in others])
+    for group in dict.fromkeys(g for m in metrics for g in m.groups):
+        keys = list(dict.fromkeys(k for m in metrics for k in m.groups.get(group, {})))
+        rows = [(k, [_cell(m.groups.get(group, {}).get(k)) for m in metrics]) for k in keys]
+        lines += table(group.replace("_", "-"), group.replace("_", " "), rows)
+    return "\n".join(lines)
 
 
-def _html(markdown_rows: list[tuple[str, list[str]]], runs: Sequence[RunResult], figures: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(r.model)}</th>" for r in runs)
-    body = "".join("<tr><td>" + html.escape(n) + "</td>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
-                   for n, cells in markdown_rows)
+def _html(markdown_rows: list[tuple[str, list[str]]], runs: Sequence[RunResult], figures: list[str],
+          metrics: Sequence[RunMetrics] = ()) -> str:
+    def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    main = table(["metric", *(r.model for r in runs)], [[n, *cells] for n, cells in markdown_rows])
+    sections = ""
+    for key, (title, note, columns) in PROTOCOL_TITLES.items():
+        rows = _protocol_rows(runs, metrics, key) if metrics else []
+        if rows:
+            sections += (f"<h2>{html.escape(title)}</h2><p>{html.escape(note)}</p>"
+                         + table(["model", "negative audio", *columns], rows))
     images = "".join(f'<figure><img src="figures/{n}.png" width="600"><figcaption>{n}</figcaption></figure>' for n in figures)
     return ("<!doctype html><html><head><meta charset='utf-8'><title>avsprobe report</title>"
             "<style>body{font-family:serif;max-width:60em;margin:auto}td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
             f"</head><body><h1>avsprobe report</h1><p>Bootstrap 95 % intervals over clips.</p>"
-            f"<table><tr><th>metric</th>{head}</tr>{body}</table>{images}</body></html>\n")
+            f"{main}{sections}{images}</body></html>\n")
 
 
 def _paired(runs: Sequence[RunResult]) -> dict[str, dict[str, MetricValue]]:
@@ -222,7 +303,9 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                   **({"incomplete": {"jobs_recorded": r.incomplete[0], "jobs_planned": r.incomplete[1]}}
                      if r.incomplete else {}),
                   "metrics": {k: metric_json(v) for k, v in m.headline.items()},
-                  "groups": {g: {k: metric_json(v) for k, v in vals.items()} for g, vals in m.groups.items()}}
+                  "groups": {g: {k: metric_json(v) for k, v in vals.items()} for g, vals in m.groups.items()},
+                  "protocols": {p: {c: {k: metric_json(v) for k, v in vals.items()} for c, vals in conds.items()}
+                                for p, conds in m.protocols.items()}}
                  for r, m in zip(runs, metrics, strict=True)],
         "paired_differences": {pair: {k: metric_json(v) for k, v in diffs.items()} for pair, diffs in paired.items()},
         "metric_definitions": METRIC_DEFINITIONS,
@@ -233,7 +316,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     if "md" in formats:
         atomic_write_text(out / "report.md", _markdown(runs, metrics, written, paired))
     if "html" in formats:
-        atomic_write_text(out / "report.html", _html(_rows(runs, metrics), runs, written))
+        atomic_write_text(out / "report.html", _html(_rows(runs, metrics), runs, written, metrics))
     if "latex" in formats:
         atomic_write_text(out / "tables.tex", _latex(runs, metrics))
     return content

@@ -39,6 +39,14 @@ METRIC_DEFINITIONS = {
     "follow_rate": "fraction of swapped frames whose new source is covered more than the old one",
     "area_gap": "mIoU at the largest area fraction minus at the smallest",
     "coavs_drop": "mIoU on the source scenes with their original audio minus mIoU on Co-AVS, paired by scene",
+    "avsbench_robust": "AVSBench-Robust protocol (Li et al. 2025), per negative condition: miou and fscore as above "
+                       "but scored against the clip's original positive masks, and fpr = mean over frames of the "
+                       "fraction of pixels with sigmoid > 0.5; their G-mIoU, G-F and G-FPR have no public "
+                       "definition and are left out",
+    "negative_audio_ssl": "negative-audio SSL metrics (Juanola, Haro, Fuentes, ICASSP 2025), per negative condition: "
+                          "pia = 100 x the fraction of the frame predicted, per clip, averaged; aoc = area over the "
+                          "curve y(t) = fraction of clips with pIA <= t, t = 0, 0.05, ..., 1 (trapezoid rule; lower "
+                          "is better); hm = 2 P (100 - pia) / (P + 100 - pia) with P = 100 x miou (original audio)",
     "miou_avss": "semantic models: miou.avss on baseline conditions (per-class IoU over the frames where the class "
                  "occurs, summed, divided by all K classes, background included; the AVSBench reference)",
     "fscore_avss": "semantic models: fscore.avss on baseline conditions (argmax operating point, beta^2 = 0.3, "
@@ -170,6 +178,7 @@ class RunMetrics:
     clips_evaluated: int = 0
     failed: list[str] = field(default_factory=list)
     missed_levels: dict[str, int] = field(default_factory=dict)
+    protocols: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
 
 
 def compute_metrics(run: RunResult) -> RunMetrics:
@@ -204,6 +213,11 @@ def compute_metrics(run: RunResult) -> RunMetrics:
         silent = bias.silent_object_coverage(r)
         if silent is not None:
             out.headline["silent_object_coverage"] = silent
+        from avsprobe.metrics import protocols
+
+        out.protocols["avsbench_robust"] = protocols.robust_protocol(r)
+        positive = out.headline.get("miou")
+        out.protocols["negative_audio_ssl"] = protocols.ssl_protocol(r, positive.value if positive else None)
         frequency = run.info.get("train_sounding_frequency")
         if frequency:
             out.headline["prior_corr"] = bias.prior_corr(r, frequency)

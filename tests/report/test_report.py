@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,11 @@ def test_report_files_and_figures(run_dirs: list[Path], tmp_path: Path, capsys: 
             assert im.size[0] >= 600  # 300 dpi
     tex = (out / "tables.tex").read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex and "loudness-gated-oracle" in tex
+    # paper-sized: one table per metric family and per group, each at most 6 columns, booktabs
+    specs = re.findall(r"\\begin\{tabular\}\{(l[r]*)\}", tex)
+    assert len(specs) >= 5 and all(len(spec) <= 6 for spec in specs)
+    assert tex.count(r"\begin{table}") == len(specs) == tex.count(r"\bottomrule")
+    assert r"\caption{Visual prior under negative audio" in tex and r"\label{tab:avsprobe-prior}" in tex
     md = (out / "report.md").read_text()
     from avsprobe.report.compute import METRIC_DEFINITIONS
 
