@@ -23,6 +23,14 @@ __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_ba
            "qualitative_grid"]
 
 
+def _colours(runs: list[RunResult]) -> dict[str, str]:
+    """One colour per model for every figure of a report: by the run's place in the report (the same list
+    reaches every figure), so a model keeps its colour when a figure leaves other runs out."""
+    from avsprobe.report.style import PALETTE
+
+    return {run.model: PALETTE[i % len(PALETTE)] for i, run in enumerate(runs)}
+
+
 def _group(run: RunResult, name: str, compute: Any) -> dict:
     """A grouped metric already computed for the report (``run.metrics``), else computed now."""
     if run.metrics is not None and name in run.metrics.groups:
@@ -43,17 +51,18 @@ def intensity_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     if not rows:
         return None
     table = pd.DataFrame(rows).sort_values(["model", "loudness_lufs"])
-    return _curves(table, "loudness_lufs", "loudness of the audio (LUFS)", "Audio priming by intensity"), table
+    return _curves(table, "loudness_lufs", "loudness of the audio (LUFS)", "Audio priming by intensity",
+                   _colours(runs)), table
 
 
-def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str) -> Any:
+def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str, colours: dict[str, str]) -> Any:
     """mIoU against ``x``, one line per model with its 95 % band."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(3.4, 2.4))
     for (model, g), style in zip(table.groupby("model", sort=False), _LINESTYLES, strict=False):
-        ax.plot(g[x], g.miou, marker="o", ms=3, linestyle=style, label=model)
-        ax.fill_between(g[x], g.ci_low, g.ci_high, alpha=0.2)
+        ax.plot(g[x], g.miou, marker="o", ms=3, linestyle=style, label=model, color=colours[model])
+        ax.fill_between(g[x], g.ci_low, g.ci_high, alpha=0.2, color=colours[model])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mIoU")
     ax.set_ylim(-0.02, 1.02)
@@ -67,8 +76,6 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     import matplotlib.pyplot as plt
     import pandas as pd
     from matplotlib.patches import Patch
-
-    from avsprobe.report.style import PALETTE
 
     frames = []
     for run in runs:
@@ -85,8 +92,9 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     models = list(dict.fromkeys(table.model))
     fig, ax = plt.subplots(figsize=(5.0, 2.4))
     width = 0.8 / len(models)
+    colours = _colours(runs)
     for m, model in enumerate(models):
-        colour = PALETTE[m % len(PALETTE)]
+        colour = colours[model]
         groups = [(x, table[(table.model == model) & (table.class_name == cls)].iou.to_numpy())
                   for x, cls in enumerate(order)]
         groups = [(x, v) for x, v in groups if len(v)]
@@ -95,7 +103,7 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
                    boxprops={"facecolor": colour, "linewidth": 0.7}, medianprops={"color": "black", "linewidth": 0.7},
                    whiskerprops={"linewidth": 0.7}, capprops={"linewidth": 0.7})
     ax.set_xticks(range(len(order)), order)
-    ax.legend(handles=[Patch(facecolor=PALETTE[m % len(PALETTE)], label=model) for m, model in enumerate(models)],
+    ax.legend(handles=[Patch(facecolor=colours[model], label=model) for model in models],
               frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xlabel("class of the sounding source")
     ax.set_ylabel("per-clip IoU")
@@ -159,11 +167,12 @@ def prior_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     width = 0.8 / len(models)
     fig, ax = plt.subplots(figsize=(5.0, 2.4))
     x = np.arange(len(order))
+    colours = _colours(runs)
     for i, model in enumerate(models):
         g = table[table.model == model].set_index("class_name").reindex(order)
         err = np.vstack([g.prior_score - g.ci_low, g.ci_high - g.prior_score])
         ax.bar(x + (i - (len(models) - 1) / 2) * width, g.prior_score, width, yerr=np.nan_to_num(err), label=model,
-               capsize=1.5, error_kw={"lw": 0.6})
+               capsize=1.5, error_kw={"lw": 0.6}, color=colours[model])
     freq = table.groupby("class_name").train_sounding_frequency.first().reindex(order)
     if freq.notna().any():
         ax.plot(x, freq, "k_", ms=14, mew=1.5, label="training sounding frequency")
@@ -188,7 +197,7 @@ def area_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     if not rows:
         return None
     table = pd.DataFrame(rows).sort_values(["model", "area_frac"])
-    return _curves(table, "area_frac", "area of the target (fraction of the frame)", "Size bias"), table
+    return _curves(table, "area_frac", "area of the target (fraction of the frame)", "Size bias", _colours(runs)), table
 
 
 def coavs_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:

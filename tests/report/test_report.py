@@ -193,3 +193,29 @@ def test_no_figure_text_overlaps_another(run_dirs: list[Path]) -> None:
                     assert not box.overlaps(other_box), (name, text, other)
             drawn += 1
     assert drawn >= 5
+
+
+def test_one_colour_per_model_in_every_figure(run_dirs: list[Path]) -> None:
+    """A model keeps its colour in every figure, also where a figure plots fewer models than the report."""
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    matplotlib.use("Agg")
+    from avsprobe.report import plots
+    from avsprobe.report.build import run_labels
+    from avsprobe.report.compute import load_run
+    from avsprobe.report.style import paper_style
+
+    runs = [load_run(p) for p in run_dirs]
+    for run, label in zip(runs, run_labels(runs), strict=True):
+        run.label = label
+    expected = {m: c.lower() for m, c in plots._colours(runs).items()}
+    assert len(set(expected.values())) == len(runs)
+    with paper_style():
+        fig, _ = plots.intensity_curves(runs)
+        lines = {line.get_label(): to_hex(line.get_color()) for line in fig.axes[0].get_lines()}
+        assert {m: lines[m] for m in expected} == expected
+        fig, _ = plots.prior_bars(runs)
+        bars = {c.get_label(): to_hex(c.patches[0].get_facecolor()) for c in fig.axes[0].containers
+                if hasattr(c, "patches")}
+        assert {m: bars[m] for m in expected} == expected
