@@ -390,7 +390,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
     info = {
         "records_format": RECORDS_FORMAT,
         "model": adapter.name, "model_fingerprint": adapter.fingerprint(), "model_options": adapter.options,
-        "model_variant": adapter.variant(), "output": adapter.input_spec.output,
+        "model_variant": adapter.variant(), "model_seed": adapter.training_seed(), "output": adapter.input_spec.output,
         "model_classes": list(_semantic_classes(adapter)),
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
         "data": source.description, "data_root": str(source.root), "subset": source.subset,

@@ -45,15 +45,33 @@ def _copy_in(source: Path, ours_folder: str) -> None:
             shutil.copyfile(folder / file, BUNDLED / name / file)
 
 
+def _set_inference(settings: list[str]) -> dict[str, str]:
+    """Write inference settings chosen on val (``contrast_on=foreground``) into the bundled ``ours``
+    config.json; they change no weight."""
+    from avsprobe.reference.config import ReferenceConfig
+
+    record = json.loads((BUNDLED / "ours" / "config.json").read_text())
+    changes = dict(item.split("=", 1) for item in settings)
+    for key, value in changes.items():
+        current = record["config"][key]
+        record["config"][key] = type(current)(value) if not isinstance(current, bool) else value == "true"
+    ReferenceConfig(**record["config"])  # still a valid config
+    (BUNDLED / "ours" / "config.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return changes
+
+
 def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="source", type=Path, default=None, help="folder of NAME-s0 checkpoints")
     parser.add_argument("--ours-folder", default="ours-paper-s0", help="the ours checkpoint under --from")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        help="KEY=VALUE inference setting of the bundled ours, chosen on val")
     args = parser.parse_args()
     if args.source is not None:
         _copy_in(args.source, args.ours_folder)
+    inference = _set_inference(args.settings) if args.settings else {}
     torch.set_num_threads(2)
     world = ensure_default_world()
     data: dict[str, object] = {}
@@ -73,6 +91,10 @@ def main() -> None:
             f"# {name}", "",
             "Trained on the default bias lab (world seed 0, `probes/worlds/biaslab.toml`), tiny variant, by:", "",
             "```bash", command, "```", "",
+            *([f"then its inference settings chosen on val (`reports/debias/val-choice.md`) were written into "
+               f"`config.json`: {', '.join(f'`{k}={v}`' for k, v in inference.items())} "
+               f"(`python scripts/bundle_checkpoints.py --set ...`; no weight changes).", ""]
+              if name == "ours" and inference else []),
             f"- training seed: {training['settings']['seed']}; epochs: {training['settings']['epochs']}; "
             f"batch: {training['settings']['batch_size']} frames; best epoch on val: {training['best']['epoch'] + 1}",
             f"- canonical mIoU, original audio: val {scores['val']:.4f}, balanced test {scores['test']:.4f}",

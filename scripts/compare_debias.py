@@ -136,17 +136,15 @@ def main() -> None:
     started = time.perf_counter()
     choice = json.loads(args.choice.read_text())["chosen_settings"]
     models = _models(args.checkpoints.resolve(), choice)
-    adapters = [resolve_model(model, options) for _, model, options in models]
     dirs = [args.runs / label.replace("ablation: ", "ablation-").replace(" ", "-").replace("(", "").replace(")", "")
             for label, *_ in models]
     suite = load_suite("debias")
+    keep = [i for i, (label, *_) in enumerate(models) if args.only is None or label in args.only]
+    adapters = [resolve_model(models[i][1], models[i][2]) for i in keep]
+    run_models(adapters, suite, open_data(None, split="test"), [dirs[i] for i in keep], limit=args.clips)
     if args.only is not None:
-        keep = [i for i, (label, *_) in enumerate(models) if label in args.only]
-        run_models([adapters[i] for i in keep], suite, open_data(None, split="test"), [dirs[i] for i in keep],
-                   limit=args.clips)
         print(f"ran {', '.join(models[i][0] for i in keep)} in {time.perf_counter() - started:.0f} s")
         return
-    run_models(adapters, suite, open_data(None, split="test"), dirs, limit=args.clips)
     records = {label: load_records(folder) for (label, *_), folder in zip(models, dirs, strict=True)}
     summary = {family: _summary(records, family) for family in ("vanilla", "ours-nodebias", "ours")}
     paired = _paired(records)

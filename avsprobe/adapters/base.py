@@ -103,6 +103,11 @@ class ModelAdapter(abc.ABC):
         bundled checkpoint with no options); run folders and report labels carry it."""
         return dict(self.options)
 
+    def training_seed(self) -> int | None:
+        """The seed the model's weights were trained with, where known (reports group runs of one model from
+        several seeds); None by default."""
+        return None
+
     def fingerprint_options(self) -> dict[str, Any]:
         """The options that can change the output (all of them unless an adapter knows better)."""
         return self.options

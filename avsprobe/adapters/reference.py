@@ -8,6 +8,7 @@ Each loads a checkpoint folder (``model.safetensors`` + ``config.json``): the on
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -79,7 +80,9 @@ class ReferenceAdapter(ModelAdapter):
         size = self.model.config.frame_size
         self.input_spec = InputSpec(frame_size=(size, size), mean=tuple(self.record["mean"]),
                                     std=tuple(self.record["std"]), output="binary")
-        self._weights_digest = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
+        # the weights and the settings saved beside them (inference settings live in config.json too)
+        self._weights_digest = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest() + hashlib.sha256(
+            json.dumps(self.record["config"], sort_keys=True).encode()).hexdigest()
         self.inference_changes: dict[str, Any] = {}
         self._set_inference(self.model, mute_unmarked_zeroth=mute_unmarked_zeroth)
 
@@ -129,6 +132,10 @@ class ReferenceAdapter(ModelAdapter):
         parts = [foreground_logits(model, frames[i : i + self.batch_frames], audio[i : i + self.batch_frames], (h, w))
                  for i in range(0, b * t, self.batch_frames)]
         return torch.cat(parts).reshape(b, t, h, w)
+
+    def training_seed(self) -> int | None:
+        seed = self.record.get("training", {}).get("settings", {}).get("seed")
+        return int(seed) if isinstance(seed, int) else None
 
     def fingerprint_options(self) -> dict[str, Any]:
         """Options minus those that cannot change the output: ``batch_frames`` (batch independence) and

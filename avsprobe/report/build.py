@@ -23,6 +23,8 @@ from avsprobe.report.compute import (
     find_run_folders,
     load_run,
     metric_json,
+    seed_groups,
+    seed_summary,
 )
 from avsprobe.report.style import paper_style, save_figure
 
@@ -58,8 +60,28 @@ def _rows(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> list[tupl
     return rows
 
 
+def _seed_section(seeds: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Each seed group: per metric the across-seed mean, [min, max] over seeds, and the clip-bootstrap
+    interval of the seed-averaged per-clip values."""
+    if not seeds:
+        return []
+    lines = ["", "## Seeds", "", "Runs of one model from checkpoints of several training seeds: across-seed mean, "
+             "[min, max] over seeds, and (in parentheses) the 95 % clip-bootstrap interval of the seed-averaged "
+             "per-clip values.", "", "| metric | " + " | ".join(seeds) + " |", "|---|" + "---|" * len(seeds)]
+    names = list(dict.fromkeys(n for summary in seeds.values() for n in summary))
+    for name in names:
+        cells = []
+        for summary in seeds.values():
+            v = summary.get(name)
+            cells.append("–" if v is None else f"{v['mean']:.3f} [{v['min']:.3f}, {v['max']:.3f}] "
+                                               f"({v['ci_low']:.3f}, {v['ci_high']:.3f})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures: list[str],
-              paired: dict[str, dict[str, MetricValue]]) -> str:
+              paired: dict[str, dict[str, MetricValue]], seeds: dict[str, dict[str, dict[str, Any]]] | None = None
+              ) -> str:
     models = [r.model for r in runs]
     lines = ["# avsprobe report", "", "Values are point estimates with bootstrap 95 % intervals over clips.", "",
              "| metric | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
@@ -69,6 +91,7 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
                   "| metric | " + " | ".join(paired) + " |", "|---|" + "---|" * len(paired)]
         names = list(dict.fromkeys(n for d in paired.values() for n in d))
         lines += [f"| {n} | " + " | ".join(_cell(d.get(n)) for d in paired.values()) + " |" for n in names]
+    lines += _seed_section(seeds or {})
     lines += _protocol_sections(runs, metrics)
     lines += ["", "## Runs", "", "| model | suite | data | clips evaluated | failed clips | seed | model fingerprint | suite fingerprint | data fingerprint |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -282,6 +305,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
         if drop is not None:
             m.headline["coavs_drop"] = drop
     paired = _paired(runs)
+    seeds = {label: seed_summary(members) for label, members in seed_groups(runs)}
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written = []
@@ -308,13 +332,14 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                                 for p, conds in m.protocols.items()}}
                  for r, m in zip(runs, metrics, strict=True)],
         "paired_differences": {pair: {k: metric_json(v) for k, v in diffs.items()} for pair, diffs in paired.items()},
+        "seed_groups": seeds,
         "metric_definitions": METRIC_DEFINITIONS,
         "figures": written,
     }
     if "json" in formats:
         atomic_write_text(out / "report.json", dumps(content) + "\n")
     if "md" in formats:
-        atomic_write_text(out / "report.md", _markdown(runs, metrics, written, paired))
+        atomic_write_text(out / "report.md", _markdown(runs, metrics, written, paired, seeds))
     if "html" in formats:
         atomic_write_text(out / "report.html", _html(_rows(runs, metrics), runs, written, metrics))
     if "latex" in formats:

@@ -17,7 +17,8 @@ from avsprobe.metrics.bias import MetricValue
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunResult", "load_run", "find_run_folders", "fscore_with_interval", "overall_scores", "compute_metrics", "METRIC_DEFINITIONS"]
+__all__ = ["RunResult", "load_run", "find_run_folders", "fscore_with_interval", "overall_scores", "compute_metrics",
+           "METRIC_DEFINITIONS", "seed_groups", "seed_summary"]
 
 METRIC_DEFINITIONS = {
     "miou": "miou.canonical on baseline conditions (per frame, empty-GT policy strict, averaged per clip then over clips)",
@@ -280,3 +281,50 @@ def coavs_drop(coavs_run: RunResult, runs: list[RunResult]) -> MetricValue | Non
     if shared.empty:
         return None
     return bias._metric("coavs_drop", (orig[shared] - co_by_scene[shared]).to_numpy())
+
+
+SEED_BLIND_OPTIONS = ("checkpoint", "main")
+"""Model options that name weights, not settings: runs differing only in them (and in the seed their weights
+were trained with) are seeds of one model."""
+
+
+def seed_groups(runs: list[RunResult]) -> list[tuple[str, list[RunResult]]]:
+    """Runs of one model (same name and settings, suite, data and split) from checkpoints of at least two
+    training seeds, as ``(label, runs)`` in report order; each label names the seeds."""
+    groups: dict[tuple, list[RunResult]] = {}
+    for run in runs:
+        if run.info.get("model_seed") is None or not run.has_results:
+            continue
+        options = {k: v for k, v in (run.info.get("model_options") or {}).items() if k not in SEED_BLIND_OPTIONS}
+        key = (run.info["model"], json.dumps(options, sort_keys=True, default=str), run.info["suite_fingerprint"],
+               run.info["data_fingerprint"], run.info.get("split"))
+        groups.setdefault(key, []).append(run)
+    out = []
+    for (model, options, *_), members in groups.items():
+        seeds = sorted({int(r.info["model_seed"]) for r in members})
+        if len(seeds) < 2:
+            continue
+        settings = ", ".join(f"{k}={v}" for k, v in json.loads(options).items())
+        out.append((f"{model}{f' [{settings}]' if settings else ''} (seeds {', '.join(map(str, seeds))})", members))
+    return out
+
+
+def seed_summary(members: list[RunResult]) -> dict[str, dict[str, Any]]:
+    """Per clip-mean metric: each seed's value, their mean and range, and the clip-bootstrap 95 % interval of
+    the seed-averaged per-clip values (over the clips every seed saw)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, per_clip_of in bias.PER_CLIP.items():
+        per_seed = [per_clip_of(run.records) for run in members]
+        if any(p.empty for p in per_seed):
+            continue
+        shared = per_seed[0].index
+        for p in per_seed[1:]:
+            shared = shared.intersection(p.index)
+        if not len(shared):
+            continue
+        values = [float(p.mean()) for p in per_seed]
+        _, low, high = bias.bootstrap(np.mean([p[shared].to_numpy(np.float64) for p in per_seed], axis=0))
+        out[name] = {"seeds": {int(r.info["model_seed"]): v for r, v in zip(members, values, strict=True)},
+                     "mean": float(np.mean(values)), "min": min(values), "max": max(values),
+                     "ci_low": float(low), "ci_high": float(high), "n_clips": int(len(shared))}
+    return out

@@ -99,13 +99,18 @@ def test_alpha_and_inference_options_are_honoured_and_fingerprinted(world: Path,
     assert resolve_model("ours", {"checkpoint": str(out), "batch_frames": "7"}).fingerprint() == prints[None]
     contrast_fg = resolve_model("ours", {"checkpoint": str(out), "contrast_on": "foreground"})
     assert contrast_fg.fingerprint() != prints[None] and not torch.equal(contrast_fg.predict(batch), logits[None])
+    # the same folder and weights with another inference setting saved in config.json: another fingerprint
+    record = json.loads((out / "config.json").read_text())
+    record["config"]["contrast_on"] = "foreground"
+    (out / "config.json").write_text(json.dumps(record))
+    saved_fg = resolve_model("ours", {"checkpoint": str(out)})
+    assert saved_fg.fingerprint() != prints[None]
+    assert torch.equal(saved_fg.predict(batch), contrast_fg.predict(batch))
     with pytest.raises(AdapterError, match="alpha would change nothing"):
-        resolve_model("ours", {"checkpoint": str(_nodebias(world, tmp_path)),
-                               "alpha": "2"})
+        resolve_model("ours", {"checkpoint": str(_nodebias(world, tmp_path)), "alpha": "2"})
     with pytest.raises(AdapterError, match="noise_draws='many' is not a int"):
         resolve_model("ours", {"checkpoint": str(out), "noise_draws": "many"})
     # a checkpoint from before the fix loads as it was trained (leaky marks, unit noise, one draw)
-    record = json.loads((out / "config.json").read_text())
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     train(_settings(world, model="ours", overrides={"frame_size": 64, **LEGACY_DEFAULTS}), legacy, max_steps=1, workers=1)
