@@ -116,8 +116,14 @@ def _markdown(summary: dict, paired: dict, goals: dict, ablations: dict, choice:
         lines.append(f"| {metric} | " + " | ".join(f"{r['value']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
                                                  for r in rows) + " |")
     lines += ["", "## Goals (ours against vanilla of the same seed)", ""]
-    lines += [f"- {goal}: {', '.join('yes' if ok else 'no' for ok in oks)} "
-              f"({'holds in every seed' if all(oks) else 'does not hold in every seed'})" for goal, oks in goals.items()]
+    metric_of = {"prior_coverage at least 50 % lower": "prior_coverage", "fpr_silence at least 30 % lower": "fpr_silence",
+                 "smaller intensity_gap": "intensity_gap", "at most 2 mIoU points lost": "miou"}
+    for goal, oks in goals.items():
+        metric = metric_of[goal]
+        pairs = zip(summary["ours"][metric]["seeds"], summary["vanilla"][metric]["seeds"], oks, strict=True)
+        seeds = "; ".join(f"seed {i}: {a:.3f} vs {b:.3f} ({'met' if ok else 'not met'})"
+                          for i, (a, b, ok) in enumerate(pairs))
+        lines.append(f"- {goal}: {seeds}; {'holds in every seed' if all(oks) else 'does not hold in every seed'}")
     lines += ["", "## Seed-0 ablations", "", "| run | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
     for label, values in ablations.items():
         lines.append(f"| {label} | " + " | ".join("-" if values[m] is None else f"{values[m]:.3f}" for m in METRICS) + " |")

@@ -29,8 +29,9 @@ from avsprobe.report.compute import (
 from avsprobe.report.style import paper_style, save_figure
 
 __all__ = ["FORMATS", "build_report"]
+"""``browse``: the failure browser, ``browse.html`` and its strips (``report.browse``)."""
 
-FORMATS = ("md", "html", "latex", "json")
+FORMATS = ("md", "html", "latex", "json", "browse")
 FIGURES = {
     "intensity_curves": plots.intensity_curves,
     "semantic_boxes": plots.semantic_boxes,
@@ -344,4 +345,9 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
         atomic_write_text(out / "report.html", _html(_rows(runs, metrics), runs, written, metrics))
     if "latex" in formats:
         atomic_write_text(out / "tables.tex", _latex(runs, metrics))
+    if "browse" in formats:
+        from avsprobe.report.browse import write_browser
+
+        shown = [r for r in runs if r.has_results]
+        write_browser(shown, out, plots._colours(shown))
     return content

@@ -219,3 +219,50 @@ def test_one_colour_per_model_in_every_figure(run_dirs: list[Path]) -> None:
         bars = {c.get_label(): to_hex(c.patches[0].get_facecolor()) for c in fig.axes[0].containers
                 if hasattr(c, "patches")}
         assert {m: bars[m] for m in expected} == expected
+
+
+def test_failure_browser_ranks_failures_and_renders_in_chromium(run_dirs: list[Path], tmp_path: Path) -> None:
+    """browse.html: failures ranked by severity per model and kind; opened in headless Chromium it renders
+    without errors, every overlay strip loads, and its screenshot is not blank."""
+    import shutil
+    import subprocess
+
+    from avsprobe.report.browse import failures
+    from avsprobe.report.build import build_report
+
+    out = tmp_path / "rep"
+    build_report(run_dirs, out, formats=["browse"])
+    page = (out / "browse.html").read_text()
+    blind = load_records(run_dirs[2])  # the audio-blind oracle keeps its mask under silence and noise
+    found = [f for f in failures(blind) if f["kind"] == "persists"]
+    severities = [f["severity"] for f in found]
+    assert found and severities == sorted(severities, reverse=True)
+    # its worst clip's severity is that clip's predicted frame fraction under silence, white, pink, background
+    ok = blind[(blind.probe == "negative") & (blind.status == "ok") & blind.annotated
+               & blind.condition_label.isin(["silence", "white", "pink", "background"])]
+    worst = ok[ok.sample_id == found[0]["sample_id"]]
+    assert found[0]["severity"] == pytest.approx(float((worst.pred_area / worst.num_pixels).mean()), abs=1e-12)
+    assert not [f for f in failures(load_records(run_dirs[0])) if f["kind"] in ("persists", "swap", "quiet")]
+    cards = re.findall(r'<div class="card" data-model="([^"]+)" data-kind="([^"]+)"', page)
+    assert ("audio-blind-oracle", "persists") in cards and len(cards) == page.count("<img ")
+    for image in re.findall(r'<img src="([^"]+)"', page):
+        assert (out / image).stat().st_size > 0
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+             "--enable-logging=stderr", "--v=0"]
+    dom = subprocess.run([*flags, "--dump-dom", (out / "browse.html").as_uri()], capture_output=True, text=True,
+                         timeout=120)
+    body = re.search(r"<body([^>]*)>", dom.stdout).group(1)
+    assert "data-errors" not in body and "Uncaught" not in dom.stderr, dom.stderr[-2000:]
+    loaded = int(re.search(r'data-images-loaded="(\d+)"', body).group(1))
+    assert loaded == int(re.search(r'data-images="(\d+)"', body).group(1)) == len(cards) > 0
+    shot = tmp_path / "shot.png"
+    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1200,900", (out / "browse.html").as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    with Image.open(shot) as im:
+        pixels = np.asarray(im.convert("RGB"), dtype=np.float64)
+    assert pixels.std() > 20  # text, frames and tints: not a blank page
+    # the strips' tint (the models' colours) shows in the screenshot: pixels far from grey
+    assert (np.abs(pixels - pixels.mean(axis=2, keepdims=True)).max(axis=2) > 60).mean() > 0.01

@@ -13,7 +13,7 @@ from avsprobe.cli import console
 def report_command(
     runs: Annotated[list[Path], typer.Argument(help="Run folders (written by 'avsprobe run'), or folders holding run folders below them.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/report"),
-    formats: Annotated[str, typer.Option("--format", help="Comma-separated: md, html, latex, json.")] = "md,html,latex,json",
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated: md, html, latex, json, browse (the failure browser).")] = "md,html,latex,json,browse",
 ) -> None:
     """Compute every bias metric the runs support and write the report, tables and figures."""
     from avsprobe.report.build import build_report
