@@ -45,7 +45,7 @@ KINDS = {
     "mix": "one source dominates a mix",
     "offscreen": "off-screen sound painted on a visible object",
 }
-PER_KIND = 12  # clips shown per model and kind
+PER_KIND = 8  # clips shown per model and kind
 TILE = 128
 _PERSIST_LABELS = ("silence", "white", "pink", "background")
 
@@ -184,9 +184,9 @@ def write_browser(runs: Sequence[RunResult], out_dir: str | Path, colours: dict[
         for kind in KINDS:
             for rank, item in enumerate([f for f in found if f["kind"] == kind][:PER_KIND], start=1):
                 strip, labels = _strip(run, probing, item, colour)  # type: ignore[arg-type]
-                name = f"m{m}-{kind}-{rank:02d}.png"
+                name = f"m{m}-{kind}-{rank:02d}.jpg"
                 buffer = io.BytesIO()
-                Image.fromarray(strip).save(buffer, format="PNG")
+                Image.fromarray(strip).save(buffer, format="JPEG", quality=88)  # a quarter of a PNG's bytes
                 atomic_write_bytes(out / "browse" / name, buffer.getvalue())
                 cards.append({"model": run.model, "kind": kind, "rank": rank, "sample_id": item["sample_id"],
                               "classes": probing.classes(item["sample_id"]), "severity": item["severity"],
