@@ -51,6 +51,11 @@ class DemoSettings:
     batch_size: int = 8
 
 
+OURS_INFERENCE = {"contrast_on": "foreground"}
+"""Inference of a retrained ``ours``: the setting chosen on val (``reports/debias/val-choice.md``), which the
+bundled checkpoint's ``config.json`` carries."""
+
+
 def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -> dict[str, Any]:
     """Run the demo; returns the report's JSON content (see :func:`avsprobe.report.build.build_report`)."""
     from avsprobe.adapters import resolve_model
@@ -75,7 +80,7 @@ def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -
             folder = settings.checkpoints / model
             train(TrainSettings(model=model, epochs=settings.epochs, data=str(world), debias="uncertainty"), folder,
                   on_progress=(lambda s, d, t, m=model: on_progress(f"training {m} ({s})", d, t)) if on_progress else None)
-            options[model] = {"checkpoint": str(folder)}
+            options[model] = {"checkpoint": str(folder), **(OURS_INFERENCE if model == "ours" else {})}
     adapters = []
     for name in DEMO_MODELS:
         inner = name.split(":", 1)[-1]

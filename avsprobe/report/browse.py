@@ -14,8 +14,9 @@ Kinds and their severity (per clip, from the records):
   objects under the off-screen condition.
 
 Each strip shows one annotated frame of the clip under the kind's conditions, regenerated from ``run.json``
-(probes are deterministic), the model's prediction (the stored 64x64 thumbnail, upsampled) tinted in
-colour, and the expected mask of that condition outlined in white.
+(probes are deterministic): the frame dimmed except where the model predicts (the stored 64x64 thumbnail,
+upsampled), the prediction outlined in the model's colour, the expected mask of that condition outlined in
+white.
 """
 
 from __future__ import annotations
@@ -96,19 +97,26 @@ def failures(records: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _edges(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` with a 4-neighbour outside it."""
+    inner = np.roll(mask, 1, 0) & np.roll(mask, -1, 0) & np.roll(mask, 1, 1) & np.roll(mask, -1, 1)
+    return mask & ~inner
+
+
 def _overlay(frame: np.ndarray, predicted: np.ndarray | None, expected: np.ndarray, colour: tuple[int, int, int]
              ) -> np.ndarray:
-    """``uint8 [TILE, TILE, 3]``: the frame, the prediction tinted, the expected mask's outline in white."""
+    """``uint8 [TILE, TILE, 3]``: the frame dimmed except where the model predicts, the prediction's outline
+    in the model's colour, the expected mask's outline in white (visible whatever the objects' colours)."""
     from PIL import Image
 
     h, w = frame.shape[:2]
-    tile = frame.astype(np.float32)
+    tile = frame.astype(np.float32) * 0.35
     if predicted is not None:
         pred = np.asarray(Image.fromarray(predicted.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)) > 127
-        tile[pred] = 0.45 * tile[pred] + 0.55 * np.asarray(colour, dtype=np.float32)
-    edge = expected & ~(np.roll(expected, 1, 0) & np.roll(expected, -1, 0) & np.roll(expected, 1, 1) & np.roll(expected, -1, 1))
-    tile[edge] = 255
-    return np.asarray(Image.fromarray(tile.clip(0, 255).astype(np.uint8)).resize((TILE, TILE), Image.BILINEAR))
+        tile[pred] = frame[pred]
+        tile[_edges(pred)] = colour
+    tile[_edges(expected)] = 255
+    return np.asarray(Image.fromarray(tile.clip(0, 255).astype(np.uint8)).resize((TILE, TILE), Image.NEAREST))
 
 
 class _Probing:
@@ -220,7 +228,8 @@ margin:2px 0}}img{{image-rendering:pixelated;display:block}}</style></head>
 <body data-cards="{len(cards)}">
 <h1>Failure browser</h1>
 <p>Per model and kind of failure, the clips ranked by severity. Each strip: one annotated frame under the
-conditions named below it, the prediction tinted in the model's colour, the expected mask outlined in white.</p>
+conditions named below it, dimmed except where the model predicts, the prediction outlined in the model's
+colour, the expected mask outlined in white.</p>
 <label>model <select id="model"><option value="">all</option>{options(models)}</select></label>
 <label>kind <select id="kind"><option value="">all</option>{"".join(f'<option value="{k}">{html.escape(v)}</option>' for k, v in KINDS.items())}</select></label>
 <label>class <select id="class"><option value="">all</option>{options(classes)}</select></label>

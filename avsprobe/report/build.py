@@ -288,8 +288,11 @@ def run_labels(runs: Sequence[RunResult]) -> list[str]:
     return labels
 
 
-def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats: Sequence[str] = FORMATS) -> dict[str, Any]:
-    """Compute every supported metric for the runs and write the report; return the JSON content."""
+def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
+                 grid_clips: Sequence[str] | None = None) -> dict[str, Any]:
+    """Compute every supported metric for the runs and write the report; return the JSON content.
+
+    ``grid_clips``: the clips the qualitative grid shows (default: where the models differ most)."""
     from avsprobe.errors import ConfigError
 
     unknown = sorted(set(formats) - set(FORMATS))
@@ -312,7 +315,8 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     written = []
     with paper_style():
         for name, fn in FIGURES.items():
-            result = fn([r for r in runs if r.has_results])
+            shown = [r for r in runs if r.has_results]
+            result = fn(shown, clips=grid_clips) if name == "qualitative_grid" else fn(shown)
             if result is None:
                 continue
             fig, table = result

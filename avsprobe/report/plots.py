@@ -5,6 +5,7 @@ Call them inside ``paper_style()``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -227,79 +228,100 @@ def coavs_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     return fig, table
 
 
-_GRID_PROBES = ("intensity", "mix", "negative", "swap", "semantic", "area")
-_GRID_ROWS = 7
+_GRID_CONDITIONS = (("original", ("intensity/original", "negative/original", "swap/original", "mix/original")),
+                    ("quietest", ("intensity/-53LUFS",)), ("silence", ("negative/silence",)),
+                    ("swap", ("swap/swapped",)), ("mix", ("mix/A@-41+B@-41", "mix/A@-23+B@-23")))
+"""Rows of the qualitative grid: (row title, the first condition id a run has among these)."""
 
 
-def qualitative_grid(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
-    """The clip where the models differ most: its probed frame, the expected mask and every model's
-    prediction under each condition of one probe (frame 0; predictions from the stored thumbnails).
+def _grid_rows(runs: list[RunResult]) -> list[tuple[str, str]]:
+    present = set.intersection(*(set(run.records.condition_id) for run in runs))
+    rows = []
+    for title, candidates in _GRID_CONDITIONS:
+        hit = next((c for c in candidates if c in present), None)
+        if hit is not None:
+            rows.append((title, hit))
+    return rows
+
+
+def _grid_clip(runs: list[RunResult], rows: list[tuple[str, str]]) -> str | None:
+    """The clip where the models differ most over the grid's conditions, among clips whose unprobed sounding
+    mask is not empty: per condition the spread across models of IoU (of 1 - predicted fraction where the
+    expected mask is empty), averaged over the conditions."""
+    import pandas as pd
+
+    ids = [c for _, c in rows]
+    per_model = {}
+    for run in runs:
+        r = run.records
+        ok = r[(r.status == "ok") & r.annotated.astype(bool) & r.condition_id.isin(ids)]
+        score = np.where(ok.expected_area > 0, ok.iou, 1 - ok.pred_area / ok.num_pixels)
+        per_model[run.model] = ok.assign(score=score).groupby(["sample_id", "condition_id"]).score.mean()
+    table = pd.DataFrame(per_model).dropna()
+    if table.empty:
+        return None
+    base = runs[0].records
+    sounding = base[base.is_baseline.astype(bool) & (base.expected_area > 0)].sample_id.unique()
+    spread = (table.max(axis=1) - table.min(axis=1)).groupby(level="sample_id").mean() if len(runs) > 1 \
+        else (1 - table.iloc[:, 0]).groupby(level="sample_id").mean()
+    spread = spread[spread.index.isin(sounding)]
+    return str(spread.sort_values(ascending=False, kind="stable").index[0]) if len(spread) else None
+
+
+def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None) -> tuple[Any, pd.DataFrame] | None:
+    """Clips under the key conditions (rows: original, the quietest level, silence, swap, a mix; those the
+    runs have), one column per model: each cell the probed frame, dimmed except where the model predicts,
+    the prediction outlined in the model's colour and the expected mask outlined in white. By default the clip where the models differ most among
+    clips with something sounding; ``clips`` chooses one or several by id.
 
     The probed frames are regenerated from ``run.json`` (data, suite, seed): probes are deterministic.
     """
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from avsprobe.data.source import open_data
-    from avsprobe.probes.suite import ProbeSuite, make_probe
-    from avsprobe.results import THUMB, unpack_thumbnail
+    from avsprobe.report.browse import _overlay, _Probing
+    from avsprobe.results import unpack_thumbnail
 
-    if "data_root" not in runs[0].info:
+    if not runs or "data_root" not in runs[0].info:
         return None
     runs = [r for r in runs if r.info.get("data_root") == runs[0].info["data_root"]]  # one clip, one data set
-    probes = [p for p in _GRID_PROBES if all(p in set(run.records.probe) for run in runs)]
-    if not probes:
+    rows = _grid_rows(runs)
+    if not rows:
         return None
-    probe_name = probes[0]
-    scores = {}
-    for run in runs:
-        r = run.records
-        ok = bias.ok_rows(r, probe_name)
-        scores[run.model] = ok.groupby("sample_id").iou.mean()
-    table = pd.DataFrame(scores).dropna()
-    if table.empty:
+    chosen = list(clips) if clips else [c for c in [_grid_clip(runs, rows)] if c is not None]
+    if not chosen:
         return None
-    spread = table.max(axis=1) - table.min(axis=1) if len(runs) > 1 else 1 - table.iloc[:, 0]
-    clip = str(spread.sort_values(ascending=False, kind="stable").index[0])
-    info = runs[0].info
-    source = open_data(info["data_root"], split=info.get("split") or "test", subset=info.get("subset") or None)
-    suite = ProbeSuite.from_dict(info["suite"])
-    spec = next(s for s in suite.probes if s.probe == probe_name)
-    probe = make_probe(spec.probe, spec.params, bank=source.bank, classes=source.classes or None)
-    sample = source.reader.read(clip)
-    conditions = probe.conditions()
-    if len(conditions) > _GRID_ROWS:
-        conditions = [conditions[int(i)] for i in np.linspace(0, len(conditions) - 1, _GRID_ROWS)]
-    rows_out, panels = [], []
-    for condition in conditions:
-        try:
-            probed = probe.apply(sample, condition, suite.rng(clip, condition))
-        except Exception:  # noqa: BLE001 - a condition that does not apply has no row to show
-            continue
-        preds = []
-        for run in runs:
-            r = run.records
-            hit = r[(r.sample_id == clip) & (r.condition_id == condition.condition_id) & (r.frame == 0) & (r.status == "ok")]
-            thumb = unpack_thumbnail(hit.pred_thumb.iloc[0]) if len(hit) else None
-            preds.append(thumb)
-            rows_out.append({"sample_id": clip, "condition_id": condition.condition_id, "model": run.model,
-                             "iou_frame0": float(hit.iou.iloc[0]) if len(hit) else np.nan})
-        panels.append((condition.label, probed.frames[0], probed.expected_mask[0], preds))
-    if not panels:
+    probing = _Probing(runs[0].info)
+    colours = _colours(runs)
+    cells, rows_out = [], []
+    for clip in chosen:
+        for title, condition_id in rows:
+            hits = [run.records[(run.records.sample_id == clip) & (run.records.condition_id == condition_id)
+                                & (run.records.status == "ok") & run.records.annotated.astype(bool)] for run in runs]
+            if any(h.empty for h in hits):
+                continue
+            frame = int(hits[0].frame.min())
+            probed = probing.probed(clip, condition_id)
+            tiles = []
+            for run, hit in zip(runs, hits, strict=True):
+                row = hit[hit.frame == frame]
+                colour = tuple(int(colours[run.model][i : i + 2], 16) for i in (1, 3, 5))
+                tiles.append(_overlay(probed.frames[frame], unpack_thumbnail(row.pred_thumb.iloc[0]),
+                                      probed.expected_mask[frame], colour))
+                rows_out.append({"sample_id": clip, "condition_id": condition_id, "frame": frame, "model": run.model,
+                                 "iou": float(row.iou.iloc[0]), "predicted_fraction": float(row.fpr.iloc[0])})
+            cells.append((f"{clip}\n{title}" if len(chosen) > 1 else title, tiles))
+    if not cells:
         return None
-    cols = 2 + len(runs)
-    fig, axes = plt.subplots(len(panels), cols, figsize=(1.25 * cols, 1.25 * len(panels) + 0.4), squeeze=False,
-                             layout="constrained")
-    for row, (label, frame, expected, preds) in zip(axes, panels, strict=True):
-        row[0].imshow(frame)
-        row[0].set_ylabel(label, fontsize=6, rotation=0, ha="right", va="center")
-        row[1].imshow(expected, cmap="gray", vmin=0, vmax=1)
-        for ax, pred in zip(row[2:], preds, strict=True):
-            ax.imshow(pred if pred is not None else np.zeros((THUMB, THUMB)), cmap="gray", vmin=0, vmax=1)
-        for ax in row:
+    fig, axes = plt.subplots(len(cells), len(runs), figsize=(1.3 * len(runs) + 0.5, 1.3 * len(cells) + 0.5),
+                             squeeze=False, layout="constrained")
+    for (title, tiles), row in zip(cells, axes, strict=True):
+        for ax, tile in zip(row, tiles, strict=True):
+            ax.imshow(tile)
             ax.set_xticks([])
             ax.set_yticks([])
-    for ax, title in zip(axes[0], ["frame", "expected", *[run.model for run in runs]], strict=True):
-        ax.set_title(_wrapped(title, 16), fontsize=6)
-    fig.suptitle(f"{clip}, {probe_name} probe: where the models differ most", fontsize=7)
+        row[0].set_ylabel(title, fontsize=6)
+    for ax, run in zip(axes[0], runs, strict=True):
+        ax.set_title(_wrapped(run.model, 16), fontsize=6)
+    fig.suptitle(f"{', '.join(chosen)}: bright where predicted, expected mask outlined in white", fontsize=7)
     return fig, pd.DataFrame(rows_out)

@@ -14,11 +14,13 @@ def report_command(
     runs: Annotated[list[Path], typer.Argument(help="Run folders (written by 'avsprobe run'), or folders holding run folders below them.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/report"),
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: md, html, latex, json, browse (the failure browser).")] = "md,html,latex,json,browse",
+    grid_clip: Annotated[list[str] | None, typer.Option("--grid-clip", help="A clip id for the qualitative grid (repeat for several; default: where the models differ most).")] = None,
 ) -> None:
     """Compute every bias metric the runs support and write the report, tables and figures."""
     from avsprobe.report.build import build_report
 
-    content = build_report(runs, out, formats=[f.strip() for f in formats.split(",") if f.strip()])
+    content = build_report(runs, out, formats=[f.strip() for f in formats.split(",") if f.strip()],
+                           grid_clips=grid_clip or None)
     for run in content["runs"]:
         if "incomplete" in run:
             done, planned = run["incomplete"]["jobs_recorded"], run["incomplete"]["jobs_planned"]
