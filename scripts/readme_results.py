@@ -77,11 +77,12 @@ def replace_block(readme: str, name: str, text: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--block", choices=list(BLOCKS), action="append", help="only these blocks (default: all)")
     args = parser.parse_args()
     readme = (ROOT / "README.md").read_text()
     updated = readme
-    for name, make in BLOCKS.items():
-        updated = replace_block(updated, name, make())
+    for name in args.block or list(BLOCKS):
+        updated = replace_block(updated, name, BLOCKS[name]())
     if args.check:
         if updated != readme:
             print("README.md result blocks differ from the reports; run python scripts/readme_results.py")
