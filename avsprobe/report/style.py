@@ -11,8 +11,10 @@ from avsprobe.fileio import atomic_path
 
 __all__ = ["PALETTE", "paper_style", "save_figure"]
 
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-"""Okabe-Ito colours, safe for the common colour-vision deficiencies."""
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+           "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#888888")
+"""Okabe-Ito's 8 colours, then Paul Tol's muted ones and grey, all safe for the common colour-vision
+deficiencies: a report of up to 14 models gives each its own colour."""
 
 
 @contextlib.contextmanager
