@@ -80,10 +80,15 @@ def test_loudness_gated_oracle_has_the_gap_its_gate_implies(runs: dict) -> None:
     assert gap.value == 1.0 and gap.ci_low == gap.ci_high == 1.0
 
 
-class PianoEverywhere(ModelAdapter):
-    """Segments every piano, whatever the audio (a planted visual prior for one class)."""
+class VisibleObjects(ModelAdapter):
+    """Known answer: covers exactly the visible objects (of ``classes``; all by default), whatever the audio:
+    a planted visual prior."""
 
-    name = "piano-everywhere"
+    name = "visible-objects"
+
+    def __init__(self, classes: set[str] | None = None) -> None:
+        super().__init__()
+        self.classes = classes
 
     def predict(self, batch):  # noqa: ANN001, ANN201
         b, t, _, h, w = batch.frames.shape
@@ -91,22 +96,8 @@ class PianoEverywhere(ModelAdapter):
         for i, probed in enumerate(batch.truth):
             classes = probed.applied.get("object_classes", {})
             for obj, mask in probed.object_masks.items():
-                if classes.get(obj) == "piano":
+                if self.classes is None or classes.get(obj) in self.classes:
                     out[i][torch.from_numpy(mask.copy())] = 10.0
-        return out
-
-
-class VisibleObjects(ModelAdapter):
-    """Known answer: covers exactly every visible object, whatever the audio (the purest visual prior)."""
-
-    name = "visible-objects"
-
-    def predict(self, batch):  # noqa: ANN001, ANN201
-        b, t, _, h, w = batch.frames.shape
-        out = torch.full((b, t, h, w), -10.0)
-        for i, probed in enumerate(batch.truth):
-            for mask in probed.object_masks.values():
-                out[i][torch.from_numpy(mask.copy())] = 10.0
         return out
 
 
@@ -136,7 +127,7 @@ def test_covering_the_visible_objects_is_a_full_prior(lab: Path, tmp_path: Path)
 
 def test_piano_prior_is_found_and_correlates_with_training_frequency(lab: Path, tmp_path: Path) -> None:
     source = open_data(lab, split="train")
-    run_suite(PianoEverywhere(), ProbeSuite.single("negative"), source, tmp_path / "p", limit=40)
+    run_suite(VisibleObjects({"piano"}), ProbeSuite.single("negative"), source, tmp_path / "p", limit=40)
     r = load_records(tmp_path / "p")
     scores = bias.prior_scores(r)
     assert scores["piano"].value == 1.0
