@@ -86,6 +86,7 @@ def load_records(run_dir: str | Path) -> pd.DataFrame:
     if not files:
         return pd.DataFrame()
     frame = pd.concat([_read_part(f) for f in files], ignore_index=True)
+    _normalise_optional(frame)
     duplicated = frame.duplicated(["job_index", "frame"])
     if duplicated.any():
         first = frame[duplicated].iloc[0]
@@ -93,6 +94,23 @@ def load_records(run_dir: str | Path) -> pd.DataFrame:
                         f"{first.job_index}, {first.sample_id} {first.condition_id}); two runs wrote into this "
                         "folder. Delete it and run again")
     return frame.sort_values(["job_index", "frame"], kind="stable").reset_index(drop=True)
+
+
+OPTIONAL_COUNTS = ("original_intersection", "original_union", "original_area")
+"""Per-frame counts only some rows have (``original_*``: where a probe changed the expected mask)."""
+
+
+def _normalise_optional(frame: pd.DataFrame) -> None:
+    """One missing-value form for the optional columns, however the rows were split into parts (a part
+    without them reads back as NaN after concatenation, one with some as None): counts as float with NaN,
+    the threshold curve as an array or None."""
+    import pandas as pd
+
+    for column in OPTIONAL_COUNTS:
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    if "original_tp_at" in frame:
+        frame["original_tp_at"] = [v if isinstance(v, np.ndarray) else None for v in frame["original_tp_at"]]
 
 
 def done_jobs(run_dir: Path) -> set[tuple[str, str]]:

@@ -181,6 +181,8 @@ def test_several_models_in_one_pass_equal_separate_runs(source, tmp_path: Path) 
         keys = ["job_index", "frame"]
         shared = load_records(tmp_path / "shared" / name).sort_values(keys).reset_index(drop=True)
         alone = load_records(tmp_path / "alone" / name).sort_values(keys).reset_index(drop=True)
-        columns = [c for c in alone.columns if c not in ("pred_thumb", "tp_at", "pp_at")]
+        columns = [c for c in alone.columns if c not in ("pred_thumb", "tp_at", "pp_at", "original_tp_at")]
         pd.testing.assert_frame_equal(shared[columns], alone[columns])
         assert all(np.array_equal(a, b) for a, b in zip(shared.tp_at, alone.tp_at, strict=True))
+        assert all((a is None and b is None) or np.array_equal(a, b)
+                   for a, b in zip(shared.original_tp_at, alone.original_tp_at, strict=True))
