@@ -19,14 +19,12 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from avsprobe.adapters import resolve_model
 from avsprobe.data.source import open_data
 from avsprobe.metrics import bias
 from avsprobe.probes.suite import load_suite
 from avsprobe.report.build import build_report
-from avsprobe.results import load_records
+from avsprobe.report.compute import RunResult, load_run, seed_summary
 from avsprobe.runner import run_models
 
 SEEDS = (0, 1, 2)
@@ -58,24 +56,11 @@ def _models(root: Path, choice: dict) -> list[tuple[str, str, dict[str, str]]]:
     return out
 
 
-def _per_clip(records: object, metric: str) -> object:
-    return bias.PER_CLIP[metric](records)
-
-
-def _summary(records: dict[str, object], family: str) -> dict[str, dict[str, float]]:
-    """Across-seed mean and range of each metric, and a clip-bootstrap interval of seed-averaged values."""
-    out = {}
-    for metric in METRICS:
-        per_seed = [_per_clip(records[f"{family}-s{s}"], metric) for s in FAMILY_SEEDS[family]]
-        values = [float(p.mean()) for p in per_seed]
-        shared = per_seed[0].index
-        for p in per_seed[1:]:
-            shared = shared.intersection(p.index)
-        averaged = np.mean([p[shared].to_numpy() for p in per_seed], axis=0)
-        point, low, high = bias.bootstrap(averaged)
-        out[metric] = {"mean": float(np.mean(values)), "min": min(values), "max": max(values),
-                       "seeds": values, "ci_low": low, "ci_high": high, "n_clips": int(len(shared))}
-    return out
+def _summary(runs: dict[str, RunResult], family: str) -> dict[str, dict[str, object]]:
+    """Across-seed mean and range of each metric, and a clip-bootstrap interval of seed-averaged values (the
+    report's seed grouping, ``seed_summary``), each seed's value listed in seed order."""
+    summary = seed_summary([runs[f"{family}-s{s}"] for s in FAMILY_SEEDS[family]])
+    return {metric: {**summary[metric], "seeds": list(summary[metric]["seeds"].values())} for metric in METRICS}
 
 
 def _paired(records: dict[str, object]) -> dict[str, list[dict[str, float]]]:
@@ -151,8 +136,9 @@ def main() -> None:
     if args.only is not None:
         print(f"ran {', '.join(models[i][0] for i in keep)} in {time.perf_counter() - started:.0f} s")
         return
-    records = {label: load_records(folder) for (label, *_), folder in zip(models, dirs, strict=True)}
-    summary = {family: _summary(records, family) for family in ("vanilla", "ours-nodebias", "ours")}
+    runs = {label: load_run(folder) for (label, *_), folder in zip(models, dirs, strict=True)}
+    records = {label: run.records for label, run in runs.items()}
+    summary = {family: _summary(runs, family) for family in ("vanilla", "ours-nodebias", "ours")}
     paired = _paired(records)
     goals = _goals(summary)
     ablations = {label: {m: float(bias.PER_CLIP[m](records[label]).mean()) for m in METRICS}

@@ -108,7 +108,7 @@ class ReferenceAdapter(ModelAdapter):
                 model.config = config.replace(**changes)
             except ConfigError as exc:
                 raise AdapterError(f"model {self.name!r}: {exc}") from None
-        self.inference_changes.update({k: v for k, v in changes.items()})
+        self.inference_changes.update(changes)
 
     def to(self, device: str) -> ModelAdapter:
         self.model.to(device)

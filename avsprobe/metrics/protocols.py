@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avsprobe.metrics.bias import MetricValue, _metric, ok_rows, resample_weights
+from avsprobe.metrics.bias import MetricValue, _metric, ok_rows, percentile_interval, resample_weights
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,9 +81,9 @@ def _pooled_frame_mean(clips: np.ndarray, values: np.ndarray) -> MetricValue:
     sums = np.bincount(index, weights=values, minlength=len(names))
     counts = np.bincount(index, minlength=len(names)).astype(np.float64)
     weights = resample_weights(len(names))
-    draws = (weights @ sums) / (weights @ counts)
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return MetricValue("fpr", float(sums.sum() / counts.sum()), float(low), float(high), len(names))
+    point = float(sums.sum() / counts.sum())
+    low, high = percentile_interval((weights @ sums) / (weights @ counts), point)
+    return MetricValue("fpr", point, low, high, len(names))
 
 
 def aoc(pia_fractions: np.ndarray) -> float:

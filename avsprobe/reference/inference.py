@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from avsprobe.reference.model import ReferenceModel
+from avsprobe.reference.model import PROBABILITY_EPS, ReferenceModel
 
 __all__ = ["normalise_frames", "foreground_logits", "PROBABILITY_EPS"]
 
-PROBABILITY_EPS = 1e-6  # probabilities are clipped to [eps, 1 - eps] before the logit
 
 
 def normalise_frames(frames: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:

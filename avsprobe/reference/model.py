@@ -27,6 +27,9 @@ __all__ = ["ReferenceModel", "ModelOutput", "VisualFeatures", "foreground_probab
 
 _NUM_LEVELS = 3
 
+PROBABILITY_EPS = 1e-6
+"""Probabilities are clipped to [eps, 1 - eps] before a logit."""
+
 DORMANT_MASK_LOGIT = -20.0
 """Mask logit reported for dormant queries under interaction enhancement (their masks are never computed)."""
 
@@ -257,18 +260,16 @@ class ReferenceModel(nn.Module):
             return ModelOutput([gate_by_bias(x, y) for x, y in zip(main.masks, second.masks, strict=True)],
                                [gate_by_bias(x, y) for x, y in zip(main.classes, second.classes, strict=True)],
                                main.active, bias=second, main_branch=main, second_branch=second)
-        poe = cfg.debias_loss == "poe"
+        contrasted = lambda x, y: contrast(x, y, cfg.debias_alpha)  # noqa: E731
         if self.training and cfg.debias_loss in ("supervised-bias", "poe"):
             held = ModelOutput([m.detach() for m in second.masks], [c.detach() for c in second.classes], second.active)
             # PoE trains on the sum of the experts' logits; supervised-bias on the contrast; d stop-gradient
-            combined = (_query_combine(main, held, lambda x, y: x + y) if poe
-                        else _query_combine(main, held, lambda x, y: contrast(x, y, cfg.debias_alpha)))
+            combined = _query_combine(main, held, (lambda x, y: x + y) if cfg.debias_loss == "poe" else contrasted)
             return dataclasses.replace(combined, bias=second, main_branch=main, second_branch=second)
-        if self.training and cfg.debias_loss == "official":
-            combined = _query_combine(main, second, lambda x, y: contrast(x, y, cfg.debias_alpha))
-            return dataclasses.replace(combined, main=main, loss_weight=10.0, main_branch=main, second_branch=second)
-        combined = _query_combine(main, second, lambda x, y: contrast(x, y, cfg.debias_alpha))
-        return dataclasses.replace(combined, main_branch=main, second_branch=second)
+        # the official loss also takes L(main), the contrast's own loss weighted 10
+        extra = {"main": main, "loss_weight": 10.0} if self.training and cfg.debias_loss == "official" else {}
+        return dataclasses.replace(_query_combine(main, second, contrasted), main_branch=main, second_branch=second,
+                                   **extra)
 
     def _track_feature_scale(self, features: torch.Tensor) -> None:
         """Running per-dimension root mean square of ``F_A``: zero-mean noise at this scale has the norm of
@@ -316,7 +317,7 @@ class ReferenceModel(nn.Module):
         if cfg.contrast_on == "foreground" and output.second_branch is not None and cfg.debias == "uncertainty":
             main = self._branch_foreground(output.main_branch)  # type: ignore[arg-type]
             second = self._branch_foreground(output.second_branch)
-            logit = lambda p: torch.logit(p.clamp(1e-6, 1 - 1e-6))  # noqa: E731
+            logit = lambda p: torch.logit(p.clamp(PROBABILITY_EPS, 1 - PROBABILITY_EPS))  # noqa: E731
             return contrast(logit(main), logit(second), cfg.debias_alpha).sigmoid()
         return self._branch_foreground(output)
 

@@ -31,13 +31,14 @@ import numpy as np
 
 from avsprobe.fileio import atomic_write_bytes, atomic_write_text
 from avsprobe.metrics import bias
+from avsprobe.report.style import rgb255
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from avsprobe.report.compute import RunResult
 
-__all__ = ["KINDS", "failures", "write_browser"]
+__all__ = ["KINDS", "failures", "write_browser", "overlay", "ClipRegenerator"]
 
 KINDS = {
     "persists": "mask persists under silence or noise",
@@ -69,8 +70,8 @@ def failures(records: pd.DataFrame) -> list[dict[str, Any]]:
     neg = neg[neg.annotated.astype(bool)]
     if not neg.empty:
         held = neg[neg.condition_label.isin(_PERSIST_LABELS)]
-        labels = [f"negative/{label}" for label in ("original", *_PERSIST_LABELS) if label == "original"
-                  or label in set(held.condition_label)]
+        present = set(held.condition_label)
+        labels = ["negative/original", *(f"negative/{label}" for label in _PERSIST_LABELS if label in present)]
         add("persists", _per_clip(held, (held.pred_area / held.num_pixels).to_numpy()), labels)
         off = neg[neg.condition_label == "offscreen"]
         cover = [np.nanmean([v for v in json.loads(c).values() if v is not None] or [np.nan]) for c in off.coverage]
@@ -103,7 +104,7 @@ def _edges(mask: np.ndarray) -> np.ndarray:
     return mask & ~inner
 
 
-def _overlay(frame: np.ndarray, predicted: np.ndarray | None, expected: np.ndarray, colour: tuple[int, int, int]
+def overlay(frame: np.ndarray, predicted: np.ndarray | None, expected: np.ndarray, colour: tuple[int, int, int]
              ) -> np.ndarray:
     """``uint8 [TILE, TILE, 3]``: the frame dimmed except where the model predicts, the prediction's outline
     in the model's colour, the expected mask's outline in white (visible whatever the objects' colours)."""
@@ -119,7 +120,7 @@ def _overlay(frame: np.ndarray, predicted: np.ndarray | None, expected: np.ndarr
     return np.asarray(Image.fromarray(tile.clip(0, 255).astype(np.uint8)).resize((TILE, TILE), Image.NEAREST))
 
 
-class _Probing:
+class ClipRegenerator:
     """Regenerates probed clips of one run (its data, suite and seed), caching samples and probes."""
 
     def __init__(self, info: dict[str, Any]) -> None:
@@ -152,7 +153,7 @@ class _Probing:
         return sounding or ([sample.category] if sample.category else [])
 
 
-def _strip(run: RunResult, probing: _Probing, item: dict[str, Any], colour: tuple[int, int, int]
+def _strip(run: RunResult, probing: ClipRegenerator, item: dict[str, Any], colour: tuple[int, int, int]
            ) -> tuple[np.ndarray, list[str]]:
     from avsprobe.results import unpack_thumbnail
 
@@ -165,7 +166,7 @@ def _strip(run: RunResult, probing: _Probing, item: dict[str, Any], colour: tupl
         if hit.empty:
             continue
         probed = probing.probed(item["sample_id"], condition_id)
-        tiles.append(_overlay(probed.frames[frame], unpack_thumbnail(hit.pred_thumb.iloc[0]),
+        tiles.append(overlay(probed.frames[frame], unpack_thumbnail(hit.pred_thumb.iloc[0]),
                               probed.expected_mask[frame], colour))
         labels.append(condition_id.split("/", 1)[1])
     return np.concatenate(tiles, axis=1), labels
@@ -184,10 +185,10 @@ def write_browser(runs: Sequence[RunResult], out_dir: str | Path, colours: dict[
         if "data_root" not in run.info:
             continue
         try:
-            probing = _Probing(run.info)
+            probing = ClipRegenerator(run.info)
         except Exception:  # noqa: BLE001 - data moved or gone: the run is listed without strips
             continue
-        colour = tuple(int(colours[run.model][i : i + 2], 16) for i in (1, 3, 5))
+        colour = rgb255(colours[run.model])
         found = failures(run.records)
         for kind in KINDS:
             for rank, item in enumerate([f for f in found if f["kind"] == kind][:PER_KIND], start=1):

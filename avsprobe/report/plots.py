@@ -279,7 +279,8 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None) 
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from avsprobe.report.browse import _overlay, _Probing
+    from avsprobe.report.browse import ClipRegenerator, overlay
+    from avsprobe.report.style import rgb255
     from avsprobe.results import unpack_thumbnail
 
     if not runs or "data_root" not in runs[0].info:
@@ -291,7 +292,7 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None) 
     chosen = list(clips) if clips else [c for c in [_grid_clip(runs, rows)] if c is not None]
     if not chosen:
         return None
-    probing = _Probing(runs[0].info)
+    probing = ClipRegenerator(runs[0].info)
     colours = _colours(runs)
     cells, rows_out = [], []
     for clip in chosen:
@@ -305,9 +306,8 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None) 
             tiles = []
             for run, hit in zip(runs, hits, strict=True):
                 row = hit[hit.frame == frame]
-                colour = tuple(int(colours[run.model][i : i + 2], 16) for i in (1, 3, 5))
-                tiles.append(_overlay(probed.frames[frame], unpack_thumbnail(row.pred_thumb.iloc[0]),
-                                      probed.expected_mask[frame], colour))
+                tiles.append(overlay(probed.frames[frame], unpack_thumbnail(row.pred_thumb.iloc[0]),
+                                     probed.expected_mask[frame], rgb255(colours[run.model])))
                 rows_out.append({"sample_id": clip, "condition_id": condition_id, "frame": frame, "model": run.model,
                                  "iou": float(row.iou.iloc[0]), "predicted_fraction": float(row.fpr.iloc[0])})
             cells.append((f"{clip}\n{title}" if len(chosen) > 1 else title, tiles))

@@ -9,7 +9,7 @@ from typing import Any
 
 from avsprobe.fileio import atomic_path
 
-__all__ = ["PALETTE", "paper_style", "save_figure"]
+__all__ = ["PALETTE", "paper_style", "save_figure", "rgb255"]
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
            "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#888888")
@@ -47,3 +47,8 @@ def save_figure(fig: Any, stem: Path) -> list[Path]:
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+def rgb255(colour: str) -> tuple[int, int, int]:
+    """``"#0072B2"`` -> ``(0, 114, 178)``: a palette colour for pixel arrays."""
+    return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
