@@ -26,7 +26,7 @@ from avsprobe.report.compute import (
     seed_groups,
     seed_summary,
 )
-from avsprobe.report.style import paper_style, save_figure
+from avsprobe.report.style import COLUMN_WIDTH_IN, FIGURE_WIDTHS_IN, FULL_WIDTH_IN, paper_style, save_figure
 
 __all__ = ["FORMATS", "build_report"]
 """``browse``: the failure browser, ``browse.html`` and its strips (``report.browse``)."""
@@ -117,7 +117,10 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
     lines += ["", "## Metric definitions", ""]
     lines += [f"- `{k}`: {v}" for k, v in METRIC_DEFINITIONS.items()]
     if figures:
-        lines += ["", "## Figures", ""]
+        lines += ["", "## Figures", "",
+                  f"Drawn for the full text width ({FULL_WIDTH_IN:g} in, `figures/NAME.pdf`, `.png` at 300 dpi) "
+                  f"and for one column ({COLUMN_WIDTH_IN:g} in, `figures/NAME-column.pdf`, `.png`); "
+                  "the table behind each is `figures/NAME.csv`.", ""]
         lines += [f"![{name}](figures/{name}.png)" for name in figures]
     return "\n".join(lines) + "\n"
 
@@ -314,15 +317,18 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written = []
     with paper_style():
+        shown = [r for r in runs if r.has_results]
         for name, fn in FIGURES.items():
-            shown = [r for r in runs if r.has_results]
-            result = fn(shown, clips=grid_clips) if name == "qualitative_grid" else fn(shown)
-            if result is None:
-                continue
-            fig, table = result
-            save_figure(fig, out / "figures" / name)
-            atomic_write_text(out / "figures" / f"{name}.csv", table.to_csv(index=False))
-            written.append(name)
+            for suffix, width_in in FIGURE_WIDTHS_IN.items():
+                extra = {"clips": grid_clips} if name == "qualitative_grid" else {}
+                result = fn(shown, width_in=width_in, **extra)
+                if result is None:
+                    break
+                fig, table = result
+                save_figure(fig, out / "figures" / f"{name}{suffix}")
+            else:
+                atomic_write_text(out / "figures" / f"{name}.csv", table.to_csv(index=False))
+                written.append(name)
     content = {
         "runs": [{"path": str(r.path), "model": r.model, "suite": r.info["suite"], "data": r.info["data"],
                   "seed": r.info["seed"], "model_fingerprint": r.info["model_fingerprint"],

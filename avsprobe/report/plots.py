@@ -1,6 +1,9 @@
 """One function per figure; each returns ``(figure, table behind it)`` and does no file I/O.
 
-Call them inside ``paper_style()``.
+Call them inside ``paper_style()``. Every figure is drawn for a given width in inches (``width_in``: a paper
+column, 3.3, or the full text width, 7.0; see ``style.FIGURE_WIDTHS_IN``) with a constrained layout and its
+legend inside the canvas, so the saved file is exactly that wide (at most, for the image grids, whose tiles
+stop growing) and no text is smaller than 6 pt at print size.
 """
 
 from __future__ import annotations
@@ -13,12 +16,19 @@ import numpy as np
 
 from avsprobe.metrics import bias
 from avsprobe.report.compute import RunResult
+from avsprobe.report.style import FULL_WIDTH_IN
 
 if TYPE_CHECKING:
     import pandas as pd
 
 # distinct dashes so that models with identical curves stay visible on top of each other
 _LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1)), (0, (5, 5))) * 4
+
+_CHAR_IN = 0.062
+"""Width of an average character of the 7 pt serif legend and title text (inches): sizes legends and wraps."""
+
+_NARROW_IN = 5.0
+"""Below this width category labels are slanted so that eight class names fit side by side."""
 
 __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_bars", "area_curves", "coavs_bars",
            "qualitative_grid"]
@@ -39,7 +49,38 @@ def _group(run: RunResult, name: str, compute: Any) -> dict:
     return compute(run.records)
 
 
-def intensity_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+def _legend_rows(labels: Sequence[str], width_in: float) -> tuple[int, int]:
+    """(columns, rows) of a legend of ``labels`` laid out under the axes of a ``width_in`` wide figure."""
+    entry_in = _CHAR_IN * max(len(label) for label in labels) + 0.45  # text plus the handle and its gap
+    columns = max(1, min(len(labels), int(width_in // entry_in)))
+    return columns, -(-len(labels) // columns)
+
+
+def _figure(width_in: float, plot_height_in: float, labels: Sequence[str] = ()) -> tuple[Any, Any]:
+    """A one-axes figure ``width_in`` wide whose plot keeps ``plot_height_in`` above a legend of ``labels``."""
+    import matplotlib.pyplot as plt
+
+    rows = _legend_rows(labels, width_in)[1] if labels else 0
+    return plt.subplots(figsize=(width_in, plot_height_in + 0.16 * rows + (0.1 if rows else 0)),
+                        layout="constrained")
+
+
+def _legend_below(fig: Any, handles: Sequence[Any], labels: Sequence[str], width_in: float) -> None:
+    """The legend under the plot, in as many columns as its longest label allows: it never widens the figure."""
+    columns, _ = _legend_rows(labels, width_in)
+    fig.legend(handles, labels, loc="outside lower center", ncols=columns, frameon=False, fontsize=7,
+               handlelength=1.8, columnspacing=1.0)
+
+
+def _category_ticks(ax: Any, positions: Sequence[float], labels: Sequence[str], width_in: float) -> None:
+    """Category labels on the x axis, slanted in a narrow figure so that neighbours never touch."""
+    if width_in < _NARROW_IN:
+        ax.set_xticks(positions, labels, rotation=45, ha="right", rotation_mode="anchor", fontsize=7)
+    else:
+        ax.set_xticks(positions, labels)
+
+
+def intensity_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
     """mIoU against loudness, one line per model, 95 % bands."""
     import pandas as pd
 
@@ -53,14 +94,13 @@ def intensity_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
         return None
     table = pd.DataFrame(rows).sort_values(["model", "loudness_lufs"])
     return _curves(table, "loudness_lufs", "loudness of the audio (LUFS)", "Audio priming by intensity",
-                   _colours(runs)), table
+                   _colours(runs), width_in), table
 
 
-def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str, colours: dict[str, str]) -> Any:
+def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str, colours: dict[str, str], width_in: float) -> Any:
     """mIoU against ``x``, one line per model with its 95 % band."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(3.4, 2.4))
+    models = list(dict.fromkeys(table.model))
+    fig, ax = _figure(width_in, 2.3, models)
     for (model, g), style in zip(table.groupby("model", sort=False), _LINESTYLES, strict=False):
         ax.plot(g[x], g.miou, marker="o", ms=3, linestyle=style, label=model, color=colours[model])
         ax.fill_between(g[x], g.ci_low, g.ci_high, alpha=0.2, color=colours[model])
@@ -68,13 +108,12 @@ def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str, colours: dict[
     ax.set_ylabel("mIoU")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title)
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _legend_below(fig, *ax.get_legend_handles_labels(), width_in)
     return fig
 
 
-def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+def semantic_boxes(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
     """Per-class distribution of per-clip IoU under the semantic probe (equal loudness and area)."""
-    import matplotlib.pyplot as plt
     import pandas as pd
     from matplotlib.patches import Patch
 
@@ -91,7 +130,7 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     table = pd.concat(frames, ignore_index=True)
     order = sorted(table.class_name.unique())
     models = list(dict.fromkeys(table.model))
-    fig, ax = plt.subplots(figsize=(5.0, 2.4))
+    fig, ax = _figure(width_in, 2.3, models)
     width = 0.8 / len(models)
     colours = _colours(runs)
     for m, model in enumerate(models):
@@ -103,9 +142,8 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
                    patch_artist=True, manage_ticks=False, flierprops={"markersize": 1.5},
                    boxprops={"facecolor": colour, "linewidth": 0.7}, medianprops={"color": "black", "linewidth": 0.7},
                    whiskerprops={"linewidth": 0.7}, capprops={"linewidth": 0.7})
-    ax.set_xticks(range(len(order)), order)
-    ax.legend(handles=[Patch(facecolor=colours[model], label=model) for model in models],
-              frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _category_ticks(ax, range(len(order)), order, width_in)
+    _legend_below(fig, [Patch(facecolor=colours[model]) for model in models], models, width_in)
     ax.set_xlabel("class of the sounding source")
     ax.set_ylabel("per-clip IoU")
     ax.set_title("Guiding capability per class")
@@ -114,9 +152,13 @@ def semantic_boxes(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
 
 def _wrapped(text: str, width: int) -> str:
     """``text`` broken into lines of at most ``width`` characters (at spaces), for narrow panel titles."""
+    import re
     import textwrap
 
-    return "\n".join(textwrap.wrap(text, width, break_long_words=True)) or text
+    if len(text) <= width:
+        return text
+    # a "tool:model" label may break after its colon as well as at spaces and hyphens
+    return "\n".join(textwrap.wrap(re.sub(r":(?=\S)", ": ", text), width, break_long_words=True)) or text
 
 
 def _dominance_table(run: RunResult) -> pd.DataFrame:
@@ -124,8 +166,12 @@ def _dominance_table(run: RunResult) -> pd.DataFrame:
     return bias.dominance_by_level_pair(run.records).assign(model=run.model)
 
 
-def dominance_heatmaps(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
-    """Dominance over the 6x6 level pairs of the mix probe, one panel per model."""
+_PANEL_IN = (1.0, 1.6)
+"""Smallest and largest side of one heat map or one grid tile (inches)."""
+
+
+def dominance_heatmaps(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
+    """Dominance over the 6x6 level pairs of the mix probe, one panel per model, wrapped into rows."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
@@ -134,24 +180,37 @@ def dominance_heatmaps(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None
         return None
     table = pd.concat(tables, ignore_index=True)
     models = list(dict.fromkeys(table.model))
-    # one shared y axis labelled once, one x label for the row, titles wrapped: no label runs into a neighbour
-    fig, axes = plt.subplots(1, len(models), figsize=(1.9 * len(models) + 1.2, 2.5), squeeze=False, sharey=True,
-                             layout="constrained")
-    for ax, model in zip(axes[0], models, strict=True):
-        grid = table[table.model == model].pivot(index="level_a", columns="level_b", values="dominance")
+    # panels as large as the width allows (within _PANEL_IN), wrapped into rows; shared axes labelled once
+    usable_in = width_in - 1.0  # the y label, its ticks and the colour bar
+    columns = max(1, min(len(models), int(usable_in / _PANEL_IN[0] + 1e-9)))
+    panel_in = min(_PANEL_IN[1], usable_in / columns)
+    rows = -(-len(models) // columns)
+    fig, axes = plt.subplots(rows, columns, squeeze=False, sharex=True, sharey=True, layout="constrained",
+                             figsize=(min(width_in, panel_in * columns + 1.0), (panel_in + 0.35) * rows + 0.35))
+    for i, ax in enumerate(axes.flat):
+        if i >= len(models):
+            ax.set_axis_off()
+            continue
+        grid = table[table.model == models[i]].pivot(index="level_a", columns="level_b", values="dominance")
         image = ax.imshow(grid.to_numpy(), origin="lower", vmin=0, vmax=1, cmap="viridis")
-        ax.set_xticks(range(len(grid.columns)), [f"{v:g}" for v in grid.columns], fontsize=6)
+        if grid.isna().all().all():  # a model that predicts nothing on the mixes: dominance is undefined
+            ax.text(0.5, 0.5, "undefined:\nno prediction", transform=ax.transAxes, ha="center", va="center",
+                    fontsize=6)
+        # six labels fit side by side from 1.3 in on; below that every other level is named
+        step = 1 if panel_in >= 1.3 else 2
+        ax.set_xticks(range(len(grid.columns)), [f"{v:g}" if k % step == 0 else "" for k, v in
+                                                 enumerate(grid.columns)], fontsize=6)
         ax.set_yticks(range(len(grid.index)), [f"{v:g}" for v in grid.index], fontsize=6)
-        ax.set_title(_wrapped(model, 18), fontsize=7)
-    axes[0][0].set_ylabel("level of A (LUFS)")
+        ax.tick_params(labelbottom=i + columns >= len(models))  # x ticks under the lowest panel of each column
+        ax.set_title(_wrapped(models[i], int(panel_in / _CHAR_IN)), fontsize=7)
+    fig.supylabel("level of A (LUFS)", fontsize=8)
     fig.supxlabel("level of B (LUFS)", fontsize=8)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="dominance")
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="dominance")
     return fig, table
 
 
-def prior_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+def prior_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
     """Per class: coverage under negative audio (bars) against the training sounding frequency (markers)."""
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     rows = []
@@ -166,7 +225,8 @@ def prior_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     order = table.groupby("class_name").train_sounding_frequency.first().sort_values(ascending=False).index.tolist()
     models = list(dict.fromkeys(table.model))
     width = 0.8 / len(models)
-    fig, ax = plt.subplots(figsize=(5.0, 2.4))
+    freq = table.groupby("class_name").train_sounding_frequency.first().reindex(order)
+    fig, ax = _figure(width_in, 2.3, [*models, *(["training sounding frequency"] if freq.notna().any() else [])])
     x = np.arange(len(order))
     colours = _colours(runs)
     for i, model in enumerate(models):
@@ -174,18 +234,19 @@ def prior_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
         err = np.vstack([g.prior_score - g.ci_low, g.ci_high - g.prior_score])
         ax.bar(x + (i - (len(models) - 1) / 2) * width, g.prior_score, width, yerr=np.nan_to_num(err), label=model,
                capsize=1.5, error_kw={"lw": 0.6}, color=colours[model])
-    freq = table.groupby("class_name").train_sounding_frequency.first().reindex(order)
     if freq.notna().any():
-        ax.plot(x, freq, "k_", ms=14, mew=1.5, label="training sounding frequency")
-    ax.set_xticks(x, order)
+        ax.plot(x, freq, "k_", ms=14 * min(1.0, width_in / FULL_WIDTH_IN * 1.6), mew=1.5,
+                label="training sounding frequency")
+    _category_ticks(ax, x, order, width_in)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("coverage under negative audio")
-    ax.set_title("Visual prior: objects segmented without their sound")
-    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_ylabel("coverage under\nnegative audio" if width_in < _NARROW_IN else "coverage under negative audio")
+    ax.set_title("Visual prior: objects segmented without their sound" if width_in >= _NARROW_IN
+                 else "Visual prior: segmented without sound")
+    _legend_below(fig, *ax.get_legend_handles_labels(), width_in)
     return fig, table
 
 
-def area_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+def area_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
     """mIoU against the target's area fraction."""
     import pandas as pd
 
@@ -198,12 +259,12 @@ def area_curves(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     if not rows:
         return None
     table = pd.DataFrame(rows).sort_values(["model", "area_frac"])
-    return _curves(table, "area_frac", "area of the target (fraction of the frame)", "Size bias", _colours(runs)), table
+    return _curves(table, "area_frac", "area of the target (fraction of the frame)", "Size bias", _colours(runs),
+                   width_in), table
 
 
-def coavs_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
+def coavs_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
     """mIoU and F on Co-AVS runs (runs whose data is a Co-AVS set)."""
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     from avsprobe.report.compute import overall_scores
@@ -217,14 +278,15 @@ def coavs_bars(runs: list[RunResult]) -> tuple[Any, pd.DataFrame] | None:
     if not rows:
         return None
     table = pd.DataFrame(rows)
-    fig, ax = plt.subplots(figsize=(3.4, 2.4))
+    fig, ax = _figure(width_in, 2.3, ["mIoU", "F-score"])
     x = np.arange(len(table))
     ax.bar(x - 0.2, table.miou, 0.4, label="mIoU")
     ax.bar(x + 0.2, table.fscore, 0.4, label="F-score")
-    ax.set_xticks(x, table.model, rotation=20)
+    ax.set_xticks(x, [_wrapped(m, 16) for m in table.model], rotation=35, ha="right", rotation_mode="anchor",
+                  fontsize=7)
     ax.set_ylim(0, 1.05)
     ax.set_title("Co-AVS (two sources at set levels)")
-    ax.legend(frameon=False)
+    _legend_below(fig, *ax.get_legend_handles_labels(), width_in)
     return fig, table
 
 
@@ -268,7 +330,8 @@ def _grid_clip(runs: list[RunResult], rows: list[tuple[str, str]]) -> str | None
     return str(spread.sort_values(ascending=False, kind="stable").index[0]) if len(spread) else None
 
 
-def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None) -> tuple[Any, pd.DataFrame] | None:
+def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None,
+                     width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
     """Clips under the key conditions (rows: original, the quietest level, silence, swap, a mix; those the
     runs have), one column per model: each cell the probed frame, dimmed except where the model predicts,
     the prediction outlined in the model's colour and the expected mask outlined in white. By default the clip where the models differ most among
@@ -313,15 +376,21 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None) 
             cells.append((f"{clip}\n{title}" if len(chosen) > 1 else title, tiles))
     if not cells:
         return None
-    fig, axes = plt.subplots(len(cells), len(runs), figsize=(1.3 * len(runs) + 0.5, 1.3 * len(cells) + 0.5),
-                             squeeze=False, layout="constrained")
+    tile_in = min(_PANEL_IN[1], (width_in - 0.5) / len(runs))  # 0.5 in for the row titles
+    title_lines = max(_wrapped(run.model, int(tile_in / 0.052)).count("\n") + 1 for run in runs)
+    caption = _wrapped(f"{', '.join(chosen)}: bright where predicted, expected mask outlined in white",
+                       int(min(width_in, tile_in * len(runs) + 0.5) / _CHAR_IN))
+    head_in = 0.1 * title_lines + 0.13 * (caption.count("\n") + 1) + 0.15
+    fig, axes = plt.subplots(len(cells), len(runs), squeeze=False, layout="constrained",
+                             figsize=(tile_in * len(runs) + 0.5, tile_in * len(cells) + head_in))
     for (title, tiles), row in zip(cells, axes, strict=True):
         for ax, tile in zip(row, tiles, strict=True):
             ax.imshow(tile)
             ax.set_xticks([])
             ax.set_yticks([])
+            ax.spines[:].set_visible(False)
         row[0].set_ylabel(title, fontsize=6)
     for ax, run in zip(axes[0], runs, strict=True):
-        ax.set_title(_wrapped(run.model, 16), fontsize=6)
-    fig.suptitle(f"{', '.join(chosen)}: bright where predicted, expected mask outlined in white", fontsize=7)
+        ax.set_title(_wrapped(run.model, int(tile_in / 0.052)), fontsize=6)
+    fig.suptitle(caption, fontsize=7)
     return fig, pd.DataFrame(rows_out)

@@ -9,7 +9,16 @@ from typing import Any
 
 from avsprobe.fileio import atomic_path
 
-__all__ = ["PALETTE", "paper_style", "save_figure", "rgb255"]
+__all__ = ["PALETTE", "FULL_WIDTH_IN", "COLUMN_WIDTH_IN", "FIGURE_WIDTHS_IN", "paper_style", "save_figure", "rgb255"]
+
+FULL_WIDTH_IN = 7.0
+"""Text width of a two-column paper (CVPR, ICCV, NeurIPS-style ``figure*``), inches."""
+
+COLUMN_WIDTH_IN = 3.3
+"""One column of a two-column paper, inches."""
+
+FIGURE_WIDTHS_IN = {"": FULL_WIDTH_IN, "-column": COLUMN_WIDTH_IN}
+"""File-name suffix -> width: every figure is written as ``NAME`` (full width) and ``NAME-column``."""
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
            "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#888888")
@@ -29,8 +38,10 @@ def paper_style() -> Iterator[None]:
         "font.family": "serif", "font.serif": ["DejaVu Serif", "Times New Roman", "serif"], "font.size": 9,
         "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,
         "axes.prop_cycle": cycler(color=list(PALETTE)), "axes.spines.top": False, "axes.spines.right": False,
-        "savefig.dpi": 300, "figure.dpi": 100, "savefig.bbox": "tight", "pdf.fonttype": 42,
+        "savefig.dpi": 300, "figure.dpi": 100, "pdf.fonttype": 42,
     }
+    # no "tight" bounding box: the constrained layout keeps everything inside the canvas, and the saved file
+    # keeps the width the figure was drawn for
     with plt.rc_context(rc):
         yield
 

@@ -42,10 +42,13 @@ def test_report_files_and_figures(run_dirs: list[Path], tmp_path: Path, capsys: 
     assert {"intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_bars", "area_curves",
             "qualitative_grid"} <= set(figures)
     for name in figures:
-        for suffix in (".png", ".pdf", ".csv"):
-            assert (out / "figures" / f"{name}{suffix}").stat().st_size > 0
-        with Image.open(out / "figures" / f"{name}.png") as im:
-            assert im.size[0] >= 600  # 300 dpi
+        for file in (f"{name}.png", f"{name}.pdf", f"{name}.csv", f"{name}-column.png", f"{name}-column.pdf"):
+            assert (out / "figures" / file).stat().st_size > 0
+        # full text width and one column at 300 dpi; image grids stop growing and may be narrower
+        for file, width_in in ((f"{name}.png", 7.0), (f"{name}-column.png", 3.3)):
+            with Image.open(out / "figures" / file) as im:
+                assert im.size[0] <= width_in * 300 + 2, file
+                assert im.size[0] >= width_in * 300 - 2 or name in ("dominance_heatmaps", "qualitative_grid"), file
     tex = (out / "tables.tex").read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex and "loudness-gated-oracle" in tex
     # paper-sized: one table per metric family and per group, each at most 6 columns, booktabs
@@ -150,6 +153,8 @@ def test_every_reported_estimate_lies_inside_its_interval(run_dirs: list[Path], 
 def _drawn_texts(fig) -> list:  # noqa: ANN001
     """Every text a figure draws: figure texts, titles, axis labels, legend entries, in-view tick labels."""
     texts = list(fig.texts)
+    for legend in fig.legends:
+        texts += [*legend.get_texts(), legend.get_title()]
     for ax in fig.axes:
         texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
         legend = ax.get_legend()
@@ -162,37 +167,69 @@ def _drawn_texts(fig) -> list:  # noqa: ANN001
     return [t for t in texts if t.get_visible() and t.get_text().strip()]
 
 
-def test_no_figure_text_overlaps_another(run_dirs: list[Path]) -> None:
-    """Every figure of a multi-model report (long labels included): no two texts' boxes intersect, and every
-    text lies inside the canvas that is saved (bbox 'tight')."""
-    import matplotlib
+def _crowded_runs(run_dirs: list[Path], coavs_root: Path) -> list:
+    """The three runs, then the same records under four more long labels, two of them presented as runs on a
+    Co-AVS set (``coavs_root`` holds a ``coavs.json``): a seven-model report that draws every figure."""
+    import copy
 
-    matplotlib.use("Agg")
-    from avsprobe.report.build import FIGURES, run_labels
+    from avsprobe.report.build import run_labels
     from avsprobe.report.compute import compute_metrics, load_run
-    from avsprobe.report.style import paper_style
 
     runs = [load_run(p) for p in run_dirs]
     for run, label in zip(runs, run_labels(runs), strict=True):
         run.label = label
         run.metrics = compute_metrics(run)
+    extra = []
+    for i, name in enumerate(("ours (debias=uncertainty, alpha=1)", "ours-nodebias seed 2", "vanilla on Co-AVS",
+                              "combo-avs (pvt, sam pre-masks)")):
+        twin = copy.copy(runs[i % len(runs)])
+        twin.label = name
+        if i >= 2:
+            twin.info = {**twin.info, "data_root": str(coavs_root)}
+        extra.append(twin)
+    return runs + extra
+
+
+@pytest.mark.parametrize("width_in", [3.3, 7.0])
+def test_no_figure_text_overlaps_another_at_both_paper_widths(run_dirs: list[Path], width_in: float,
+                                                              tmp_path: Path) -> None:
+    """Every figure of a seven-model report with long labels, drawn for a paper column (3.3 in) and for the full
+    text width (7 in): the canvas is that wide (at most, for the image grids), no two texts' boxes intersect,
+    every text lies inside the canvas, and none is smaller than 6 pt."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from avsprobe.report.build import FIGURES
+    from avsprobe.report.style import paper_style
+
+    (tmp_path / "coavs.json").write_text("{}")
+    runs = _crowded_runs(run_dirs, tmp_path)
     drawn = 0
     with paper_style():
         for name, figure in FIGURES.items():
-            result = figure(runs)
+            result = figure(runs, width_in=width_in)
             if result is None:
                 continue
             fig = result[0]
+            fig_width_in, fig_height_in = fig.get_size_inches()
+            grid = name in ("dominance_heatmaps", "qualitative_grid")
+            assert fig_width_in <= width_in + 1e-9 and (grid or fig_width_in == pytest.approx(width_in)), name
+            assert fig_height_in < 1.3 * width_in + 4, name
             fig.canvas.draw()
             renderer = fig.canvas.get_renderer()
-            saved = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)  # inches -> display
-            boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _drawn_texts(fig)]
+            canvas = fig.bbox
+            texts = _drawn_texts(fig)
+            assert min(t.get_fontsize() for t in texts) >= 6, name
+            gap_px = fig.dpi / 72  # texts must stay 1 pt apart: touching labels read as one
+            boxes = [(t.get_text(), t.get_window_extent(renderer).expanded(1, 1).padded(gap_px / 2)) for t in texts]
             for i, (text, box) in enumerate(boxes):
-                assert saved.x0 - 1 <= box.x0 and box.x1 <= saved.x1 + 1 and saved.y0 - 1 <= box.y0, (name, text)
+                assert canvas.x0 - 1 <= box.x0 and box.x1 <= canvas.x1 + 1, (name, text)
+                assert canvas.y0 - 1 <= box.y0 and box.y1 <= canvas.y1 + 1, (name, text)
                 for other, other_box in boxes[i + 1 :]:
                     assert not box.overlaps(other_box), (name, text, other)
             drawn += 1
-    assert drawn >= 5
+            matplotlib.pyplot.close(fig)
+    assert drawn == len(FIGURES)
 
 
 def test_one_colour_per_model_in_every_figure(run_dirs: list[Path]) -> None:
