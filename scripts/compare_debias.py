@@ -28,31 +28,47 @@ from avsprobe.report.compute import RunResult, load_run, seed_summary
 from avsprobe.runner import run_models
 
 SEEDS = (0, 1, 2)
-FAMILY_SEEDS = {"vanilla": SEEDS, "ours-nodebias": (0,), "ours": SEEDS}
-"""Seeds run per model: ``ours-nodebias`` has seed 0 only (its seeds 1 and 2 were not trained in the time
-this comparison had; see the README)."""
+FAMILY_SEEDS = {"vanilla": SEEDS, "ours-nodebias": SEEDS, "ours": SEEDS}
+"""Seeds run per model."""
 METRICS = ["miou", "prior_coverage", "silent_object_coverage", "fpr_silence", "fpr_background", "intensity_gap",
            "dominance"]
 LOSS_FOLDERS = {"paper": "ours-paper", "official": "ours-official", "supervised-bias": "ours-supbias",
                 "poe": "ours-poe"}
 
 
-def _models(root: Path, choice: dict) -> list[tuple[str, str, dict[str, str]]]:
-    """``(label, model, options)``: three seeds of each compared model, then the seed-0 ablations."""
+def _models(root: Path, choice: dict) -> list[tuple[str, str, dict[str, str], str | None]]:
+    """``(label, model, options, debias wrapper)``: three seeds of each compared model, then the seed-0
+    ablations: the chosen checkpoint's main branch alone, the other contrast and the other training losses, the
+    other strategies (bias-only, logits ensemble) and the inference-only contrast on vanilla. An ablation
+    whose checkpoint is missing is left out."""
     ours = LOSS_FOLDERS[choice["loss"]]
     inference = choice.get("inference", {})
-    out = []
+    out: list[tuple[str, str, dict[str, str], str | None]] = []
     folders = {"vanilla": "vanilla", "ours-nodebias": "ours-nodebias", "ours": ours}
     for family, seeds in FAMILY_SEEDS.items():
         for seed in seeds:
             options = {"checkpoint": str(root / f"{folders[family]}-s{seed}"), **(inference if family == "ours" else {})}
-            out.append((f"{family}-s{seed}", family, options))
-    out.append(("ablation: ours main branch only (alpha 0)", "ours",
-                {"checkpoint": str(root / f"{ours}-s0"), **inference, "alpha": "0"}))
-    if (root / "visual-only-s0" / "model.safetensors").is_file():
-        out.append(("ablation: logits ensemble", "ours", {"strategy": "logits-ensemble",
-                                                          "checkpoint": str(root / "visual-only-s0"),
-                                                          "main": str(root / "ours-nodebias-s0")}))
+            out.append((f"{family}-s{seed}", family, options, None))
+    ablations: list[tuple[str, str, dict[str, str], str | None]] = [
+        ("ablation: ours main branch only (alpha 0)", "ours", {"checkpoint": f"{ours}-s0", **inference, "alpha": "0"},
+         None),
+        ("ablation: ours with the contrast on queries", "ours",
+         {"checkpoint": f"{ours}-s0", **inference, "contrast_on": "queries"}, None),
+        # poe infers with its main branch alone (alpha 0), so it takes no contrast setting (as on val)
+        *((f"ablation: ours trained with loss {loss}", "ours",
+           {"checkpoint": f"{folder}-s0", **(inference if loss != "poe" else {})}, None)
+          for loss, folder in LOSS_FOLDERS.items() if loss != choice["loss"]),
+        ("ablation: ours bias-only strategy", "ours", {"checkpoint": "ours-biasonly-s0"}, None),
+        ("ablation: logits ensemble", "ours", {"strategy": "logits-ensemble", "checkpoint": "visual-only-s0",
+                                               "main": "ours-nodebias-s0"}, None),
+        ("ablation: inference-only contrast on vanilla (alpha 1)", "vanilla", {"checkpoint": "vanilla-s0"},
+         "contrastive:alpha=1"),
+    ]
+    for label, model, options, debias in ablations:
+        folders_used = [options["checkpoint"], *([options["main"]] if "main" in options else [])]
+        if all((root / f / "model.safetensors").is_file() for f in folders_used):
+            paths = {k: str(root / v) if k in ("checkpoint", "main") else v for k, v in options.items()}
+            out.append((label, model, paths, debias))
     return out
 
 
@@ -88,7 +104,7 @@ def _markdown(summary: dict, paired: dict, goals: dict, ablations: dict, choice:
     lines = [f"# The remedy against vanilla, 3 seeds, {clips} balanced test clips (debias suite)", "",
              f"`ours` = loss `{choice['loss']}`, inference {choice.get('inference') or 'default'} (chosen on val: "
              "`val-choice.md`). Each cell: across-seed mean, [min, max] over seeds, and the 95 % clip-bootstrap "
-             "interval of the seed-averaged per-clip values (ours-nodebias: seed 0 only). Command: "
+             "interval of the seed-averaged per-clip values. Command: "
              "`python scripts/compare_debias.py`.", "",
              "| model | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
     for family, values in summary.items():
@@ -131,7 +147,7 @@ def main() -> None:
             for label, *_ in models]
     suite = load_suite("debias")
     keep = [i for i, (label, *_) in enumerate(models) if args.only is None or label in args.only]
-    adapters = [resolve_model(models[i][1], models[i][2]) for i in keep]
+    adapters = [resolve_model(models[i][1], models[i][2], debias=models[i][3]) for i in keep]
     run_models(adapters, suite, open_data(None, split="test"), [dirs[i] for i in keep], limit=args.clips)
     if args.only is not None:
         print(f"ran {', '.join(models[i][0] for i in keep)} in {time.perf_counter() - started:.0f} s")
