@@ -41,7 +41,7 @@ class DemoSettings:
         batch_size: clips per model call.
     """
 
-    out: Path = Path("reports/biaslab")
+    out: Path = Path("reports/demo")
     runs: Path = Path("runs/demo")
     clips: int | None = 16
     coavs_videos: int = 36

@@ -308,8 +308,9 @@ def _grid_rows(runs: list[RunResult]) -> list[tuple[str, str]]:
 
 def _grid_clip(runs: list[RunResult], rows: list[tuple[str, str]]) -> str | None:
     """The clip where the models differ most over the grid's conditions, among clips whose unprobed sounding
-    mask is not empty: per condition the spread across models of IoU (of 1 - predicted fraction where the
-    expected mask is empty), averaged over the conditions."""
+    mask is not empty and that have the most of the grid's rows (a one-source clip has no mix row): per
+    condition the spread across models of IoU (of 1 - predicted fraction where the expected mask is empty),
+    averaged over the conditions."""
     import pandas as pd
 
     ids = [c for _, c in rows]
@@ -327,7 +328,11 @@ def _grid_clip(runs: list[RunResult], rows: list[tuple[str, str]]) -> str | None
     spread = (table.max(axis=1) - table.min(axis=1)).groupby(level="sample_id").mean() if len(runs) > 1 \
         else (1 - table.iloc[:, 0]).groupby(level="sample_id").mean()
     spread = spread[spread.index.isin(sounding)]
-    return str(spread.sort_values(ascending=False, kind="stable").index[0]) if len(spread) else None
+    if not len(spread):
+        return None
+    rows_present = table.groupby(level="sample_id").size().reindex(spread.index)
+    ranked = pd.DataFrame({"rows": rows_present, "spread": spread})
+    return str(ranked.sort_values(["rows", "spread"], ascending=False, kind="stable").index[0])
 
 
 def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None,

@@ -333,3 +333,28 @@ def test_qualitative_grid_rows_are_conditions_and_clips_are_selectable(run_dirs:
         other = sorted(set(base.sample_id) - {clip})[:2]
         fig, table = plots.qualitative_grid(runs, clips=other)
         assert list(dict.fromkeys(table.sample_id)) == other and fig.axes[0].get_ylabel().startswith(other[0])
+
+
+def test_grid_clip_prefers_clips_with_every_row() -> None:
+    """A one-source clip has no mix row: the grid's default clip is the one where the models differ most
+    among the clips that show the most rows, not a clip with more spread and a missing row."""
+    import pandas as pd
+
+    from avsprobe.report import plots
+    from avsprobe.report.compute import RunResult
+
+    rows = [("original", "intensity/original"), ("silence", "negative/silence"), ("mix", "mix/A@-41+B@-41")]
+
+    def records(ious: dict[str, dict[str, float]]) -> pd.DataFrame:
+        return pd.DataFrame([{"sample_id": clip, "condition_id": cond, "status": "ok", "annotated": True,
+                              "is_baseline": cond == "intensity/original", "expected_area": 10, "iou": iou,
+                              "pred_area": 10, "num_pixels": 100, "frame": 0}
+                             for clip, by_condition in ious.items() for cond, iou in by_condition.items()])
+
+    # clip "one": a large spread but no mix row; clip "two": a smaller spread over all three rows
+    a = {"one": {"intensity/original": 1.0, "negative/silence": 1.0},
+         "two": {"intensity/original": 0.6, "negative/silence": 0.6, "mix/A@-41+B@-41": 0.6}}
+    b = {"one": {"intensity/original": 0.0, "negative/silence": 0.0},
+         "two": {"intensity/original": 0.4, "negative/silence": 0.4, "mix/A@-41+B@-41": 0.4}}
+    runs = [RunResult(Path("a"), {"model": "a"}, records(a)), RunResult(Path("b"), {"model": "b"}, records(b))]
+    assert plots._grid_clip(runs, rows) == "two"

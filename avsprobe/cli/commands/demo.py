@@ -11,7 +11,7 @@ from avsprobe.cli import console
 
 
 def demo_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/biaslab"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/demo"),
     runs: Annotated[Path, typer.Option("--runs", help="Where the run records go.")] = Path("runs/demo"),
     clips: Annotated[int, typer.Option("--clips", min=0, help="Test clips probed by the paper suite (0: all 200).")] = 16,
     coavs_videos: Annotated[int, typer.Option("--coavs-videos", min=1, help="Co-AVS videos built and run (a multiple of 36 uses each level pair equally often).")] = 36,
