@@ -53,8 +53,10 @@ def save_figure(fig: Any, stem: Path) -> list[Path]:
     paths = []
     for suffix in (".png", ".pdf"):
         path = stem.with_suffix(suffix)
+        # no creation date in the PDF: the same runs give byte-identical figures
+        metadata = {"CreationDate": None} if suffix == ".pdf" else None
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=suffix[1:])
+            fig.savefig(tmp, format=suffix[1:], metadata=metadata)
         paths.append(path)
     plt.close(fig)
     return paths

@@ -358,3 +358,25 @@ def test_grid_clip_prefers_clips_with_every_row() -> None:
          "two": {"intensity/original": 0.4, "negative/silence": 0.4, "mix/A@-41+B@-41": 0.4}}
     runs = [RunResult(Path("a"), {"model": "a"}, records(a)), RunResult(Path("b"), {"model": "b"}, records(b))]
     assert plots._grid_clip(runs, rows) == "two"
+
+
+def test_saved_figures_are_byte_identical_across_saves(tmp_path: Path) -> None:
+    """The same figure saved twice (a second apart) gives the same PNG and PDF bytes: no creation date."""
+    import time
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from avsprobe.report.style import paper_style, save_figure
+
+    saved = []
+    for name in ("a", "b"):
+        with paper_style():
+            fig, ax = plt.subplots(figsize=(3.3, 2.0))
+            ax.plot([0, 1], [1, 0])
+            saved.append(save_figure(fig, tmp_path / name))
+        time.sleep(1.1)
+    for first, second in zip(*saved, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.suffix
