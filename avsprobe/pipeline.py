@@ -8,11 +8,20 @@ draw is keyed by (seed, sample, condition), so the records do not depend on the 
 
 The workers are forked after the run is planned and inherit the plan, the suite and the reader, so a task
 is only a list of job numbers. With ``workers=0`` the same functions run in the main process.
+
+A probed job carries about 0.75 MB of arrays (audio, frames, masks). Pickled through the pool's pipe, that
+traffic kept the main process's result thread busy for about a third of a run on 2 cores, holding the GIL
+that prediction and scoring need. So a worker writes a chunk's arrays into one spool file (in ``/dev/shm``
+where it has room, else the temporary folder) and sends only their places; the main process reads the file
+in one call, which releases the GIL, and deletes it.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
+import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -86,19 +95,115 @@ class _Prober:
         return out
 
 
+_ARRAY_FIELDS = ("audio", "frames", "expected_mask", "annotated", "expected_labels", "original_mask")
+_ALIGN_BYTES = 64
+_SPOOL_MIN_FREE_BYTES = 1 << 30
+_chunk_numbers = itertools.count()
+
+
+@dataclass(frozen=True)
+class _Spilled:
+    """Where one array of a chunk lies in the chunk's spool file."""
+
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
+
+
+def _spool_folder() -> str:
+    """A fresh folder for spool files: in ``/dev/shm`` (memory) when it has 1 GiB free, else the temp folder."""
+    root = None
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        stats = os.statvfs("/dev/shm")
+        if stats.f_bavail * stats.f_frsize >= _SPOOL_MIN_FREE_BYTES:
+            root = "/dev/shm"
+    return tempfile.mkdtemp(prefix="avsprobe-spool-", dir=root)
+
+
+def _spill(outcomes: list[ProbeOutcome], folder: str) -> str:
+    """Write the arrays of the outcomes' probed samples into one file in ``folder``, each distinct array once
+    (jobs of one clip share its frames), and put a :class:`_Spilled` in each array's place; return the path."""
+    path = os.path.join(folder, f"chunk-{os.getpid()}-{next(_chunk_numbers)}.bin")
+    placed: dict[int, _Spilled] = {}
+    offset = 0
+    with open(path, "wb") as file:
+
+        def place(array: np.ndarray) -> _Spilled:
+            nonlocal offset
+            key = id(array)
+            if key not in placed:
+                data = np.ascontiguousarray(array)
+                padding = -offset % _ALIGN_BYTES
+                file.write(b"\0" * padding)
+                offset += padding
+                file.write(data.reshape(-1).view(np.uint8).data)
+                placed[key] = _Spilled(offset, data.dtype.str, tuple(data.shape))
+                offset += data.nbytes
+            return placed[key]
+
+        for outcome in outcomes:
+            probed = outcome.probed
+            if probed is None:
+                continue
+            for name in _ARRAY_FIELDS:
+                value = getattr(probed, name)
+                if isinstance(value, np.ndarray):
+                    setattr(probed, name, place(value))
+            probed.object_masks = {k: place(v) for k, v in probed.object_masks.items()}
+    return path
+
+
+def _unspill(path: str, outcomes: list[ProbeOutcome]) -> list[ProbeOutcome]:
+    """Read a chunk's spool file back into its outcomes (writable arrays, shared where they were) and delete it."""
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        raw = np.empty(size + _ALIGN_BYTES, dtype=np.uint8)
+        start = -raw.ctypes.data % _ALIGN_BYTES  # the offsets are aligned, so every array is
+        buffer = raw[start : start + size]
+        file.readinto(buffer)
+    os.unlink(path)
+    arrays: dict[int, np.ndarray] = {}
+
+    def take(spilled: _Spilled) -> np.ndarray:
+        if spilled.offset not in arrays:
+            count = int(np.prod(spilled.shape, dtype=np.int64))
+            arrays[spilled.offset] = np.frombuffer(buffer, dtype=np.dtype(spilled.dtype), count=count,
+                                                   offset=spilled.offset).reshape(spilled.shape)
+        return arrays[spilled.offset]
+
+    for outcome in outcomes:
+        probed = outcome.probed
+        if probed is None:
+            continue
+        for name in _ARRAY_FIELDS:
+            value = getattr(probed, name)
+            if isinstance(value, _Spilled):
+                setattr(probed, name, take(value))
+        probed.object_masks = {k: take(v) for k, v in probed.object_masks.items()}
+    return outcomes
+
+
 _WORKER: _Prober | None = None  # set in the parent before forking; each worker keeps its own copy
+_SPOOL: str | None = None  # the run's spool folder, likewise
 
 
-def _probe_in_worker(indices: list[int]) -> list[ProbeOutcome]:
+def _probe_in_worker(indices: list[int]) -> tuple[str | None, list[ProbeOutcome]]:
+    """A chunk's outcomes, their arrays in a spool file when one can be written (else pickled with them)."""
     assert _WORKER is not None, "worker started without the run's state"
-    return _WORKER.probe(indices)
+    outcomes = _WORKER.probe(indices)
+    if _SPOOL is None:
+        return None, outcomes
+    try:
+        return _spill(outcomes, _SPOOL), outcomes
+    except OSError:  # the spool is full or gone: this chunk goes through the pipe
+        return None, _WORKER.probe(indices)
 
 
 def probe_chunks(chunks: Sequence[Sequence[int]], jobs: dict[int, Any], suite: Any, reader: Any, *,
                  workers: int = 0, prefetch: int | None = None) -> Iterator[list[ProbeOutcome]]:
     """The outcomes of each chunk of job numbers, in order, probed by ``workers`` processes at most
     ``prefetch`` chunks ahead (default ``2 * workers``)."""
-    global _WORKER
+    global _WORKER, _SPOOL
     if workers <= 0 or len(chunks) < 2:
         prober = _Prober(jobs, suite, reader)
         for chunk in chunks:
@@ -109,6 +214,7 @@ def probe_chunks(chunks: Sequence[Sequence[int]], jobs: dict[int, Any], suite: A
     from avsprobe.parallel import worker_signals
 
     _WORKER = _Prober(jobs, suite, reader)
+    _SPOOL = _spool_folder()
     ahead = max(1, prefetch if prefetch is not None else 2 * workers)
     try:
         # leaving the block any way (the consumer stops, an error, Ctrl-C) terminates the workers
@@ -120,10 +226,11 @@ def probe_chunks(chunks: Sequence[Sequence[int]], jobs: dict[int, Any], suite: A
                 if len(pending) >= ahead:
                     break
             while pending:
-                outcome = pending.popleft().get()
+                path, outcomes = pending.popleft().get()
                 following = next(remaining, None)
                 if following is not None:
                     pending.append(pool.apply_async(_probe_in_worker, (list(following),)))
-                yield outcome
+                yield outcomes if path is None else _unspill(path, outcomes)
     finally:
-        _WORKER = None
+        shutil.rmtree(_SPOOL, ignore_errors=True)  # files of chunks never read (an error, Ctrl-C)
+        _WORKER = _SPOOL = None

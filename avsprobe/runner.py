@@ -148,7 +148,7 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     ``extra[i][k]`` adds fields to clip i's frame k (a semantic model's class counts)."""
     import torch
 
-    from avsprobe.metrics.binary import binary_frame_stats, frame_iou, object_coverage
+    from avsprobe.metrics.binary import binary_frame_stats, clips_object_coverage, frame_iou
 
     b = len(probed)
     t, h, w = probed[0].expected_mask.shape
@@ -170,11 +170,13 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
     thumbs = torch.nn.functional.interpolate((logits > 0).float(), size=(THUMB, THUMB), mode="nearest") > 0.5
     packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB).numpy(), axis=1)
+    names_by_clip = [sorted(clip.object_masks) for clip in probed]
+    masks_by_clip = [np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
+                     for clip, names in zip(probed, names_by_clip, strict=True)]
+    coverage_by_clip = clips_object_coverage(logits, masks_by_clip)
     rows = []
     for i, (base, clip) in enumerate(zip(bases, probed, strict=True)):
-        names = sorted(clip.object_masks)
-        masks = np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
-        coverage = object_coverage(logits[i], masks) if names else None
+        names, masks, coverage = names_by_clip[i], masks_by_clip[i], coverage_by_clip[i]
         areas = masks.sum(axis=(2, 3)) if names else None
         applied = json.dumps(clip.applied, sort_keys=True, default=float)
         for k in range(t):

@@ -22,6 +22,7 @@ whatever dtype it is given). Both agree on float32 logits.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -50,6 +51,7 @@ __all__ = [
     "legacy_fscore",
     "legacy_fpr",
     "object_coverage",
+    "clips_object_coverage",
     "order_free_mean",
 ]
 
@@ -206,20 +208,21 @@ def binary_frame_stats(logits: object, target: object, *, score_dtype: ScoreDtyp
         s = scores[start : start + chunk]
         g = gt[start : start + chunk]
         m = s.shape[0]
-        positive = s > 0.5
-        inter.append((positive & g).sum(dim=1))
-        pred.append(positive.sum(dim=1))
-        gt_area.append(g.sum(dim=1))
-        # one histogram over (frame, is_gt, location): 512 int32 keys per frame, built in place
+        # one histogram over (frame, predicted, is_gt, location): 1024 int32 keys per frame, built in place;
+        # the areas come from it too ("predicted" is score > 0.5, which the locations cannot tell from = 0.5)
         if fast:
             key = _threshold_location(s, thresholds)
         else:  # rounded float16/bfloat16 thresholds are not near k/254: locate every pixel exactly
             key = torch.searchsorted(thresholds, s, right=True).to(torch.int32)
         key += g.to(torch.int32) << 8
-        key += (torch.arange(m, dtype=torch.int32, device=s.device) << 9)[:, None]
-        hist = torch.bincount(key.reshape(-1), minlength=m * 512).reshape(m, 2, 256)
-        hist_gt = hist[:, 1]
-        hist_all = hist[:, 0] + hist_gt
+        key += (s > 0.5).to(torch.int32) << 9
+        key += (torch.arange(m, dtype=torch.int32, device=s.device) << 10)[:, None]
+        hist = torch.bincount(key.reshape(-1), minlength=m * 1024).reshape(m, 2, 2, 256)
+        inter.append(hist[:, 1, 1].sum(dim=1))
+        pred.append(hist[:, 1].sum(dim=(1, 2)))
+        gt_area.append(hist[:, :, 1].sum(dim=(1, 2)))
+        hist_gt = hist[:, :, 1].sum(dim=1)
+        hist_all = hist.sum(dim=(1, 2))
         # count(score >= tau_k) = sum of the histogram over locations c > k
         pp_at.append(hist_all.flip(1).cumsum(1).flip(1)[:, 1:])
         tp_at.append(hist_gt.flip(1).cumsum(1).flip(1)[:, 1:])
@@ -373,6 +376,37 @@ def legacy_fpr(stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int
     fpr = stats.pred_area.astype(np.float32) / (np.float32(stats.num_pixels) + np.float32(1e-7))
     values = [float(fpr[b].mean(dtype=np.float32)) for b in _batches(len(stats), batch_size * frames_per_clip)]
     return float(np.mean(values)) if values else math.nan
+
+
+def clips_object_coverage(logits: object, object_masks: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
+    """:func:`object_coverage` of several clips of one frame shape in one pass (the runner scores a model
+    call's clips together).
+
+    Args:
+        logits: ``[B, T, H, W]`` logits.
+        object_masks: per clip ``bool [T, O_i, H, W]`` object masks, or None for a clip without objects.
+
+    Returns:
+        Per clip ``float64 [T, O_i]`` (NaN where the object is absent from the frame), or None.
+    """
+    import torch
+
+    pred = binarize(logits)
+    present = [i for i, m in enumerate(object_masks) if m is not None and m.shape[1] > 0]
+    out: list[np.ndarray | None] = [None] * len(object_masks)
+    if not present:
+        return out
+    counts = [object_masks[i].shape[1] for i in present]
+    masks = torch.from_numpy(np.concatenate([object_masks[i] for i in present], axis=1)) > 0  # [T, sum O, H, W]
+    if masks.shape[0] != pred.shape[1] or masks.shape[-2:] != pred.shape[-2:]:
+        raise ValueError(f"object masks {tuple(masks.shape)} do not match predictions {tuple(pred.shape)}")
+    owner = torch.from_numpy(np.repeat(np.asarray(present), counts))
+    covered = (masks & pred.transpose(0, 1)[:, owner]).flatten(2).sum(-1).to(torch.float64)
+    area = masks.flatten(2).sum(-1).to(torch.float64)
+    coverage = torch.where(area > 0, covered / area.clamp_min(1), torch.full_like(area, math.nan)).numpy()
+    for i, part in zip(present, np.split(coverage, np.cumsum(counts)[:-1], axis=1), strict=True):
+        out[i] = part
+    return out
 
 
 def object_coverage(logits: object, object_masks: object) -> np.ndarray:

@@ -255,3 +255,27 @@ def test_threshold_location_is_exact_at_and_beside_every_threshold() -> None:
     scores = torch.cat([tau, below.clamp_min(0), above, torch.rand(10_000, generator=torch.Generator().manual_seed(1))])
     expected = torch.searchsorted(tau, scores, right=True)
     assert torch.equal(_threshold_location(scores[None].clone(), tau)[0].long(), expected)
+
+
+def test_clips_object_coverage_equals_hand_counts_clip_by_clip() -> None:
+    """The batched coverage of a model call's clips: each clip's objects against its own prediction, by hand,
+    with clips that have no objects and frames where an object is absent (NaN)."""
+    from avsprobe.metrics.binary import clips_object_coverage, object_coverage
+
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((3, 2, 4, 5)).astype(np.float32)
+    masks = [rng.random((2, 2, 4, 5)) > 0.6, None, rng.random((2, 3, 4, 5)) > 0.3]
+    masks[2][1, 0] = False  # object 0 of clip 2 absent from frame 1
+    got = clips_object_coverage(logits, masks)
+    assert got[1] is None
+    for clip in (0, 2):
+        pred = logits[clip] > 0  # sigmoid > 0.5
+        hand = np.full(masks[clip].shape[:2], np.nan)
+        for t in range(2):
+            for o in range(masks[clip].shape[1]):
+                area = masks[clip][t, o].sum()
+                if area:
+                    hand[t, o] = (masks[clip][t, o] & pred[t]).sum() / area
+        np.testing.assert_array_equal(got[clip], hand)
+        np.testing.assert_array_equal(got[clip], object_coverage(logits[clip], masks[clip]))
+    assert np.isnan(got[2][1, 0])
