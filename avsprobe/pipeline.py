@@ -141,16 +141,22 @@ def _spill(outcomes: list[ProbeOutcome], folder: str) -> str:
                 offset += data.nbytes
             return placed[key]
 
-        for outcome in outcomes:
-            probed = outcome.probed
-            if probed is None:
-                continue
-            for name in _ARRAY_FIELDS:
-                value = getattr(probed, name)
-                if isinstance(value, np.ndarray):
-                    setattr(probed, name, place(value))
-            probed.object_masks = {k: place(v) for k, v in probed.object_masks.items()}
+        _replace_arrays(outcomes, np.ndarray, place)
     return path
+
+
+def _replace_arrays(outcomes: list[ProbeOutcome], kind: type, replace: Any) -> None:
+    """Put ``replace(value)`` in place of every array field (and object mask) of type ``kind`` of the
+    outcomes' probed samples."""
+    for outcome in outcomes:
+        probed = outcome.probed
+        if probed is None:
+            continue
+        for name in _ARRAY_FIELDS:
+            value = getattr(probed, name)
+            if isinstance(value, kind):
+                setattr(probed, name, replace(value))
+        probed.object_masks = {k: replace(v) for k, v in probed.object_masks.items()}
 
 
 def _unspill(path: str, outcomes: list[ProbeOutcome]) -> list[ProbeOutcome]:
@@ -162,24 +168,16 @@ def _unspill(path: str, outcomes: list[ProbeOutcome]) -> list[ProbeOutcome]:
         buffer = raw[start : start + size]
         file.readinto(buffer)
     os.unlink(path)
-    arrays: dict[int, np.ndarray] = {}
+    arrays: dict[_Spilled, np.ndarray] = {}  # keyed by place, dtype and shape: an empty array shares its offset
 
     def take(spilled: _Spilled) -> np.ndarray:
-        if spilled.offset not in arrays:
+        if spilled not in arrays:
             count = int(np.prod(spilled.shape, dtype=np.int64))
-            arrays[spilled.offset] = np.frombuffer(buffer, dtype=np.dtype(spilled.dtype), count=count,
-                                                   offset=spilled.offset).reshape(spilled.shape)
-        return arrays[spilled.offset]
+            arrays[spilled] = np.frombuffer(buffer, dtype=np.dtype(spilled.dtype), count=count,
+                                            offset=spilled.offset).reshape(spilled.shape)
+        return arrays[spilled]
 
-    for outcome in outcomes:
-        probed = outcome.probed
-        if probed is None:
-            continue
-        for name in _ARRAY_FIELDS:
-            value = getattr(probed, name)
-            if isinstance(value, _Spilled):
-                setattr(probed, name, take(value))
-        probed.object_masks = {k: take(v) for k, v in probed.object_masks.items()}
+    _replace_arrays(outcomes, _Spilled, take)
     return outcomes
 
 
