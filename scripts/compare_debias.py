@@ -2,8 +2,9 @@
 
 Runs the ``debias`` suite (intensity, negative audio, two-level mixes) over every test clip for ``vanilla``,
 ``ours-nodebias`` and ``ours`` (the loss and inference chosen on val by ``scripts/choose_debias.py``) from
-checkpoints ``CHECKPOINTS/{model}-s{seed}``, plus the seed-0 ablations (the main branch alone, the logits
-ensemble; the other loss presets are compared on val by ``choose_debias.py``), in one shared pass. For each metric it reports the across-seed mean, the
+checkpoints ``CHECKPOINTS/{model}-s{seed}``, plus the seed-0 ablations (the main branch alone, the other
+contrast and loss presets, bias-only, the logits ensemble, the inference-only contrast on vanilla; those
+whose checkpoint exists), in one shared pass. For each metric it reports the across-seed mean, the
 across-seed range and a clip-bootstrap interval of the seed-averaged per-clip values; the paired
 differences ``ours - vanilla`` seed by seed; and whether the issue's goals hold in every seed. Writes
 ``OUT/seeds.md``, ``OUT/seeds.json`` and the seed-0 report (figures, tables) to ``OUT``. Nothing here was
@@ -19,6 +20,8 @@ import json
 import time
 from pathlib import Path
 
+from choose_debias import LOSSES  # checkpoint folder of each loss preset
+
 from avsprobe.adapters import resolve_model
 from avsprobe.data.source import open_data
 from avsprobe.metrics import bias
@@ -32,8 +35,6 @@ FAMILY_SEEDS = {"vanilla": SEEDS, "ours-nodebias": SEEDS, "ours": SEEDS}
 """Seeds run per model."""
 METRICS = ["miou", "prior_coverage", "silent_object_coverage", "fpr_silence", "fpr_background", "intensity_gap",
            "dominance"]
-LOSS_FOLDERS = {"paper": "ours-paper", "official": "ours-official", "supervised-bias": "ours-supbias",
-                "poe": "ours-poe"}
 
 
 def _models(root: Path, choice: dict) -> list[tuple[str, str, dict[str, str], str | None]]:
@@ -41,7 +42,7 @@ def _models(root: Path, choice: dict) -> list[tuple[str, str, dict[str, str], st
     ablations: the chosen checkpoint's main branch alone, the other contrast and the other training losses, the
     other strategies (bias-only, logits ensemble) and the inference-only contrast on vanilla. An ablation
     whose checkpoint is missing is left out."""
-    ours = LOSS_FOLDERS[choice["loss"]]
+    ours = LOSSES[choice["loss"]]
     inference = choice.get("inference", {})
     out: list[tuple[str, str, dict[str, str], str | None]] = []
     folders = {"vanilla": "vanilla", "ours-nodebias": "ours-nodebias", "ours": ours}
@@ -57,7 +58,7 @@ def _models(root: Path, choice: dict) -> list[tuple[str, str, dict[str, str], st
         # poe infers with its main branch alone (alpha 0), so it takes no contrast setting (as on val)
         *((f"ablation: ours trained with loss {loss}", "ours",
            {"checkpoint": f"{folder}-s0", **(inference if loss != "poe" else {})}, None)
-          for loss, folder in LOSS_FOLDERS.items() if loss != choice["loss"]),
+          for loss, folder in LOSSES.items() if loss != choice["loss"]),
         ("ablation: ours bias-only strategy", "ours", {"checkpoint": "ours-biasonly-s0"}, None),
         ("ablation: logits ensemble", "ours", {"strategy": "logits-ensemble", "checkpoint": "visual-only-s0",
                                                "main": "ours-nodebias-s0"}, None),

@@ -378,13 +378,14 @@ def legacy_fpr(stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int
     return float(np.mean(values)) if values else math.nan
 
 
-def clips_object_coverage(logits: object, object_masks: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
+def clips_object_coverage(logits: object, object_masks: Sequence[object | None]) -> list[np.ndarray | None]:
     """:func:`object_coverage` of several clips of one frame shape in one pass (the runner scores a model
     call's clips together).
 
     Args:
         logits: ``[B, T, H, W]`` logits.
-        object_masks: per clip ``bool [T, O_i, H, W]`` object masks, or None for a clip without objects.
+        object_masks: per clip ``bool [T, O_i, H, W]`` object masks (torch or numpy), or None for a clip
+            without objects.
 
     Returns:
         Per clip ``float64 [T, O_i]`` (NaN where the object is absent from the frame), or None.
@@ -392,25 +393,26 @@ def clips_object_coverage(logits: object, object_masks: Sequence[np.ndarray | No
     import torch
 
     pred = binarize(logits)
-    present = [i for i, m in enumerate(object_masks) if m is not None and m.shape[1] > 0]
+    parts = {i: as_tensor(m) for i, m in enumerate(object_masks) if m is not None and m.shape[1] > 0}
     out: list[np.ndarray | None] = [None] * len(object_masks)
-    if not present:
+    if not parts:
         return out
-    counts = [object_masks[i].shape[1] for i in present]
-    masks = torch.from_numpy(np.concatenate([object_masks[i] for i in present], axis=1)) > 0  # [T, sum O, H, W]
+    counts = [m.shape[1] for m in parts.values()]
+    masks = torch.cat(list(parts.values()), dim=1) > 0  # [T, sum O, H, W]
     if masks.shape[0] != pred.shape[1] or masks.shape[-2:] != pred.shape[-2:]:
-        raise ValueError(f"object masks {tuple(masks.shape)} do not match predictions {tuple(pred.shape)}")
-    owner = torch.from_numpy(np.repeat(np.asarray(present), counts))
+        raise ValueError(f"object masks {tuple(masks.shape)} do not match predictions {tuple(pred.shape[1:])}")
+    owner = torch.from_numpy(np.repeat(np.fromiter(parts, dtype=np.int64), counts))
     covered = (masks & pred.transpose(0, 1)[:, owner]).flatten(2).sum(-1).to(torch.float64)
     area = masks.flatten(2).sum(-1).to(torch.float64)
-    coverage = torch.where(area > 0, covered / area.clamp_min(1), torch.full_like(area, math.nan)).numpy()
-    for i, part in zip(present, np.split(coverage, np.cumsum(counts)[:-1], axis=1), strict=True):
+    coverage = torch.where(area > 0, covered / area.clamp_min(1), torch.full_like(area, math.nan)).cpu().numpy()
+    for i, part in zip(parts, np.split(coverage, np.cumsum(counts)[:-1], axis=1), strict=True):
         out[i] = part
     return out
 
 
 def object_coverage(logits: object, object_masks: object) -> np.ndarray:
-    """Fraction of each object covered by the prediction, |P ∩ M_o| / |M_o|.
+    """Fraction of each object covered by the prediction, |P ∩ M_o| / |M_o| (one clip of
+    :func:`clips_object_coverage`).
 
     Args:
         logits: ``[N, H, W]`` logits.
@@ -419,17 +421,10 @@ def object_coverage(logits: object, object_masks: object) -> np.ndarray:
     Returns:
         ``float64 [N, O]`` (or ``[N]``); NaN where the object is absent from the frame.
     """
-    import torch
-
-    pred = binarize(logits)
-    masks = as_tensor(object_masks) > 0
-    single = masks.ndim == pred.ndim
-    if single:
-        masks = masks.unsqueeze(1)
-    if masks.shape[0] != pred.shape[0] or masks.shape[-2:] != pred.shape[-2:]:
-        raise ValueError(f"object masks {tuple(masks.shape)} do not match predictions {tuple(pred.shape)}")
-    covered = (masks & pred.unsqueeze(1)).flatten(2).sum(-1).to(torch.float64)
-    area = masks.flatten(2).sum(-1).to(torch.float64)
-    coverage = torch.where(area > 0, covered / area.clamp_min(1), torch.full_like(area, math.nan))
-    out = coverage.cpu().numpy()
+    pred_logits = as_tensor(logits)
+    masks = as_tensor(object_masks)
+    single = masks.ndim == pred_logits.ndim
+    out = clips_object_coverage(pred_logits.unsqueeze(0), [masks.unsqueeze(1) if single else masks])[0]
+    if out is None:  # no object at all
+        return np.zeros((pred_logits.shape[0], 0))
     return out[:, 0] if single else out

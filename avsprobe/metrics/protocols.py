@@ -23,14 +23,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avsprobe.metrics.bias import MetricValue, _metric, ok_rows, percentile_interval, resample_weights
+from avsprobe.metrics.bias import (
+    PRIOR_CONDITIONS,
+    MetricValue,
+    _metric,
+    ok_rows,
+    percentile_interval,
+    resample_weights,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["NEGATIVE_LABELS", "AOC_THRESHOLDS", "robust_protocol", "ssl_protocol", "aoc"]
 
-NEGATIVE_LABELS = ("silence", "background", "white", "pink", "offscreen")
+NEGATIVE_LABELS = PRIOR_CONDITIONS
+"""The negative conditions each protocol is reported for: the ones ``prior_coverage`` keeps apart."""
 AOC_THRESHOLDS = np.round(np.linspace(0.0, 1.0, 21), 2)
 
 

@@ -316,8 +316,8 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written = []
+    shown = [r for r in runs if r.has_results]
     with paper_style():
-        shown = [r for r in runs if r.has_results]
         for name, fn in FIGURES.items():
             for suffix, width_in in FIGURE_WIDTHS_IN.items():
                 extra = {"clips": grid_clips} if name == "qualitative_grid" else {}
@@ -358,6 +358,5 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     if "browse" in formats:
         from avsprobe.report.browse import write_browser
 
-        shown = [r for r in runs if r.has_results]
         write_browser(shown, out, plots._colours(shown))
     return content

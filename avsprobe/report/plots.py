@@ -27,6 +27,9 @@ _LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))
 _CHAR_IN = 0.062
 """Width of an average character of the 7 pt serif legend and title text (inches): sizes legends and wraps."""
 
+_CHAR_6PT_IN = 0.052
+"""The same for the 6 pt text of the qualitative grid's column titles."""
+
 _NARROW_IN = 5.0
 """Below this width category labels are slanted so that eight class names fit side by side."""
 
@@ -224,10 +227,10 @@ def prior_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[
     if not rows:
         return None
     table = pd.DataFrame(rows)
-    order = table.groupby("class_name").train_sounding_frequency.first().sort_values(ascending=False).index.tolist()
+    freq = table.groupby("class_name").train_sounding_frequency.first().sort_values(ascending=False)
+    order = freq.index.tolist()
     models = list(dict.fromkeys(table.model))
     width = 0.8 / len(models)
-    freq = table.groupby("class_name").train_sounding_frequency.first().reindex(order)
     fig, ax = _figure(width_in, 2.3, [*models, *(["training sounding frequency"] if freq.notna().any() else [])])
     x = np.arange(len(order))
     colours = _colours(runs)
@@ -385,7 +388,8 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None,
     if not cells:
         return None
     tile_in = min(_PANEL_IN[1], (width_in - 0.5) / len(runs))  # 0.5 in for the row titles
-    title_lines = max(_wrapped(run.model, int(tile_in / 0.052)).count("\n") + 1 for run in runs)
+    titles = [_wrapped(run.model, int(tile_in / _CHAR_6PT_IN)) for run in runs]
+    title_lines = max(title.count("\n") + 1 for title in titles)
     caption = _wrapped(f"{', '.join(chosen)}: bright where predicted, expected mask outlined in white",
                        int(min(width_in, tile_in * len(runs) + 0.5) / _CHAR_IN))
     head_in = 0.1 * title_lines + 0.13 * (caption.count("\n") + 1) + 0.15
@@ -398,7 +402,7 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None,
             ax.set_yticks([])
             ax.spines[:].set_visible(False)
         row[0].set_ylabel(title, fontsize=6)
-    for ax, run in zip(axes[0], runs, strict=True):
-        ax.set_title(_wrapped(run.model, int(tile_in / 0.052)), fontsize=6)
+    for ax, title in zip(axes[0], titles, strict=True):
+        ax.set_title(title, fontsize=6)
     fig.suptitle(caption, fontsize=7)
     return fig, pd.DataFrame(rows_out)
