@@ -200,7 +200,9 @@ def _probe_in_worker(indices: list[int]) -> tuple[str | None, list[ProbeOutcome]
 def probe_chunks(chunks: Sequence[Sequence[int]], jobs: dict[int, Any], suite: Any, reader: Any, *,
                  workers: int = 0, prefetch: int | None = None) -> Iterator[list[ProbeOutcome]]:
     """The outcomes of each chunk of job numbers, in order, probed by ``workers`` processes at most
-    ``prefetch`` chunks ahead (default ``2 * workers``)."""
+    ``prefetch`` chunks ahead (default ``max(8, 2 * workers)``: chunks differ in cost, a mix or a rescaled
+    clip costing several times a silence, and a deep queue evens that out; a waiting chunk is a spool file
+    of about 6 MB)."""
     global _WORKER, _SPOOL
     if workers <= 0 or len(chunks) < 2:
         prober = _Prober(jobs, suite, reader)
@@ -213,7 +215,7 @@ def probe_chunks(chunks: Sequence[Sequence[int]], jobs: dict[int, Any], suite: A
 
     _WORKER = _Prober(jobs, suite, reader)
     _SPOOL = _spool_folder()
-    ahead = max(1, prefetch if prefetch is not None else 2 * workers)
+    ahead = max(1, prefetch if prefetch is not None else max(8, 2 * workers))
     try:
         # leaving the block any way (the consumer stops, an error, Ctrl-C) terminates the workers
         with multiprocessing.get_context("fork").Pool(workers, initializer=worker_signals) as pool:

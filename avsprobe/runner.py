@@ -46,6 +46,10 @@ __all__ = ["RunSummary", "RunPlan", "plan_jobs", "run_suite", "run_models", "run
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
 _FLUSH_JOBS = 64
+_PREPARED_AHEAD = 4
+"""Chunks prepared for the model ahead of prediction, with probe workers."""
+_SCORING_BEHIND = 2
+"""Predicted chunks that may wait for the scoring thread before prediction waits for it."""
 
 
 @dataclass
@@ -148,7 +152,12 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     ``extra[i][k]`` adds fields to clip i's frame k (a semantic model's class counts)."""
     import torch
 
-    from avsprobe.metrics.binary import binary_frame_stats, clips_object_coverage, frame_iou
+    from avsprobe.metrics.binary import (
+        binary_frame_stats_many,
+        clips_object_counts,
+        coverage_from_counts,
+        frame_iou,
+    )
 
     b = len(probed)
     t, h, w = probed[0].expected_mask.shape
@@ -156,28 +165,30 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     if logits.shape[-2:] != (h, w):
         logits = torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
     logits = logits.cpu()
-    stats = binary_frame_stats(logits.reshape(b * t, h, w), np.concatenate([p.expected_mask for p in probed]))
-    iou = frame_iou(stats)
-    # against the unprobed clip's sounding mask where a probe changed what should sound (negative audio,
-    # swaps): the AVSBench-Robust protocol scores negative audio against the original positive masks
+    # against the unprobed clip's sounding mask too where a probe changed what should sound (negative
+    # audio, swaps): the AVSBench-Robust protocol scores negative audio against the original positive masks
     changed = [i for i, p in enumerate(probed)
                if p.original_mask is not None and not np.array_equal(p.original_mask, p.expected_mask)]
-    original = {}
+    targets = [(None, np.concatenate([p.expected_mask for p in probed]))]
     if changed:
-        o_stats = binary_frame_stats(logits[changed].reshape(len(changed) * t, h, w),
-                                     np.concatenate([probed[i].original_mask for i in changed]))
-        original = {i: (o_stats, n) for n, i in enumerate(changed)}
+        targets.append(([i * t + k for i in changed for k in range(t)],
+                        np.concatenate([probed[i].original_mask for i in changed])))
+    stats, *o_stats = binary_frame_stats_many(logits.reshape(b * t, h, w), targets)
+    iou = frame_iou(stats)
+    original = {i: (o_stats[0], n) for n, i in enumerate(changed)}
     # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
-    thumbs = torch.nn.functional.interpolate((logits > 0).float(), size=(THUMB, THUMB), mode="nearest") > 0.5
-    packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB).numpy(), axis=1)
+    rows_at, cols_at = _nearest_indices(h, THUMB), _nearest_indices(w, THUMB)
+    thumbs = (logits > 0).numpy()[:, :, rows_at[:, None], cols_at]
+    packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB), axis=1)
     names_by_clip = [sorted(clip.object_masks) for clip in probed]
     masks_by_clip = [np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
                      for clip, names in zip(probed, names_by_clip, strict=True)]
-    coverage_by_clip = clips_object_coverage(logits, masks_by_clip)
+    counts_by_clip = clips_object_counts(logits, masks_by_clip)
     rows = []
     for i, (base, clip) in enumerate(zip(bases, probed, strict=True)):
-        names, masks, coverage = names_by_clip[i], masks_by_clip[i], coverage_by_clip[i]
-        areas = masks.sum(axis=(2, 3)) if names else None
+        names = names_by_clip[i]
+        areas = counts_by_clip[i][1] if names else None
+        coverage = coverage_from_counts(*counts_by_clip[i]) if names else None
         applied = json.dumps(clip.applied, sort_keys=True, default=float)
         for k in range(t):
             f = i * t + k
@@ -194,6 +205,20 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
                 "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {}),
                 **(_original_fields(*original[i], t, k) if i in original else {})})
     return rows
+
+
+@functools.lru_cache(maxsize=16)
+def _nearest_indices(size_in: int, size_out: int) -> np.ndarray:
+    """``int64 [size_out]``: the input index torch's ``interpolate(mode="nearest")`` takes for each output
+    index along an axis of ``size_in`` (found by interpolating the indices themselves, so it is torch's own
+    rounding); picking them resizes a mask exactly as that call does, without a float copy."""
+    import torch
+
+    positions = torch.arange(size_in, dtype=torch.float64).view(1, 1, size_in)
+    picked = torch.nn.functional.interpolate(positions, size=size_out, mode="nearest").view(size_out)
+    out = picked.to(torch.int64).numpy()
+    out.flags.writeable = False
+    return out
 
 
 def _original_fields(stats: Any, clip: int, t: int, k: int) -> dict[str, Any]:
@@ -380,15 +405,20 @@ def _identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | 
     return None
 
 
-def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, plan: RunPlan,
-               limit: int | None, device: str, folder_flag: str = "--out", shard: tuple[int, int] | None = None
-               ) -> None:
-    """Check that ``run_dir`` is empty or holds this very run, then write its ``run.json`` (of a sharded run,
-    shard 0 writes it, or any shard that finds none)."""
+def _data_fingerprints(source: DataSource) -> dict[str, str]:
+    """The data's identity fields of ``run.json`` (:mod:`avsprobe.data.fingerprint`)."""
     from avsprobe.data.fingerprint import data_files_fingerprint, data_fingerprint
 
-    adapter.to(device)
     data_root = source.data_root or source.root
+    return {"data_fingerprint": data_fingerprint(data_root), "data_files_fingerprint": data_files_fingerprint(data_root)}
+
+
+def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, plan: RunPlan,
+               limit: int | None, device: str, fingerprints: dict[str, str], folder_flag: str = "--out",
+               shard: tuple[int, int] | None = None) -> None:
+    """Check that ``run_dir`` is empty or holds this very run, then write its ``run.json`` (of a sharded run,
+    shard 0 writes it, or any shard that finds none)."""
+    adapter.to(device)
     info = {
         "records_format": RECORDS_FORMAT,
         "model": adapter.name, "model_fingerprint": adapter.fingerprint(), "model_options": adapter.options,
@@ -396,7 +426,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
         "model_classes": list(_semantic_classes(adapter)),
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
         "data": source.description, "data_root": str(source.root), "subset": source.subset,
-        "data_fingerprint": data_fingerprint(data_root), "data_files_fingerprint": data_files_fingerprint(data_root),
+        **fingerprints,
         "split": getattr(source.reader, "split", ""), "limit": limit,
         "sample_ids": plan.sample_ids, "jobs_planned": len(plan.jobs),
         "train_sounding_frequency": source.train_frequency, "audio_bank": source.bank_source,
@@ -471,6 +501,7 @@ def run_models(
             or each rank of ``torchrun``); shards share the run folder, each writing its own parts.
     """
     from avsprobe.devices import check_device
+    from avsprobe.heap import keep_freed_memory
     from avsprobe.pipeline import default_probe_workers
 
     if len(adapters) != len(run_dirs):
@@ -478,6 +509,7 @@ def run_models(
     if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
         raise ConfigError(f"shard {shard[0]}/{shard[1]} does not exist: use i/n with 0 <= i < n")
     check_device(device)
+    keep_freed_memory()
     for adapter in adapters:
         if adapter.input_spec.audio == "precomputed":
             from avsprobe.audio.features import NOT_PROBEABLE
@@ -485,11 +517,12 @@ def run_models(
             raise ConfigError(f"{adapter.name} {NOT_PROBEABLE}")
     plan = plan_jobs(suite, source, limit)
     with contextlib.ExitStack() as stack:
+        fingerprints = _data_fingerprints(source)  # once for every model: it stats every file of the tree
         models = []
         for adapter, run_dir in zip(adapters, run_dirs, strict=True):
             folder = Path(run_dir)
             stack.enter_context(run_lock(folder, shard))
-            _start_run(adapter, suite, source, folder, plan, limit, device, folder_flag, shard)
+            _start_run(adapter, suite, source, folder, plan, limit, device, fingerprints, folder_flag, shard)
             tag = f"s{shard[0]}of{shard[1]}-" if shard else ""
             models.append(_ModelRun(adapter, folder, done_jobs(folder), part_tag=tag))
         summaries = _execute(plan, models, suite, source, batch_size=batch_size, device=device,
@@ -590,6 +623,7 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
     """With probe workers, the stages overlap: worker processes read and probe (``pipeline``), a thread
     builds each chunk's model calls, this thread predicts, and a second thread scores and writes, in chunk
     order. Without, this thread does each chunk's stages in turn."""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     from avsprobe.pipeline import probe_chunks
@@ -647,14 +681,16 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
         for chunk in prepared():
             record(chunk, predicted(chunk))
     else:
+        # Prepared chunks wait in a queue and predicted ones in the scorer's, a few deep, so a stretch of
+        # costly chunks (mixes, rescaled frames) on one side does not stall the other.
         with ThreadPoolExecutor(1, thread_name_prefix="avsprobe-score") as scorer:
-            previous = None
-            for chunk in _in_background(prepared(), depth=2):
+            scoring: deque = deque()
+            for chunk in _in_background(prepared(), depth=_PREPARED_AHEAD):
                 logits = predicted(chunk)
-                if previous is not None:
-                    previous.result()  # in order, and errors surface here
-                previous = scorer.submit(record, chunk, logits)
-            if previous is not None:
-                previous.result()
+                while len(scoring) >= _SCORING_BEHIND:
+                    scoring.popleft().result()  # in order, and errors surface here
+                scoring.append(scorer.submit(record, chunk, logits))
+            while scoring:
+                scoring.popleft().result()
     return [RunSummary(m.run_dir, len(mine), m.counts["ok"], m.counts["failed"], m.counts["not_applicable"], r)
             for m, r in zip(models, resumed, strict=True)]

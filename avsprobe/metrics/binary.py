@@ -42,6 +42,7 @@ __all__ = [
     "f_thresholds",
     "binarize",
     "binary_frame_stats",
+    "binary_frame_stats_many",
     "frame_iou",
     "frame_fpr",
     "frame_fscore_curves",
@@ -51,7 +52,9 @@ __all__ = [
     "legacy_fscore",
     "legacy_fpr",
     "object_coverage",
+    "clips_object_counts",
     "clips_object_coverage",
+    "coverage_from_counts",
     "order_free_mean",
 ]
 
@@ -189,48 +192,85 @@ def binary_frame_stats(logits: object, target: object, *, score_dtype: ScoreDtyp
         per frame (split by ground truth), and a reversed cumulative sum gives the count at or above every
         threshold.
     """
+    logits_t = as_tensor(logits)
+    if tuple(logits_t.shape) != tuple(as_tensor(target).shape):
+        raise ValueError(f"logits {tuple(logits_t.shape)} and target {tuple(as_tensor(target).shape)} differ in shape")
+    return binary_frame_stats_many(logits, [(None, target)], score_dtype=score_dtype)[0]
+
+
+def binary_frame_stats_many(logits: object, targets: Sequence[tuple[Sequence[int] | None, object]], *,
+                            score_dtype: ScoreDtype = "float32") -> list[BinaryFrameStats]:
+    """:func:`binary_frame_stats` of the same logits against several targets, locating each pixel's score
+    among the thresholds once (the costly part) for all of them.
+
+    Args:
+        logits: ``[N, H, W]`` (or ``[..., H, W]``, flattened to frames) float logits, torch or numpy.
+        targets: ``(frames, target)`` pairs: ``target [len(frames), H, W]`` is the ground truth of the
+            logits' frames numbered ``frames`` (ascending), or of all N frames for ``frames`` None.
+        score_dtype: as :func:`binary_frame_stats`.
+
+    Returns:
+        One :class:`BinaryFrameStats` per target, over its frames in the order given.
+    """
     import torch
 
     logits_t = as_tensor(logits)
-    target_t = as_tensor(target)
-    if logits_t.shape != target_t.shape:
-        raise ValueError(f"logits {tuple(logits_t.shape)} and target {tuple(target_t.shape)} differ in shape")
     if logits_t.ndim < 2:
         raise ValueError(f"expected [..., H, W] frames, got shape {tuple(logits_t.shape)}")
     h, w = logits_t.shape[-2:]
     num_pixels = int(h * w)
     scores, thresholds, fast = _scores_and_thresholds(logits_t.reshape(-1, num_pixels), score_dtype)
-    gt = target_t.reshape(-1, num_pixels) > 0
     n = scores.shape[0]
+    wanted = []
+    for frames, target in targets:
+        target_t = as_tensor(target)
+        frames_t = torch.arange(n) if frames is None else torch.as_tensor(np.asarray(frames, dtype=np.int64))
+        if target_t.ndim < 2 or tuple(target_t.shape[-2:]) != (h, w) or target_t.reshape(-1, num_pixels).shape[0] != len(frames_t):
+            raise ValueError(f"target {tuple(target_t.shape)} does not match {len(frames_t)} frames of {h}x{w} logits")
+        gt = target_t.reshape(-1, num_pixels)
+        wanted.append((frames is None, frames_t.to(scores.device), gt if gt.dtype == torch.bool else gt > 0))
     chunk = max(1, _CHUNK_PIXELS // max(num_pixels, 1))
-    inter, pred, gt_area, tp_at, pp_at = [], [], [], [], []
+    parts: list[list[list[torch.Tensor]]] = [[[] for _ in range(5)] for _ in wanted]
     for start in range(0, n, chunk):
         s = scores[start : start + chunk]
-        g = gt[start : start + chunk]
-        m = s.shape[0]
-        # one histogram over (frame, predicted, is_gt, location): 1024 int32 keys per frame, built in place;
-        # the areas come from it too ("predicted" is score > 0.5, which the locations cannot tell from = 0.5)
+        # each pixel's key: its threshold location (0..255) and whether it is predicted ("predicted" is
+        # score > 0.5, which the locations cannot tell from = 0.5); the ground truth and frame are added per target
         if fast:
-            key = _threshold_location(s, thresholds)
+            base = _threshold_location(s, thresholds)
         else:  # rounded float16/bfloat16 thresholds are not near k/254: locate every pixel exactly
-            key = torch.searchsorted(thresholds, s, right=True).to(torch.int32)
-        key += g.to(torch.int32) << 8
-        key += (s > 0.5).to(torch.int32) << 9
-        key += (torch.arange(m, dtype=torch.int32, device=s.device) << 10)[:, None]
-        hist = torch.bincount(key.reshape(-1), minlength=m * 1024).reshape(m, 2, 2, 256)
-        inter.append(hist[:, 1, 1].sum(dim=1))
-        pred.append(hist[:, 1].sum(dim=(1, 2)))
-        gt_area.append(hist[:, :, 1].sum(dim=(1, 2)))
-        hist_gt = hist[:, :, 1].sum(dim=1)
-        hist_all = hist.sum(dim=(1, 2))
-        # count(score >= tau_k) = sum of the histogram over locations c > k
-        pp_at.append(hist_all.flip(1).cumsum(1).flip(1)[:, 1:])
-        tp_at.append(hist_gt.flip(1).cumsum(1).flip(1)[:, 1:])
+            base = torch.searchsorted(thresholds, s, right=True).to(torch.int32)
+        base += (s > 0.5).to(torch.int32) << 9
+        for j, ((every_frame, frames_t, gt), out) in enumerate(zip(wanted, parts, strict=True)):
+            if every_frame:
+                g = gt[start : start + s.shape[0]]
+                key = base if j == len(wanted) - 1 else base.clone()  # the last target may add in place
+            else:
+                inside = ((frames_t >= start) & (frames_t < start + s.shape[0])).nonzero(as_tuple=True)[0]
+                if len(inside) == 0:
+                    continue
+                g = gt[inside]
+                key = base[frames_t[inside] - start]
+            m = g.shape[0]
+            key += g.to(torch.int32) << 8
+            key += (torch.arange(m, dtype=torch.int32, device=s.device) << 10)[:, None]
+            # one histogram over (frame, predicted, is_gt, location): 1024 keys per frame
+            hist = torch.bincount(key.reshape(-1), minlength=m * 1024).reshape(m, 2, 2, 256)
+            hist_gt = hist[:, :, 1].sum(dim=1)
+            hist_all = hist.sum(dim=(1, 2))
+            out[0].append(hist[:, 1, 1].sum(dim=1))
+            out[1].append(hist[:, 1].sum(dim=(1, 2)))
+            out[2].append(hist_gt.sum(dim=1))
+            # count(score >= tau_k) = sum of the histogram over locations c > k
+            out[3].append(hist_gt.flip(1).cumsum(1).flip(1)[:, 1:])
+            out[4].append(hist_all.flip(1).cumsum(1).flip(1)[:, 1:])
 
-    def cat(parts: list[torch.Tensor]) -> np.ndarray:
-        return torch.cat(parts).cpu().numpy().astype(np.int64)
+    def cat(pieces: list[torch.Tensor], width: int) -> np.ndarray:
+        if not pieces:
+            return np.zeros((0, width) if width else 0, dtype=np.int64)
+        return torch.cat(pieces).cpu().numpy().astype(np.int64)
 
-    return BinaryFrameStats(cat(inter), cat(pred), cat(gt_area), num_pixels, cat(tp_at), cat(pp_at))
+    return [BinaryFrameStats(cat(o[0], 0), cat(o[1], 0), cat(o[2], 0), num_pixels, cat(o[3], NUM_F_THRESHOLDS),
+                             cat(o[4], NUM_F_THRESHOLDS)) for o in parts]
 
 
 def _threshold_location(scores: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
@@ -378,9 +418,47 @@ def legacy_fpr(stats: BinaryFrameStats, *, batch_size: int, frames_per_clip: int
     return float(np.mean(values)) if values else math.nan
 
 
+def clips_object_counts(logits: object, object_masks: Sequence[object | None]
+                        ) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Pixels of each object that the prediction covers, and the object's area, for several clips of one
+    frame shape (the runner scores a model call's clips together).
+
+    Args:
+        logits: ``[B, T, H, W]`` logits (predicted where ``sigmoid > 0.5``, as :func:`binarize`).
+        object_masks: per clip ``[T, O_i, H, W]`` object masks (torch or numpy; nonzero = the object), or
+            None for a clip without objects.
+
+    Returns:
+        Per clip ``(covered, area)``, both ``int64 [T, O_i]``, or None.
+    """
+    pred = binarize(logits).cpu().numpy()
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for clip, masks in enumerate(object_masks):
+        if masks is None:
+            out.append(None)
+            continue
+        m = _numpy(masks)
+        if m.dtype != np.bool_:
+            m = m > 0
+        if m.ndim != 4 or m.shape[0] != pred.shape[1] or m.shape[-2:] != pred.shape[-2:]:
+            raise ValueError(f"object masks {tuple(m.shape)} do not match predictions {tuple(pred.shape[1:])}")
+        t_count, o_count = m.shape[:2]
+        covered = np.zeros((t_count, o_count), dtype=np.int64)
+        area = np.zeros((t_count, o_count), dtype=np.int64)
+        # one frame's 2-D count at a time: numpy counts a contiguous bool plane with popcounts, several
+        # times faster than an axis reduction
+        for t in range(t_count):
+            frame_pred = pred[clip, t]
+            for o in range(o_count):
+                area[t, o] = np.count_nonzero(m[t, o])
+                if area[t, o]:
+                    covered[t, o] = np.count_nonzero(m[t, o] & frame_pred)
+        out.append((covered, area))
+    return out
+
+
 def clips_object_coverage(logits: object, object_masks: Sequence[object | None]) -> list[np.ndarray | None]:
-    """:func:`object_coverage` of several clips of one frame shape in one pass (the runner scores a model
-    call's clips together).
+    """:func:`object_coverage` of several clips of one frame shape in one pass.
 
     Args:
         logits: ``[B, T, H, W]`` logits.
@@ -390,24 +468,20 @@ def clips_object_coverage(logits: object, object_masks: Sequence[object | None])
     Returns:
         Per clip ``float64 [T, O_i]`` (NaN where the object is absent from the frame), or None.
     """
+    return [None if counts is None else coverage_from_counts(*counts)
+            for counts in clips_object_counts(logits, object_masks)]
+
+
+def coverage_from_counts(covered: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """``covered / area`` as float64, NaN where the area is 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(area > 0, covered / np.maximum(area, 1), math.nan)
+
+
+def _numpy(x: object) -> np.ndarray:
     import torch
 
-    pred = binarize(logits)
-    parts = {i: as_tensor(m) for i, m in enumerate(object_masks) if m is not None and m.shape[1] > 0}
-    out: list[np.ndarray | None] = [None] * len(object_masks)
-    if not parts:
-        return out
-    counts = [m.shape[1] for m in parts.values()]
-    masks = torch.cat(list(parts.values()), dim=1) > 0  # [T, sum O, H, W]
-    if masks.shape[0] != pred.shape[1] or masks.shape[-2:] != pred.shape[-2:]:
-        raise ValueError(f"object masks {tuple(masks.shape)} do not match predictions {tuple(pred.shape[1:])}")
-    owner = torch.from_numpy(np.repeat(np.fromiter(parts, dtype=np.int64), counts))
-    covered = (masks & pred.transpose(0, 1)[:, owner]).flatten(2).sum(-1).to(torch.float64)
-    area = masks.flatten(2).sum(-1).to(torch.float64)
-    coverage = torch.where(area > 0, covered / area.clamp_min(1), torch.full_like(area, math.nan)).cpu().numpy()
-    for i, part in zip(parts, np.split(coverage, np.cumsum(counts)[:-1], axis=1), strict=True):
-        out[i] = part
-    return out
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def object_coverage(logits: object, object_masks: object) -> np.ndarray:

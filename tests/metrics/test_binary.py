@@ -279,3 +279,48 @@ def test_clips_object_coverage_equals_hand_counts_clip_by_clip() -> None:
         np.testing.assert_array_equal(got[clip], hand)
         np.testing.assert_array_equal(got[clip], object_coverage(logits[clip], masks[clip]))
     assert np.isnan(got[2][1, 0])
+
+
+def test_clips_object_counts_by_hand() -> None:
+    """Covered pixels and areas per frame and object: numpy and torch masks, bool or 0/1 bytes alike; a clip
+    without objects is None; masks of another frame size are refused."""
+    from avsprobe.metrics.binary import clips_object_counts, coverage_from_counts
+
+    logits = torch.full((2, 2, 3, 3), -4.0)
+    logits[0, 0, 0, :] = 4.0  # clip 0, frame 0: top row predicted
+    logits[1, 1] = 4.0  # clip 1, frame 1: everything predicted
+    masks0 = np.zeros((2, 2, 3, 3), dtype=np.uint8)
+    masks0[0, 0, 0, :2] = 1  # 2 pixels, both predicted
+    masks0[0, 1, :, 0] = 1  # 3 pixels, 1 predicted
+    masks0[1, 0, 2, 2] = 1  # 1 pixel, none predicted (frame 1 of clip 0 predicts nothing)
+    masks1 = torch.zeros(2, 1, 3, 3, dtype=torch.bool)
+    masks1[1, 0, 1:, 1:] = True  # 4 pixels, all predicted
+    got = clips_object_counts(logits, [masks0, masks1, None])
+    assert len(got) == 3 and got[2] is None
+    assert got[0][0].tolist() == [[2, 1], [0, 0]] and got[0][1].tolist() == [[2, 3], [1, 0]]
+    assert got[1][0].tolist() == [[0], [4]] and got[1][1].tolist() == [[0], [4]]
+    coverage = coverage_from_counts(*got[0])
+    assert coverage[0].tolist() == [1.0, 1 / 3] and coverage[1, 0] == 0.0 and math.isnan(coverage[1, 1])
+    with pytest.raises(ValueError, match="do not match predictions"):
+        clips_object_counts(logits[:1], [np.zeros((2, 1, 3, 4), dtype=bool)])
+
+
+@pytest.mark.parametrize("chunk_frames", [1, 3, 100])
+def test_stats_against_several_targets_equal_one_call_per_target(chunk_frames: int, monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    """One pass over the logits for several targets (all frames, or a subset of them) gives each target the
+    statistics of its own call, whatever the chunking of frames."""
+    from avsprobe.metrics import binary
+
+    logits, target = _case("random", n=8)
+    subset = [1, 2, 5, 7]
+    other = torch.rand(len(subset), *target.shape[1:], generator=torch.Generator().manual_seed(5)) > 0.3
+    monkeypatch.setattr(binary, "_CHUNK_PIXELS", chunk_frames * target.shape[1] * target.shape[2])
+    got = binary.binary_frame_stats_many(logits, [(subset, other), (None, target), ([], other[:0])])
+    want = [binary_frame_stats(logits[subset], other), binary_frame_stats(logits, target)]
+    for a, b in zip(got[:2], want, strict=True):
+        for name in ("intersection", "pred_area", "gt_area", "tp_at", "pp_at"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert len(got[2]) == 0 and got[2].tp_at.shape == (0, 255)
+    with pytest.raises(ValueError, match="does not match 3 frames"):
+        binary.binary_frame_stats_many(logits, [([0, 1, 2], other)])

@@ -186,3 +186,16 @@ def test_several_models_in_one_pass_equal_separate_runs(source, tmp_path: Path) 
         assert all(np.array_equal(a, b) for a, b in zip(shared.tp_at, alone.tp_at, strict=True))
         assert all((a is None and b is None) or np.array_equal(a, b)
                    for a, b in zip(shared.original_tp_at, alone.original_tp_at, strict=True))
+
+
+@pytest.mark.parametrize(("h", "w"), [(128, 128), (224, 300), (37, 50), (64, 64), (500, 17), (1, 3)])
+def test_thumbnails_pick_the_pixels_nearest_interpolation_picks(h: int, w: int) -> None:
+    """The records' 64x64 mask thumbnails are taken by index; they equal torch's nearest-neighbour resize of
+    the binary mask, shrinking or enlarging, for any frame size."""
+    from avsprobe.results import THUMB
+    from avsprobe.runner import _nearest_indices
+
+    logits = torch.randn(2, 3, h, w, generator=torch.Generator().manual_seed(h * w))
+    want = torch.nn.functional.interpolate((logits > 0).float(), size=(THUMB, THUMB), mode="nearest") > 0.5
+    got = (logits > 0).numpy()[:, :, _nearest_indices(h, THUMB)[:, None], _nearest_indices(w, THUMB)]
+    np.testing.assert_array_equal(got, want.numpy())
