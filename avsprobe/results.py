@@ -100,17 +100,25 @@ OPTIONAL_COUNTS = ("original_intersection", "original_union", "original_area")
 """Per-frame counts only some rows have (``original_*``: where a probe changed the expected mask)."""
 
 
+ARRAY_COLUMNS = ("tp_at", "pp_at", "original_tp_at")
+"""Per-frame threshold curves: only scored rows have them (``original_tp_at``: only where a probe changed
+the expected mask)."""
+
+
 def _normalise_optional(frame: pd.DataFrame) -> None:
-    """One missing-value form for the optional columns, however the rows were split into parts (a part
-    without them reads back as NaN after concatenation, one with some as None): counts as float with NaN,
-    the threshold curve as an array or None."""
+    """One missing-value form for the columns that only some rows have, however the rows were split into
+    parts (a part without a column reads back as NaN after concatenation, one with some rows lacking it as
+    None): counts as float with NaN, threshold curves as an array or None, thumbnails as bytes or None."""
     import pandas as pd
 
     for column in OPTIONAL_COUNTS:
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    if "original_tp_at" in frame:
-        frame["original_tp_at"] = [v if isinstance(v, np.ndarray) else None for v in frame["original_tp_at"]]
+    for column in ARRAY_COLUMNS:
+        if column in frame:
+            frame[column] = [v if isinstance(v, np.ndarray) else None for v in frame[column]]
+    if "pred_thumb" in frame:
+        frame["pred_thumb"] = [v if isinstance(v, bytes) else None for v in frame["pred_thumb"]]
 
 
 def done_jobs(run_dir: Path) -> set[tuple[str, str]]:

@@ -37,6 +37,31 @@ def _same_records(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert all(np.array_equal(x, y) for x, y in zip(a.pp_at, b.pp_at, strict=True))
 
 
+def test_records_read_back_the_same_whatever_the_part_boundaries(tmp_path: Path) -> None:
+    """Rows without a threshold curve or thumbnail (a condition that does not apply) read back with None
+    there, whether their part has scored rows or not: a sharded run splits rows into other parts than one
+    process does, and its records must still be equal."""
+    from avsprobe.results import write_part
+
+    def row(job: int, scored: bool) -> dict:
+        base = {"job_index": job, "frame": 0, "sample_id": f"clip{job}", "condition_id": "c", "status": "ok"}
+        if not scored:
+            return {**base, "status": "not_applicable"}
+        return {**base, "intersection": 3, "tp_at": np.arange(255, dtype=np.int32), "pp_at": np.ones(255, np.int32),
+                "original_tp_at": np.zeros(255, np.int32), "pred_thumb": bytes(512)}
+
+    rows = [row(0, True), row(1, False), row(2, False)]
+    write_part(tmp_path / "one", rows)
+    write_part(tmp_path / "split", rows[:2])
+    write_part(tmp_path / "split", rows[2:])  # a part of rows that were never scored
+    one, split = load_records(tmp_path / "one"), load_records(tmp_path / "split")
+    for records in (one, split):
+        for column in ("tp_at", "pp_at", "original_tp_at", "pred_thumb"):
+            assert records[column].iloc[1] is None and records[column].iloc[2] is None, column
+        assert np.isnan(records["intersection"].iloc[2])
+    _same_records(one, split)
+
+
 def test_records_are_identical_for_any_number_of_probe_workers(world: Path, tmp_path: Path) -> None:
     source = open_data(world)
     suite = load_suite("paper")
