@@ -100,25 +100,23 @@ OPTIONAL_COUNTS = ("original_intersection", "original_union", "original_area")
 """Per-frame counts only some rows have (``original_*``: where a probe changed the expected mask)."""
 
 
-ARRAY_COLUMNS = ("tp_at", "pp_at", "original_tp_at")
-"""Per-frame threshold curves: only scored rows have them (``original_tp_at``: only where a probe changed
-the expected mask)."""
+SCORED_ONLY = {"tp_at": np.ndarray, "pp_at": np.ndarray, "original_tp_at": np.ndarray, "pred_thumb": bytes}
+"""Per-frame threshold curves and thumbnails, by the type they hold: only scored rows have them
+(``original_tp_at``: only where a probe changed the expected mask)."""
 
 
 def _normalise_optional(frame: pd.DataFrame) -> None:
     """One missing-value form for the columns that only some rows have, however the rows were split into
     parts (a part without a column reads back as NaN after concatenation, one with some rows lacking it as
-    None): counts as float with NaN, threshold curves as an array or None, thumbnails as bytes or None."""
+    None): counts as float with NaN, threshold curves and thumbnails as their value or None."""
     import pandas as pd
 
     for column in OPTIONAL_COUNTS:
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    for column in ARRAY_COLUMNS:
+    for column, kind in SCORED_ONLY.items():
         if column in frame:
-            frame[column] = [v if isinstance(v, np.ndarray) else None for v in frame[column]]
-    if "pred_thumb" in frame:
-        frame["pred_thumb"] = [v if isinstance(v, bytes) else None for v in frame["pred_thumb"]]
+            frame[column] = [v if isinstance(v, kind) else None for v in frame[column]]
 
 
 def done_jobs(run_dir: Path) -> set[tuple[str, str]]:

@@ -192,10 +192,10 @@ def binary_frame_stats(logits: object, target: object, *, score_dtype: ScoreDtyp
         per frame (split by ground truth), and a reversed cumulative sum gives the count at or above every
         threshold.
     """
-    logits_t = as_tensor(logits)
-    if tuple(logits_t.shape) != tuple(as_tensor(target).shape):
-        raise ValueError(f"logits {tuple(logits_t.shape)} and target {tuple(as_tensor(target).shape)} differ in shape")
-    return binary_frame_stats_many(logits, [(None, target)], score_dtype=score_dtype)[0]
+    logits_t, target_t = as_tensor(logits), as_tensor(target)
+    if logits_t.shape != target_t.shape:
+        raise ValueError(f"logits {tuple(logits_t.shape)} and target {tuple(target_t.shape)} differ in shape")
+    return binary_frame_stats_many(logits_t, [(None, target_t)], score_dtype=score_dtype)[0]
 
 
 def binary_frame_stats_many(logits: object, targets: Sequence[tuple[Sequence[int] | None, object]], *,
@@ -225,7 +225,7 @@ def binary_frame_stats_many(logits: object, targets: Sequence[tuple[Sequence[int
     for frames, target in targets:
         target_t = as_tensor(target)
         frames_t = torch.arange(n) if frames is None else torch.as_tensor(np.asarray(frames, dtype=np.int64))
-        if target_t.ndim < 2 or tuple(target_t.shape[-2:]) != (h, w) or target_t.reshape(-1, num_pixels).shape[0] != len(frames_t):
+        if target_t.ndim < 2 or tuple(target_t.shape[-2:]) != (h, w) or target_t.numel() != len(frames_t) * num_pixels:
             raise ValueError(f"target {tuple(target_t.shape)} does not match {len(frames_t)} frames of {h}x{w} logits")
         gt = target_t.reshape(-1, num_pixels)
         wanted.append((frames is None, frames_t.to(scores.device), gt if gt.dtype == torch.bool else gt > 0))
@@ -437,7 +437,7 @@ def clips_object_counts(logits: object, object_masks: Sequence[object | None]
         if masks is None:
             out.append(None)
             continue
-        m = _numpy(masks)
+        m = as_tensor(masks).cpu().numpy()
         if m.dtype != np.bool_:
             m = m > 0
         if m.ndim != 4 or m.shape[0] != pred.shape[1] or m.shape[-2:] != pred.shape[-2:]:
@@ -478,12 +478,6 @@ def coverage_from_counts(covered: np.ndarray, area: np.ndarray) -> np.ndarray:
         return np.where(area > 0, covered / np.maximum(area, 1), math.nan)
 
 
-def _numpy(x: object) -> np.ndarray:
-    import torch
-
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
 def object_coverage(logits: object, object_masks: object) -> np.ndarray:
     """Fraction of each object covered by the prediction, |P ∩ M_o| / |M_o| (one clip of
     :func:`clips_object_coverage`).
@@ -499,6 +493,4 @@ def object_coverage(logits: object, object_masks: object) -> np.ndarray:
     masks = as_tensor(object_masks)
     single = masks.ndim == pred_logits.ndim
     out = clips_object_coverage(pred_logits.unsqueeze(0), [masks.unsqueeze(1) if single else masks])[0]
-    if out is None:  # no object at all
-        return np.zeros((pred_logits.shape[0], 0))
     return out[:, 0] if single else out
