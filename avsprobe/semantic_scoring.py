@@ -12,8 +12,8 @@ runner records, per frame:
   -1 where the object is absent), for the class-aware bias metrics.
 
 The model's classes are ``InputSpec.classes`` (default: the 71 AVSS classes, background first); expected
-class ids (AVSS ids) are mapped to the model's indices by name, and a class the model does not know counts
-as background.
+class ids (in the data's own order, ``ProbedSample.label_names``: a tree's ``label2idx.json``) are mapped to
+the model's indices by name, and a class the model does not know counts as background.
 """
 
 from __future__ import annotations
@@ -40,14 +40,6 @@ def model_classes(spec: object) -> tuple[str, ...]:
     return tuple(getattr(spec, "classes", None) or AVSS_CLASSES)
 
 
-def _label_lookup(classes: tuple[str, ...]) -> np.ndarray:
-    """AVSS label id -> the model's class index (0 where the model lacks the class)."""
-    from avsprobe.data.palette import AVSS_CLASSES
-
-    index = {name: i for i, name in enumerate(classes)}
-    return np.array([index.get(name, 0) for name in AVSS_CLASSES], dtype=np.int64)
-
-
 def semantic_parts(probed: ProbedSample, logits: torch.Tensor, classes: tuple[str, ...]
                    ) -> tuple[torch.Tensor, list[dict[str, Any]]]:
     """``(foreground logits [T, H, W], per-frame row fields)`` of one clip's class logits ``[T, K, h, w]``,
@@ -64,8 +56,8 @@ def semantic_parts(probed: ProbedSample, logits: torch.Tensor, classes: tuple[st
     pred = torch.softmax(x, dim=1).argmax(dim=1)  # [T, H, W], ties to the first index as the reference
     foreground = torch.where(pred != 0, FOREGROUND_LOGIT, -FOREGROUND_LOGIT)
     fields: list[dict[str, Any]] = [{} for _ in range(t)]
-    if probed.expected_labels is not None:
-        labels = _label_lookup(classes)[np.clip(probed.expected_labels, 0, None).astype(np.int64)]
+    labels = probed.labels_as(classes)
+    if labels is not None:
         stats = semantic_frame_stats(x, labels)
         for k in range(t):
             fields[k].update(sem_intersection=stats.intersection[k].astype(np.int32),

@@ -122,16 +122,20 @@ class _SemanticKnownAnswer(ModelAdapter):
 
 
 class SemanticOracleAdapter(_SemanticKnownAnswer):
-    """Known answer (semantic): paints each expected pixel with its AVSS class."""
+    """Known answer (semantic): paints each expected pixel with its class, found by name among the 71 AVSS
+    classes (so the data's label order, its ``label2idx.json``, cannot change the answer)."""
 
     name = "semantic-oracle"
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
+        from avsprobe.data.palette import AVSS_CLASSES
+
         labels = []
         for p in _truth(batch):
-            if p.expected_labels is None:
+            ids = p.labels_as(AVSS_CLASSES)
+            if ids is None:
                 raise AdapterError(f"semantic-oracle: the classes of {p.sample_id!r} are unknown")
-            labels.append(np.asarray(p.expected_labels))
+            labels.append(ids)
         return _class_logits(labels, batch)
 
 

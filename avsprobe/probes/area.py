@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from avsprobe.errors import ConfigError
-from avsprobe.probes.base import Condition, Probe, ProbedSample, require_sounding, sounding_objects
+from avsprobe.probes.base import Condition, Probe, ProbedSample, class_names_of, require_sounding, sounding_objects
 from avsprobe.probes.geometry import rescale_to_area
 from avsprobe.types import AVSample
 
@@ -58,4 +58,4 @@ class AreaProbe(Probe):
         return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), frames, masks["expected"],
                             {"target": masks["target"]}, sample.annotated.copy(),
                             {"area_reached": reached, "area_reached_ok": abs(reached - asked) <= self.tolerance}, labels,
-                            masks["expected"].copy())
+                            masks["expected"].copy(), class_names_of(sample))

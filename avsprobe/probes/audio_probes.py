@@ -22,6 +22,7 @@ from avsprobe.probes.base import (
     Condition,
     Probe,
     ProbedSample,
+    class_names_of,
     labels_from,
     require_sounding,
     sounding_objects,
@@ -95,7 +96,7 @@ def _probed(sample: AVSample, condition: Condition, audio: np.ndarray, expected:
     original = sample.mask.copy() if original is None else original
     return ProbedSample(sample.sample_id, condition.condition_id, audio.astype(np.float32),
                         sample.frames.copy() if frames is None else frames, expected, object_masks,
-                        sample.annotated.copy(), applied, labels, original)
+                        sample.annotated.copy(), applied, labels, original, class_names_of(sample))
 
 
 class IntensityProbe(Probe):
@@ -174,7 +175,8 @@ class SemanticProbe(Probe):
         return _probed(sample, condition, result.audio, masks["target"].copy(), {"target": masks["target"]}, {
             "object_id": target.object_id, "gain_db": result.gain_db, "clipped_fraction": result.clipped_fraction,
             "area_reached": reached, "area_reached_ok": self.area_range[0] <= reached <= self.area_range[1]},
-            frames=frames, labels=labels_from([(masks["target"], cls)], sample.mask.shape), original=masks["sounding"])
+            frames=frames, labels=labels_from([(masks["target"], cls)], sample.mask.shape, class_names_of(sample)),
+            original=masks["sounding"])
 
 
 class MixProbe(Probe):
@@ -221,7 +223,7 @@ class MixProbe(Probe):
         for (who, _), gain, level in zip(chosen, result.gains_db, result.source_loudness, strict=True):
             applied[f"{who}_gain_db"], applied[f"{who}_loudness_lufs"] = gain, level
         applied["clipped_fraction"] = result.clipped_fraction
-        labels = labels_from([(o.mask, o.class_name) for _, o in chosen], sample.mask.shape)
+        labels = labels_from([(o.mask, o.class_name) for _, o in chosen], sample.mask.shape, class_names_of(sample))
         return _probed(sample, condition, result.audio, expected, masks, applied, labels=labels)
 
 
@@ -349,4 +351,4 @@ class SwapProbe(Probe):
             "partner": partner.object_id, "partner_class": partner.class_name,
             "replaced": [o.object_id for o in sounding], "gain_db": result.gain_db,
             "loudness_lufs": result.after.value, "clipped_fraction": result.clipped_fraction},
-            labels=labels_from([(partner.mask, partner.class_name)], sample.mask.shape))
+            labels=labels_from([(partner.mask, partner.class_name)], sample.mask.shape, class_names_of(sample)))

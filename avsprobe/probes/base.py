@@ -16,7 +16,8 @@ import numpy as np
 from avsprobe.errors import ProbeNotApplicable
 from avsprobe.types import AVSample
 
-__all__ = ["Condition", "ProbedSample", "Probe", "sounding_objects", "require_sounding", "class_id", "labels_from"]
+__all__ = ["Condition", "ProbedSample", "Probe", "sounding_objects", "require_sounding", "class_id", "labels_from",
+           "class_names_of"]
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,12 @@ class ProbedSample:
         object_masks: ``name -> bool [T, H, W]`` masks the probe's metrics score coverage on.
         annotated: ``bool [T]`` frames with ground truth.
         applied: what was actually done (partner, gains in dB, clipped fraction, area reached, ...).
-        expected_labels: ``int16 [T, H, W]`` AVSS class ids of the expected pixels where the classes are
-            known (bias lab, AVSS), else None; needed to export a probe set in the AVSS layout.
+        expected_labels: ``int16 [T, H, W]`` class ids of the expected pixels where the classes are known
+            (bias lab, AVSS), else None; needed to export a probe set in the AVSS layout. Id ``i`` is the class
+            ``label_names[i]``: the data's own order (an AVSS tree's ``label2idx.json``), background 0.
         original_mask: ``bool [T, H, W]`` what sounded in the unprobed clip, transformed like the frames
             (what a model blind to the audio would segment); None means ``expected_mask``'s baseline.
+        label_names: the class of each id in ``expected_labels`` (None: the built-in AVSS order).
     """
 
     sample_id: str
@@ -71,20 +74,43 @@ class ProbedSample:
     applied: dict[str, Any] = field(default_factory=dict)
     expected_labels: np.ndarray | None = None
     original_mask: np.ndarray | None = None
+    label_names: tuple[str, ...] | None = None
+
+    def labels_as(self, classes: tuple[str, ...]) -> np.ndarray | None:
+        """``expected_labels`` as indices into ``classes``, matched by class name (0 where ``classes`` lacks
+        the class): how a model's output channels or another tree's ids see them. None without labels."""
+        if self.expected_labels is None:
+            return None
+        from avsprobe.data.palette import AVSS_CLASSES
+
+        index = {name: i for i, name in enumerate(classes)}
+        lookup = np.array([index.get(name, 0) for name in (self.label_names or AVSS_CLASSES)], dtype=np.int64)
+        return lookup[np.clip(self.expected_labels, 0, None).astype(np.int64)]
 
 
-def class_id(name: str) -> int:
-    """AVSS label index of a class name, 0 when it is not an AVSS class."""
+def class_names_of(sample: AVSample) -> tuple[str, ...]:
+    """The class of each label id of ``sample``: its tree's class list (``meta["class_names"]``, read from
+    ``label2idx.json``) or, for data that names none, the built-in AVSS order."""
     from avsprobe.data.palette import AVSS_CLASSES
 
-    return AVSS_CLASSES.index(name) if name in AVSS_CLASSES else 0
+    return tuple(sample.meta.get("class_names") or AVSS_CLASSES)
 
 
-def labels_from(masks_and_classes: list[tuple[np.ndarray, str]], shape: tuple[int, ...]) -> np.ndarray:
-    """``int16`` class ids painted from ``(mask, class name)`` pairs, later pairs on top."""
+def class_id(name: str, names: tuple[str, ...] | None = None) -> int:
+    """Label id of a class name in ``names`` (default: the built-in AVSS order), 0 when it is not there."""
+    from avsprobe.data.palette import AVSS_CLASSES
+
+    names = names or AVSS_CLASSES
+    return names.index(name) if name in names else 0
+
+
+def labels_from(masks_and_classes: list[tuple[np.ndarray, str]], shape: tuple[int, ...],
+                names: tuple[str, ...] | None = None) -> np.ndarray:
+    """``int16`` class ids (in ``names``' order, default the built-in AVSS one) painted from ``(mask, class
+    name)`` pairs, later pairs on top."""
     labels = np.zeros(shape, dtype=np.int16)
     for mask, name in masks_and_classes:
-        labels[mask] = class_id(name)
+        labels[mask] = class_id(name, names)
     return labels
 
 
@@ -118,7 +144,7 @@ class Probe(abc.ABC):
         labels = None if sample.semantic_mask is None else sample.semantic_mask.astype(np.int16)
         return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), sample.frames.copy(),
                             sample.mask.copy(), object_masks or {}, sample.annotated.copy(), {"baseline": True}, labels,
-                            sample.mask.copy())
+                            sample.mask.copy(), class_names_of(sample))
 
 
 def sounding_objects(sample: AVSample) -> list:

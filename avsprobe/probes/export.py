@@ -68,12 +68,14 @@ def _write_clip(root: Path, layout: Layout, name: str, category: str, probed: Pr
         wav = data / "audio_wav" / "test" / f"{name}.wav"
         npy = data / "audio_log_mel" / "test" / f"{name}.npy"
     else:
-        from avsprobe.data.palette import avss_palette
+        from avsprobe.data.palette import AVSS_CLASSES, avss_palette
 
+        # colour i is class i of the data's own order, which the export's label2idx.json writes down
+        palette = avss_palette(len(probed.label_names or AVSS_CLASSES))
         folder = root / _LABEL / name
         for i in range(t):
             _png(folder / "frames" / f"{i}.png", probed.frames[i])
-            _png(folder / "labels_rgb" / f"{i}.png", avss_palette()[probed.expected_labels[i]])  # type: ignore[index]
+            _png(folder / "labels_rgb" / f"{i}.png", palette[probed.expected_labels[i]])  # type: ignore[index]
         wav, npy = folder / "audio.wav", folder / "audio_log_mel.npy"
     save_audio(wav, probed.audio)
     npy.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,7 @@ def export_probe_set(
     sample_ids = reader.sample_ids()[:limit] if limit else reader.sample_ids()  # type: ignore[attr-defined]
     jobs = list(suite.jobs(sample_ids, probes))  # type: ignore[attr-defined]
     rows, skipped = [], []
+    label_names: set[tuple[str, ...]] = set()
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
         cache: dict[str, object] = {}
         for done, job in enumerate(jobs, start=1):
@@ -122,6 +125,13 @@ def export_probe_set(
                 raise ConfigError(f"the {layout} layout holds 5 frames; {job.sample_id!r} has {probed.frames.shape[0]}: use --layout avss")
             if layout == "avss" and probed.expected_labels is None:
                 raise ConfigError(f"{job.sample_id!r} has no class labels (binary data): use --layout s4 or ms3")
+            if layout == "avss":
+                from avsprobe.data.palette import AVSS_CLASSES
+
+                label_names.add(probed.label_names or AVSS_CLASSES)
+                if len(label_names) > 1:
+                    raise ConfigError(f"{job.sample_id!r} names its classes in another order than the clips before "
+                                      "it; an AVSS export holds one label2idx.json")
             name = exported_name(job.sample_id, job.condition.condition_id)
             category = re.sub(r"[^A-Za-z0-9._-]", "_", getattr(sample, "category", "") or "probed")
             _write_clip(tmp, layout, name, category, probed)
@@ -134,6 +144,8 @@ def export_probe_set(
         if len({r["name"] for r in rows}) != len(rows):
             raise ConfigError("two exported clips got the same name; sample ids differ only in punctuation")
         _write_metadata(tmp, layout, rows)
+        for names in label_names:  # the AVSS layout's class list (1-based ids, background first, as released)
+            (tmp / "label2idx.json").write_text(json.dumps({c: i + 1 for i, c in enumerate(names)}, indent=1) + "\n")
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=["name", "category", "sample_id", "condition_id", "probe", "annotated", "applied"],
                                 lineterminator="\n")

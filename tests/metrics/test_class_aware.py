@@ -103,3 +103,72 @@ def test_known_answer_semantic_models(world: Path, tmp_path: Path) -> None:
     expected_paint = np.mean([json.loads(a)["partner_class"] == "piano" for a in per_clip.applied])
     assert class_aware.offscreen_class_paint(piano, classes).value == pytest.approx(expected_paint, abs=1e-12)
     assert len(per_clip) > 0 and len(swaps) > 0
+
+
+def _permuted_copy(world: Path, out: Path) -> tuple[str, ...]:
+    """``world`` copied to ``out`` with another ``label2idx.json`` order (background first, the other 70 classes
+    reversed) and every colour mask repainted to match: the same content under other label ids."""
+    import shutil
+
+    from PIL import Image
+
+    from avsprobe.data.avsbench.decode import read_palette_mask
+    from avsprobe.data.palette import avss_palette
+
+    shutil.copytree(world, out)
+    order = (AVSS_CLASSES[0], *reversed(AVSS_CLASSES[1:]))
+    new_id = np.array([order.index(name) for name in AVSS_CLASSES])
+    (out / "label2idx.json").write_text(json.dumps({c: i + 1 for i, c in enumerate(order)}))
+    for png in sorted(out.rglob("labels_rgb/*.png")):
+        ids = read_palette_mask(png, avss_palette())
+        Image.fromarray(avss_palette()[new_id[ids]]).save(png)
+    return order
+
+
+def test_a_trees_label_order_does_not_change_semantic_scores(world: Path, tmp_path: Path) -> None:
+    """Semantic scoring maps the expected classes to the model's channels by name, in the tree's own order:
+    the same clips under a permuted ``label2idx.json`` score the same (before, a correct model scored 0.111)."""
+    permuted = tmp_path / "permuted"
+    _permuted_copy(world, permuted)
+    suite = ProbeSuite.of(["intensity", "swap"])
+    scores = {}
+    for tree in (world, permuted):
+        for adapter in (resolve_model("semantic-oracle"), RandomSemantic()):
+            out = tmp_path / f"{tree.name}-{adapter.name}"
+            run_suite(adapter, suite, open_data(tree), out, limit=4)
+            records = load_records(out)
+            scores[tree.name, adapter.name] = (
+                {k: v.value for k, v in class_aware.semantic_scores(records).items()},
+                np.stack(records[records.status == "ok"].sem_intersection.to_numpy()))
+    assert scores["w", "semantic-oracle"][0]["miou_avss_present"] == 1.0
+    assert scores["permuted", "semantic-oracle"][0]["miou_avss_present"] == 1.0
+    assert scores["w", "random-semantic"][0] == scores["permuted", "random-semantic"][0]
+    assert np.array_equal(scores["w", "random-semantic"][1], scores["permuted", "random-semantic"][1])
+
+
+def test_an_avss_export_keeps_class_names_under_a_permuted_label_order(world: Path, tmp_path: Path) -> None:
+    from avsprobe.data.avsbench import AVSSReader
+    from avsprobe.probes.export import export_probe_set, exported_name
+
+    permuted = tmp_path / "permuted"
+    order = _permuted_copy(world, permuted)
+    reader = AVSSReader(permuted, "test")
+    suite = ProbeSuite.of(["intensity", "swap"])
+    probes = suite.build(bank=None)
+    export_probe_set(tmp_path / "export", reader, probes, suite, "avss", limit=3)
+    back = AVSSReader(tmp_path / "export", "test")
+    checked = 0
+    for sample_id in reader.sample_ids()[:3]:
+        sample = reader.read(sample_id)
+        for probe in probes:
+            for condition in probe.conditions():
+                try:
+                    probed = probe.apply(sample, condition, suite.rng(sample_id, condition))
+                except Exception:  # noqa: BLE001 - a condition that does not apply was not exported
+                    continue
+                exported = back.read(exported_name(sample_id, condition.condition_id))
+                names_back = np.array(back.class_list.names)[exported.semantic_mask]
+                names_here = np.array(order)[probed.expected_labels]
+                assert np.array_equal(names_back, names_here), (sample_id, condition.condition_id)
+                checked += 1
+    assert checked > 5
