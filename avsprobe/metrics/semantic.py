@@ -57,8 +57,9 @@ def semantic_frame_stats(logits: object, labels: object) -> SemanticFrameStats:
     """Per-class counts of ``argmax(softmax(logits))`` against ``labels``.
 
     Args:
-        logits: ``[N, K, H, W]`` class logits. The prediction is the argmax of the float32 softmax, as in
-            the reference (first index on ties, which softmax rounding can create).
+        logits: ``[N, K, H, W]`` class logits. The prediction is the argmax of their softmax taken in the
+            logits' own floating dtype, as in the reference (first index on ties, which softmax rounding can
+            create: a float16 or bfloat16 softmax ties more often than a float32 one).
         labels: ``[N, H, W]`` integer class ids in ``0..K-1``.
     """
     import torch
@@ -71,7 +72,8 @@ def semantic_frame_stats(logits: object, labels: object) -> SemanticFrameStats:
     n, k = logits_t.shape[:2]
     if labels_t.numel() and (labels_t.min() < 0 or labels_t.max() >= k):
         raise ValueError(f"labels must lie in 0..{k - 1}")
-    pred = torch.softmax(logits_t.to(torch.float32), dim=1).argmax(dim=1).reshape(n, -1)
+    scores = logits_t if logits_t.is_floating_point() else logits_t.to(torch.float32)
+    pred = torch.softmax(scores, dim=1).argmax(dim=1).reshape(n, -1)
     lab = labels_t.reshape(n, -1)
     offset = k * torch.arange(n, device=pred.device)[:, None]
 

@@ -76,3 +76,20 @@ def test_padded_frames_dropped_in_canonical_mode() -> None:
     direct = avss_scores(semantic_frame_stats(logits[1:], labels[1:]), class_average="present")
     assert canonical["miou"] == pytest.approx(direct["miou"], abs=1e-12)
     assert legacy["miou"] != pytest.approx(canonical["miou"], abs=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_avss_argmax_is_taken_in_the_logits_dtype(dtype: torch.dtype) -> None:
+    """The reference takes ``argmax(softmax(pred))`` in the logits' dtype: near-tied half-precision logits whose
+    float32 softmax would break the tie must score as the reference scores them (3.2e-4 apart in F before)."""
+    g = torch.Generator().manual_seed(7)
+    labels = torch.randint(0, 4, (6, 12, 9), generator=g)
+    # near-equal logits over all 71 classes: each probability is about 1/71, where a half-precision softmax
+    # rounds neighbours to one value (the argmax then falls on the first), a float32 one does not
+    low = (torch.rand(6, 71, 12, 9, generator=g) * 0.002).to(dtype)
+    scores = avss_scores(semantic_frame_stats(low, labels))
+    ref_miou, ref_f = ref_avss(low, labels)
+    assert scores["miou"] == pytest.approx(ref_miou, abs=1e-6)
+    assert scores["fscore"] == pytest.approx(ref_f, abs=1e-6)
+    if dtype != torch.float64:  # the case is a real test: a float32 argmax would differ
+        assert not torch.equal(torch.softmax(low, 1).argmax(1), torch.softmax(low.float(), 1).argmax(1))
