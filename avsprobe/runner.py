@@ -153,6 +153,7 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     import torch
 
     from avsprobe.metrics.binary import (
+        binarize,
         binary_frame_stats_many,
         clips_object_counts,
         coverage_from_counts,
@@ -178,7 +179,8 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     original = {i: (o_stats[0], n) for n, i in enumerate(changed)}
     # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
     rows_at, cols_at = _nearest_indices(h, THUMB), _nearest_indices(w, THUMB)
-    thumbs = (logits > 0).numpy()[:, :, rows_at[:, None], cols_at]
+    # binarised by the records' own rule (sigmoid > 0.5 in float32): ``logits > 0`` disagrees on (0, 6e-8]
+    thumbs = binarize(logits[:, :, torch.from_numpy(rows_at)[:, None], torch.from_numpy(cols_at)]).numpy()
     packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB), axis=1)
     names_by_clip = [sorted(clip.object_masks) for clip in probed]
     masks_by_clip = [np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]

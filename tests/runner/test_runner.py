@@ -199,3 +199,23 @@ def test_thumbnails_pick_the_pixels_nearest_interpolation_picks(h: int, w: int) 
     want = torch.nn.functional.interpolate((logits > 0).float(), size=(THUMB, THUMB), mode="nearest") > 0.5
     got = (logits > 0).numpy()[:, :, _nearest_indices(h, THUMB)[:, None], _nearest_indices(w, THUMB)]
     np.testing.assert_array_equal(got, want.numpy())
+
+
+class BarelyPositive(ModelAdapter):
+    """Logits of 3e-8 everywhere: positive, but their float32 sigmoid is exactly 0.5, so nothing is predicted."""
+
+    name = "barely-positive"
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        b, t, _, h, w = batch.frames.shape
+        return torch.full((b, t, h, w), 3e-8)
+
+
+def test_thumbnails_binarise_as_the_records_do(source, tmp_path: Path) -> None:  # noqa: ANN001
+    from avsprobe.results import unpack_thumbnail
+
+    run_suite(BarelyPositive(), ProbeSuite.single("negative"), source, tmp_path / "r", limit=1)
+    records = load_records(tmp_path / "r")
+    ok = records[records.status == "ok"]
+    assert len(ok) > 0 and (ok.pred_area == 0).all()
+    assert all(not unpack_thumbnail(t).any() for t in ok.pred_thumb)  # before: every thumbnail pixel was on
