@@ -180,7 +180,7 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
     rows_at, cols_at = _nearest_indices(h, THUMB), _nearest_indices(w, THUMB)
     # binarised by the records' own rule (sigmoid > 0.5 in float32): ``logits > 0`` disagrees on (0, 6e-8]
-    thumbs = binarize(logits[:, :, torch.from_numpy(rows_at)[:, None], torch.from_numpy(cols_at)]).numpy()
+    thumbs = binarize(logits[:, :, torch.tensor(rows_at)[:, None], torch.tensor(cols_at)]).numpy()
     packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB), axis=1)
     names_by_clip = [sorted(clip.object_masks) for clip in probed]
     masks_by_clip = [np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
