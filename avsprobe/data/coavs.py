@@ -84,12 +84,14 @@ def scene_of(sample: AVSample, frames: int = SCENE_FRAMES) -> Scene | None:
             return None
         masks = [o.mask for o in sample.objects]
     elif sample.semantic_mask is not None:
-        ids = sorted(set(np.unique(sample.semantic_mask[sample.annotated]).tolist()) - {0})
+        ids = set(np.unique(sample.semantic_mask[sample.annotated]).tolist()) - {0}
         if len(ids) != 2:
             return None
         class_names = sample.meta.get("class_names", AVSS_CLASSES)
-        names = [class_names[i] for i in ids]
-        masks = [sample.semantic_mask == i for i in ids]
+        # roles A and B by class name, so the same content builds the same set under any label2idx.json order
+        named = sorted((class_names[i], i) for i in ids)
+        names = [name for name, _ in named]
+        masks = [sample.semantic_mask == i for _, i in named]
     else:
         return None
     if not all(_one_component(m, sample.annotated) for m in masks):

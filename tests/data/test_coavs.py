@@ -105,3 +105,22 @@ def test_build_coavs_from_avsbench_uses_avss_scenes_and_the_s4_bank(tmp_path: Pa
     assert {r["clip_a"] for r in rows} == {"clipB"} and {r["clip_b"] for r in rows} == {"clipA"}  # dog, piano
     code, _, stderr = run_cli(["build-coavs", "--avsbench", str(tmp_path / "Single-source"), "--out", str(tmp_path / "n")], capsys)
     assert code == 1 and "--avsbench needs AVSS" in stderr
+
+
+def test_scene_roles_follow_class_names_not_label_ids() -> None:
+    """The same content under two label orders makes the same scene: A and B by name (before: by label id)."""
+    from avsprobe.data.coavs import scene_of
+    from avsprobe.types import AVSample
+
+    t, h, w = 5, 16, 16
+    semantic = np.zeros((t, h, w), dtype=np.int16)
+    semantic[:, 2:6, 2:6] = 1
+    semantic[:, 9:14, 9:14] = 2
+    common = {"sample_id": "s", "frames": np.zeros((t, h, w, 3), np.uint8), "audio": np.zeros(5 * 16000, np.float32),
+              "mask": semantic > 0, "annotated": np.ones(t, bool)}
+    one = scene_of(AVSample(**common, semantic_mask=semantic, meta={"class_names": ("background", "piano", "dog")}))
+    swapped = np.where(semantic == 1, 2, np.where(semantic == 2, 1, 0)).astype(np.int16)
+    two = scene_of(AVSample(**common, semantic_mask=swapped, meta={"class_names": ("background", "dog", "piano")}))
+    assert one is not None and two is not None
+    assert one.classes == two.classes == ("dog", "piano")
+    assert all(np.array_equal(a, b) for a, b in zip(one.masks, two.masks, strict=True))
