@@ -237,6 +237,20 @@ def visible_classes(sample: AVSample) -> set[str] | None:
     return None
 
 
+def _prior_objects(sample: AVSample) -> tuple[dict[str, np.ndarray], dict[str, str], list[str]]:
+    """What a visual prior would segment, as ``(masks, classes, silent ids)``: the sample's objects where it
+    knows them (bias lab); else one object per class of its semantic mask (AVSS: ``a_obj`` strings such as
+    ``man_guitar_dog`` name no class); else its ground truth as ``"gt"`` of its category (S4, MS3)."""
+    if sample.objects:
+        return ({o.object_id: o.mask.copy() for o in sample.objects}, {o.object_id: o.class_name for o in sample.objects},
+                sorted(o.object_id for o in sample.objects if not o.is_sounding))
+    if sample.semantic_mask is not None:
+        names = class_names_of(sample)
+        ids = sorted(set(np.unique(sample.semantic_mask[sample.annotated]).tolist()) - {0})
+        return {names[i]: sample.semantic_mask == i for i in ids}, {names[i]: names[i] for i in ids}, []
+    return {"gt": sample.mask.copy()}, {"gt": sample.category}, []
+
+
 class NegativeProbe(Probe):
     """Audio that should make a model segment nothing: silence (digital zeros), white and pink noise at the
     reference loudness, the clean source of a class absent from the whole clip (needs an audio bank), and the
@@ -246,8 +260,9 @@ class NegativeProbe(Probe):
     (:func:`visible_classes`); ``applied`` records ``partner_class`` and ``visible_classes``. A clip whose
     visible classes are unknown, or that shows every bank class, is ``not_applicable`` for it.
 
-    ``object_masks`` holds every visible object (by id; ``applied["object_classes"]`` gives their classes)
-    or, for data without objects, the usual ground truth as ``"gt"``: what a visual prior would segment.
+    ``object_masks`` holds every visible object (by id; ``applied["object_classes"]`` gives their classes),
+    for AVSS data one object per class of the label masks, or, for binary data, the usual ground truth as
+    ``"gt"``: what a visual prior would segment.
     """
 
     name = "negative"
@@ -266,12 +281,7 @@ class NegativeProbe(Probe):
                 Condition(self.name, "background", 5, {"kind": "background"})]
 
     def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
-        if sample.objects:
-            masks = {o.object_id: o.mask.copy() for o in sample.objects}
-            classes = {o.object_id: o.class_name for o in sample.objects}
-            silent = sorted(o.object_id for o in sample.objects if not o.is_sounding)
-        else:
-            masks, classes, silent = {"gt": sample.mask.copy()}, {"gt": sample.category}, []
+        masks, classes, silent = _prior_objects(sample)
         if condition.is_baseline:
             probed = self._baseline(sample, condition, masks)
             probed.applied.update({"object_classes": classes, "silent_objects": silent})

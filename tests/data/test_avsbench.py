@@ -198,3 +198,23 @@ def test_audio_bank_from_s4_and_from_the_bias_lab(trees: dict, tmp_path: Path) -
     assert len(lab) >= 4 and set(lab.classes()) <= {"piano", "guitar", "drum", "car", "dog", "man", "bird", "bell"}
     with pytest.raises(DataError, match="no clips of class 'violin'"):
         lab.clips("violin")
+
+
+def test_prior_metrics_on_avss_group_by_class_not_by_category_string(tmp_path: Path) -> None:
+    """On AVSS, negative-audio coverage is per class of the label masks: a ``guitar_man`` clip gives a guitar
+    and a man (before: one object of class "guitar_man", so prior_corr saw single-class clips only)."""
+    from avsprobe.adapters import resolve_model
+    from avsprobe.data.source import open_data
+    from avsprobe.metrics import bias
+    from avsprobe.probes.suite import ProbeSuite
+    from avsprobe.results import load_records
+    from avsprobe.runner import run_suite
+
+    build_avss(tmp_path / "t")
+    source = open_data(tmp_path / "t")
+    run_suite(resolve_model("audio-blind-oracle"), ProbeSuite.single("negative"), source, tmp_path / "r")
+    records = load_records(tmp_path / "r")
+    scores = bias.prior_scores(records)
+    assert {"guitar", "man", "dog"} <= set(scores) and "guitar_man" not in scores
+    # the audio-blind oracle segments what sounded: every class object fully covered under negative audio
+    assert all(v.value == 1.0 for v in scores.values())
