@@ -251,14 +251,47 @@ def _prior_objects(sample: AVSample) -> tuple[dict[str, np.ndarray], dict[str, s
     return {"gt": sample.mask.copy()}, {"gt": sample.category}, []
 
 
+OFFSCREEN_POLICIES = ("absent-class", "other-category")
+BROAD_CATEGORY = {
+    "guitar": "music", "tabla": "music", "violin": "music", "ukulele": "music", "piano": "music", "marimba": "music",
+    "man": "human", "woman": "human", "baby": "human", "dog": "animal", "cat": "animal",
+    "lion": "animal", "bird": "animal", "wolf": "animal", "horse": "animal", "mower": "device", "bus": "device",
+    "car": "device", "gun": "device", "saw": "device", "emergency-car": "device", "keyboard": "device",
+    "helicopter": "device",
+}
+"""AVSBench-Robust's broad categories (jiali-home/AVSBench-Robust@03e925d, ``dataset_generation/
+audio_processing.py``, ``get_semantic_category``: its MS3 table, and its S4 table through the S4-to-AVSS class
+map, which adds horse and helicopter; its glockenspiel maps to marimba). A class not listed has no category."""
+LEAST_SUITABLE = {"s4": {"music": "human", "human": "music", "animal": "human", "device": "vehicle"},
+                  "ms3": {"music": "human", "human": "music", "animal": "human", "device": "music"}}
+"""The category each one must not draw its off-screen donor from (same file: ``process_s4_split`` and the MS3
+routine); data other than S4 follows the MS3 table."""
+
+
+def offscreen_candidates(bank_classes: Sequence[str], visible: set[str], policy: str, subset: str) -> list[str]:
+    """Bank classes an off-screen partner may come from: ``absent-class``, any class not on screen;
+    ``other-category``, as AVSBench-Robust draws it, classes whose broad category is neither one on screen
+    nor the least suitable contrast of one (falling back to any absent class where none is left, as its MS3
+    routine falls back to any other video)."""
+    absent = [c for c in bank_classes if c not in visible]
+    if policy == "absent-class":
+        return absent
+    groups = {BROAD_CATEGORY[c] for c in visible if c in BROAD_CATEGORY}
+    avoid = groups | {LEAST_SUITABLE["s4" if subset == "s4" else "ms3"].get(g, "") for g in groups}
+    contrast = [c for c in absent if BROAD_CATEGORY.get(c) is not None and BROAD_CATEGORY[c] not in avoid]
+    return contrast or absent
+
+
 class NegativeProbe(Probe):
     """Audio that should make a model segment nothing: silence (digital zeros), white and pink noise at the
     reference loudness, the clean source of a class absent from the whole clip (needs an audio bank), and the
     data's background bed alone (``background``: where the data declares one, ``meta["background_noise_lufs"]``).
 
     Off-screen: the partner class is drawn among the bank classes that are not visible in any frame
-    (:func:`visible_classes`); ``applied`` records ``partner_class`` and ``visible_classes``. A clip whose
-    visible classes are unknown, or that shows every bank class, is ``not_applicable`` for it.
+    (:func:`visible_classes`; ``offscreen_policy="absent-class"``, the default) or, with ``"other-category"``,
+    among those of another broad category as AVSBench-Robust draws them (:func:`offscreen_candidates`);
+    ``applied`` records ``partner_class`` and ``visible_classes``. A clip whose visible classes are unknown, or
+    that shows every bank class, is ``not_applicable`` for it.
 
     ``object_masks`` holds every visible object (by id; ``applied["object_classes"]`` gives their classes),
     for AVSS data one object per class of the label masks, or, for binary data, the usual ground truth as
@@ -267,12 +300,20 @@ class NegativeProbe(Probe):
 
     name = "negative"
 
-    def __init__(self, *, reference_lufs: float = REFERENCE_LUFS, bank: object | None = None) -> None:
+    def __init__(self, *, reference_lufs: float = REFERENCE_LUFS, bank: object | None = None,
+                 offscreen_policy: str = "absent-class") -> None:
+        if offscreen_policy not in OFFSCREEN_POLICIES:
+            raise ConfigError(f"negative: offscreen_policy {offscreen_policy!r} is not one of "
+                              f"{', '.join(OFFSCREEN_POLICIES)}")
         self.reference_lufs = _lufs(reference_lufs)
         self.bank = bank
+        self.offscreen_policy = offscreen_policy
 
     def params(self) -> dict:
-        return {"reference_lufs": self.reference_lufs, "bank": bool(self.bank)}
+        params = {"reference_lufs": self.reference_lufs, "bank": bool(self.bank)}
+        if self.offscreen_policy != "absent-class":  # the default stays out: earlier run folders keep their identity
+            params["offscreen_policy"] = self.offscreen_policy
+        return params
 
     def conditions(self) -> list[Condition]:
         return [Condition(self.name, "original", 0, {}, True), Condition(self.name, "silence", 1, {"kind": "silence"}),
@@ -312,7 +353,7 @@ class NegativeProbe(Probe):
                 raise ProbeNotApplicable(f"negative/offscreen: the classes on screen in {sample.sample_id!r} are "
                                          "unknown (binary masks without classes), so no absent class can be chosen")
             applied["visible_classes"] = sorted(visible)
-            absent = [c for c in self.bank.classes() if c not in visible]
+            absent = offscreen_candidates(self.bank.classes(), visible, self.offscreen_policy, sample.subset)
             if not absent:
                 raise ProbeNotApplicable(f"negative/offscreen: every bank class ({', '.join(self.bank.classes())}) "
                                          f"is on screen in {sample.sample_id!r}")

@@ -199,3 +199,22 @@ def test_suites_validate_their_parameters(tmp_path) -> None:  # noqa: ANN001
     changed["probes"][0]["levels_lufs"] = [-50.0, -23.0]
     assert ProbeSuite.from_dict(changed).fingerprint() != paper.fingerprint()
     assert ProbeSuite.single("intensity").fingerprint() != paper.fingerprint()
+
+
+def test_offscreen_policies_draw_from_the_categories_avsbench_robust_allows() -> None:
+    from avsprobe.errors import ConfigError
+    from avsprobe.probes.audio_probes import NegativeProbe, offscreen_candidates
+
+    bank = ["guitar", "piano", "man", "dog", "bird", "car", "bus", "drum"]
+    assert offscreen_candidates(bank, {"guitar"}, "absent-class", "ms3") == [c for c in bank if c != "guitar"]
+    # music on screen: neither music nor its least suitable contrast (human); drum has no category
+    assert offscreen_candidates(bank, {"guitar"}, "other-category", "ms3") == ["dog", "bird", "car", "bus"]
+    # a device on screen: MS3 also avoids music, S4 only the (empty) vehicle group
+    assert offscreen_candidates(bank, {"car"}, "other-category", "ms3") == ["man", "dog", "bird"]
+    assert offscreen_candidates(bank, {"car"}, "other-category", "s4") == ["guitar", "piano", "man", "dog", "bird"]
+    # nothing of another category left: any absent class, as the MS3 routine falls back to any other video
+    assert offscreen_candidates(["guitar", "piano"], {"guitar"}, "other-category", "ms3") == ["piano"]
+    assert "offscreen_policy" not in NegativeProbe().params()  # the default keeps earlier run identities
+    assert NegativeProbe(offscreen_policy="other-category").params()["offscreen_policy"] == "other-category"
+    with pytest.raises(ConfigError, match="offscreen_policy"):
+        NegativeProbe(offscreen_policy="nearby")
