@@ -126,12 +126,18 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
 
 
 PROTOCOL_TITLES = {
-    "avsbench_robust": ("AVSBench-Robust protocol", "Under each negative audio, scored against the original positive "
-                        "masks (their protocol); fpr per frame, sigmoid > 0.5, mean over frames.",
-                        ("miou", "fscore", "fpr")),
-    "negative_audio_ssl": ("Negative-audio sound-source-localisation metrics", "pIA in % of the frame; AOC over "
-                           "t = 0, 0.05, ..., 1 (lower is better); HM of 100 x mIoU (original audio) and 100 - pIA "
-                           "(Juanola, Haro, Fuentes, ICASSP 2025).", ("pia", "aoc", "hm")),
+    "avsbench_robust": ("AVSBench-Robust protocol", "As its test script computes them (jiali-home/AVSBench-Robust@03e925d "
+                        "scripts/s4/test.py): against the original positive masks, clips in batches of 2, mask_iou "
+                        "(an empty mask scores its true-negative ratio), Eval_Fmeasure and FPR per batch, averaged "
+                        "over batches (no interval). The *_canonical columns: per frame with the strict empty "
+                        "policy, per clip, dataset-level F, clip-bootstrap intervals.",
+                        ("miou", "fscore", "fpr", "miou_canonical", "fscore_canonical", "fpr_canonical")),
+    "negative_audio_ssl": ("Negative-audio sound-source-localisation metrics", "As xavijuanola/vssl_eval@e8ebbc9 "
+                           "computes them (one sample = one annotated frame): pIA in % of the frame (lower is "
+                           "better); AOC = 100 x area under the share of samples with pIA <= t, t = 0, 0.05, ..., 1 "
+                           "(higher is better); HM of P = 100 x mIoU (original audio) and 100 - pIA; F_Pos_Neg, HM "
+                           "of P and the mean 100 - pIA over silence, noise and off-screen (Juanola, Haro, Fuentes, "
+                           "ICASSP 2025).", ("pia", "aoc", "hm", "f_pos_neg")),
 }
 
 

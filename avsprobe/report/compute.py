@@ -40,14 +40,21 @@ METRIC_DEFINITIONS = {
     "follow_rate": "fraction of swapped frames whose new source is covered more than the old one",
     "area_gap": "mIoU at the largest area fraction minus at the smallest",
     "coavs_drop": "mIoU on the source scenes with their original audio minus mIoU on Co-AVS, paired by scene",
-    "avsbench_robust": "AVSBench-Robust protocol (Li et al. 2025), per negative condition: miou and fscore as above "
-                       "but scored against the clip's original positive masks, and fpr = mean over frames of the "
-                       "fraction of pixels with sigmoid > 0.5; their G-mIoU, G-F and G-FPR have no public "
-                       "definition and are left out",
-    "negative_audio_ssl": "negative-audio SSL metrics (Juanola, Haro, Fuentes, ICASSP 2025), per negative condition: "
-                          "pia = 100 x the fraction of the frame predicted, per clip, averaged; aoc = area over the "
-                          "curve y(t) = fraction of clips with pIA <= t, t = 0, 0.05, ..., 1 (trapezoid rule; lower "
-                          "is better); hm = 2 P (100 - pia) / (P + 100 - pia) with P = 100 x miou (original audio)",
+    "avsbench_robust": "AVSBench-Robust protocol (Li et al. 2025), per negative condition, as its test script "
+                       "computes it (jiali-home/AVSBench-Robust@03e925d, training_evaluation/code/AVSegFormer/scripts/"
+                       "s4/test.py and utility.py): clips in dataset order, 2 a batch; per batch mask_iou against the "
+                       "clip's original positive masks (an empty mask scores its true-negative ratio), Eval_Fmeasure "
+                       "(255 thresholds, beta^2 = 0.3, 0 for a batch without an object) and FPR (pixels with "
+                       "sigmoid > 0.5 over H*W); each the mean over batches. miou_canonical, fscore_canonical and "
+                       "fpr_canonical: strict empty policy per frame, per clip then over clips, dataset F, pooled "
+                       "FPR. Their G-mIoU, G-F and G-FPR have no public definition and are left out",
+    "negative_audio_ssl": "negative-audio SSL metrics (Juanola, Haro, Fuentes, ICASSP 2025), as xavijuanola/vssl_eval"
+                          "@e8ebbc9 utils_dir/eval_utils.py computes them, one sample per annotated frame: pia = 100 x "
+                          "the mean fraction of the frame predicted (lower is better); aoc = 100 x the trapezoid area "
+                          "under y(t) = share of samples with pIA <= t, t = 0.05 i, i = 0..20 (compute_AUC_pIA; "
+                          "higher is better); hm = 2 P (100 - pia) / (P + 100 - pia) with P = 100 x miou (original "
+                          "audio); f_pos_neg = the same harmonic mean with the mean of 100 - pia over silence, noise "
+                          "(white and pink) and off-screen",
     "miou_avss": "semantic models: miou.avss on baseline conditions (per-class IoU over the frames where the class "
                  "occurs, summed, divided by all K classes, background included; the AVSBench reference)",
     "fscore_avss": "semantic models: fscore.avss on baseline conditions (argmax operating point, beta^2 = 0.3, "
