@@ -144,3 +144,14 @@ def test_noise_is_seeded_and_at_loudness() -> None:
     assert measure_loudness(a.audio).value == pytest.approx(-35.0, abs=0.1)
     c = noise_at_loudness("white", 2.0, -35.0, np.random.default_rng(8))
     assert a.audio.tobytes() != c.audio.tobytes()
+
+
+@pytest.mark.parametrize("target", [-62.0, -64.0, -66.0])
+def test_levels_below_minus_63_lufs_are_reached_where_the_absolute_gate_moves(target: float) -> None:
+    """A clip whose quiet part (8 dB down) drops under the -70 LUFS absolute gate once scaled: the first gain
+    step, measured with that part still gated in, misses the level by tenths of an LU; the search's
+    correction steps must bring it within 0.1 LU (measured by pyloudnorm itself)."""
+    x = np.concatenate([tone(300.0, 2.0, 0.3), tone(300.0, 3.0, 0.3 * 10 ** (-8 / 20))]).astype(np.float32)
+    result = normalize_loudness(x, target, sample_rate_hz=RATE)
+    measured = pyloudnorm.Meter(RATE).integrated_loudness(result.audio.astype(np.float64))
+    assert measured == pytest.approx(target, abs=0.1)
