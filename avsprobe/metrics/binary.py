@@ -354,6 +354,13 @@ def canonical_fscore(stats: BinaryFrameStats, *, beta2: float = F_BETA2) -> floa
     return float(max(mean_curve))
 
 
+def pooled_iou(stats: BinaryFrameStats) -> float:
+    """Dataset-level IoU: ``sum |P∩G| / sum |P∪G|`` over all frames (definition ``miou.pooled``); NaN when
+    nothing is predicted or annotated anywhere."""
+    union = int(stats.union.sum())
+    return math.nan if union == 0 else int(stats.intersection.sum()) / union
+
+
 def _batches(n: int, batch_frames: int) -> list[slice]:
     if batch_frames <= 0:
         raise ValueError(f"batch size must be positive, got {batch_frames}")

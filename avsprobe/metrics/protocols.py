@@ -28,6 +28,7 @@ are the protocol's own numbers).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,7 +45,47 @@ from avsprobe.metrics.bias import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["NEGATIVE_LABELS", "AOC_THRESHOLDS", "ROBUST_BATCH_CLIPS", "robust_protocol", "ssl_protocol", "aoc"]
+__all__ = ["NEGATIVE_LABELS", "AOC_THRESHOLDS", "ROBUST_BATCH_CLIPS", "PROTOCOL_METRICS", "ProtocolMetric",
+           "robust_protocol", "ssl_protocol", "aoc"]
+
+ROBUST_SOURCE = ("jiali-home/AVSBench-Robust@03e925d:training_evaluation/code/AVSegFormer/scripts/s4/test.py "
+                 "(with scripts/s4/utility.py)")
+SSL_SOURCE = "xavijuanola/vssl_eval@e8ebbc9:utils_dir/eval_utils.py"
+
+
+@dataclass(frozen=True)
+class ProtocolMetric:
+    """One column of a protocol section: its id (``protocol.column``), direction, the code it follows
+    (``repository@commit:path``, or ``avsprobe`` for a variant of ours) and definition."""
+
+    id: str
+    higher_is_better: bool
+    source: str
+    definition: str
+
+
+PROTOCOL_METRICS = (
+    ProtocolMetric("avsbench_robust.miou", False, ROBUST_SOURCE,
+                   "mask_iou against the original masks per batch of 2 clips (empty mask: true-negative ratio), "
+                   "mean over batches; lower = less visual bias"),
+    ProtocolMetric("avsbench_robust.fscore", False, ROBUST_SOURCE,
+                   "Eval_Fmeasure against the original masks per batch of 2 clips, mean over batches"),
+    ProtocolMetric("avsbench_robust.fpr", False, ROBUST_SOURCE,
+                   "calculate_FPR: pixels with sigmoid > 0.5 over H*W + 1e-7, mean per batch, mean over batches"),
+    ProtocolMetric("avsbench_robust.miou_canonical", False, "avsprobe",
+                   "against the original masks, strict empty policy, per clip then over clips"),
+    ProtocolMetric("avsbench_robust.fscore_canonical", False, "avsprobe", "fscore.canonical against the original masks"),
+    ProtocolMetric("avsbench_robust.fpr_canonical", False, "avsprobe", "fraction of the frame predicted, pooled over frames"),
+    ProtocolMetric("negative_audio_ssl.pia", False, SSL_SOURCE + " (compute_pIA)",
+                   "100 x the mean over samples (annotated frames) of the fraction of the frame predicted"),
+    ProtocolMetric("negative_audio_ssl.aoc", True, SSL_SOURCE + " (compute_AUC_pIA)",
+                   "100 x the trapezoid area under the share of samples with pIA <= 0.05 i, i = 0..20"),
+    ProtocolMetric("negative_audio_ssl.hm", True, SSL_SOURCE + " (compute_f, f_ciou_pos_*)",
+                   "2 P (100 - pIA) / (P + 100 - pIA), P = 100 x mIoU with the original audio"),
+    ProtocolMetric("negative_audio_ssl.f_pos_neg", True, SSL_SOURCE + " (compute_f, f_pos_neg)",
+                   "harmonic mean of P and the mean of 100 - pIA over silence, noise and off-screen"),
+)
+"""Every number of the protocol sections, for ``avsprobe metrics``."""
 
 NEGATIVE_LABELS = PRIOR_CONDITIONS
 """The negative conditions each protocol is reported for: the ones ``prior_coverage`` keeps apart."""

@@ -59,8 +59,11 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_metrics_lists_every_definition(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["metrics"], capsys)
     assert code == 0
-    for metric_id in ("miou.canonical", "fscore.avsbench@bs4", "miou.avss"):
+    for metric_id in ("miou.canonical", "fscore.avsbench@bs4", "miou.avss", "jandf.canonical", "miou.pooled",
+                      "negative_audio_ssl.aoc", "avsbench_robust.fpr"):
         assert metric_id in out
+    code, out, _ = run_cli(["metrics", "negative_audio_ssl.aoc"], capsys)
+    assert code == 0 and "vssl_eval@e8ebbc9" in out and "↑" in out and "miou.canonical" not in out
 
 
 def test_help_imports_no_heavy_module() -> None:

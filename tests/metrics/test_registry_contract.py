@@ -37,3 +37,43 @@ def test_registry_is_frozen() -> None:
 
     with pytest.raises(ConfigError):
         METRICS.register("x", "y:z")
+
+
+def test_every_metric_names_its_source() -> None:
+    import re
+
+    pinned = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{7,40}:\S+")
+    for metric_id in METRICS.names():
+        d = METRICS.get(metric_id)
+        assert d.source == "avsprobe" or pinned.match(d.source), (metric_id, d.source)
+
+
+def test_every_protocol_column_is_catalogued_with_a_direction_and_a_source() -> None:
+    import re
+
+    from avsprobe.metrics.protocols import PROTOCOL_METRICS
+    from avsprobe.report.build import PROTOCOL_TITLES
+
+    catalogued = {m.id: m for m in PROTOCOL_METRICS}
+    for protocol, (_, _, columns) in PROTOCOL_TITLES.items():
+        for column in columns:
+            m = catalogued[f"{protocol}.{column}"]
+            assert isinstance(m.higher_is_better, bool) and m.definition
+            assert m.source == "avsprobe" or re.match(r"^[\w.-]+/[\w.-]+@[0-9a-f]{7,40}:\S+", m.source), m.id
+    assert len(catalogued) == sum(len(c) for _, _, c in PROTOCOL_TITLES.values())
+
+
+def test_pooled_iou_and_jandf_by_hand() -> None:
+    target = torch.zeros(2, 4, 4)
+    target[0, :2] = 1  # 8 pixels
+    target[1, 0, 0] = 1  # 1 pixel
+    logits = torch.full((2, 4, 4), -10.0)
+    logits[0, :1] = 10  # 4 of the 8
+    logits[1, :2] = 10  # 8 predicted, 1 right
+    # pooled: (4 + 1) / (8 + 8) ; per frame: 0.5 and 1/8
+    assert METRICS.get("miou.pooled").compute(logits, target) == pytest.approx(5 / 16)
+    assert METRICS.get("miou.canonical").compute(logits, target) == pytest.approx((0.5 + 0.125) / 2)
+    for mode in ("canonical", "avsbench@bs1"):
+        j = METRICS.get(f"miou.{mode}").compute(logits, target)
+        f = METRICS.get(f"fscore.{mode}").compute(logits, target)
+        assert METRICS.get(f"jandf.{mode}").compute(logits, target) == pytest.approx((j + f) / 2, abs=1e-12)

@@ -17,20 +17,32 @@ def metrics_command(
     from rich.table import Table
 
     from avsprobe.metrics.definitions import METRICS
+    from avsprobe.metrics.protocols import PROTOCOL_METRICS
     from avsprobe.report.compute import METRIC_DEFINITIONS
 
-    if metric_id is not None and metric_id not in METRIC_DEFINITIONS:
-        ids, bias_ids = [METRICS.canonical(metric_id, extra=list(METRIC_DEFINITIONS))], []
+    protocol = {m.id: m for m in PROTOCOL_METRICS}
+    if metric_id is not None and metric_id not in METRIC_DEFINITIONS and metric_id not in protocol:
+        ids, bias_ids, protocol_ids = [METRICS.canonical(metric_id, extra=[*METRIC_DEFINITIONS, *protocol])], [], []
     else:
         ids = [] if metric_id else METRICS.names()
-        bias_ids = [metric_id] if metric_id else list(METRIC_DEFINITIONS)
+        bias_ids = ([metric_id] if metric_id in METRIC_DEFINITIONS else []) if metric_id else list(METRIC_DEFINITIONS)
+        protocol_ids = ([metric_id] if metric_id in protocol else []) if metric_id else list(protocol)
+    arrow = {True: "↑", False: "↓"}
     if ids:
         table = Table(title="AVS metric definitions", show_lines=False)
-        for column in ("id", "inputs", "better", "definition"):
+        for column in ("id", "inputs", "better", "source", "definition"):
             table.add_column(column, overflow="fold")
         for key in ids:
             d = METRICS.get(key)
-            table.add_row(d.id, d.kind, "↑" if d.higher_is_better else "↓", d.formula)
+            table.add_row(d.id, d.kind, arrow[d.higher_is_better], d.source, d.formula)
+        console.stdout().print(table)
+    if protocol_ids:
+        table = Table(title="protocol metrics (report sections named after other papers)", show_lines=False)
+        for column in ("id", "better", "source", "definition"):
+            table.add_column(column, overflow="fold")
+        for key in protocol_ids:
+            m = protocol[key]
+            table.add_row(m.id, arrow[m.higher_is_better], m.source, m.definition)
         console.stdout().print(table)
     if bias_ids:
         table = Table(title="bias metrics (avsprobe report)", show_lines=False)
