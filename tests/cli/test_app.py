@@ -56,7 +56,8 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
 
 
-def test_metrics_lists_every_definition(capsys: pytest.CaptureFixture[str]) -> None:
+def test_metrics_lists_every_definition(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # sources unfolded
     code, out, _ = run_cli(["metrics"], capsys)
     assert code == 0
     for metric_id in ("miou.canonical", "fscore.avsbench@bs4", "miou.avss", "jandf.canonical", "miou.pooled",

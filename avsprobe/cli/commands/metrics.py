@@ -30,7 +30,8 @@ def metrics_command(
     arrow = {True: "↑", False: "↓"}
     if ids:
         table = Table(title="AVS metric definitions", show_lines=False)
-        for column in ("id", "inputs", "better", "source", "definition"):
+        table.add_column("id", no_wrap=True)  # ids are what a user types: never folded
+        for column in ("inputs", "better", "source", "definition"):
             table.add_column(column, overflow="fold")
         for key in ids:
             d = METRICS.get(key)
@@ -38,7 +39,8 @@ def metrics_command(
         console.stdout().print(table)
     if protocol_ids:
         table = Table(title="protocol metrics (report sections named after other papers)", show_lines=False)
-        for column in ("id", "better", "source", "definition"):
+        table.add_column("id", no_wrap=True)
+        for column in ("better", "source", "definition"):
             table.add_column(column, overflow="fold")
         for key in protocol_ids:
             m = protocol[key]
