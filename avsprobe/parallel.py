@@ -18,11 +18,31 @@ def default_workers() -> int:
 
 
 def worker_signals() -> None:
-    """Workers leave Ctrl-C to the parent (which stops them) and die on SIGTERM as usual."""
+    """Workers leave Ctrl-C to the parent (which stops them), die on SIGTERM as usual, and die with their
+    parent: a worker orphaned by a kill -9 of the run would otherwise live on, holding the run's lock."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere nothing (the parent's cleanup still ends workers)."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call took effect
+        os._exit(1)
 
 
 def parallel_map(fn: Callable[[J], R], jobs: Sequence[J], *, workers: int | None = None, chunksize: int = 4,

@@ -31,7 +31,7 @@ import numpy as np
 
 from avsprobe.errors import DataError, ProbeNotApplicable
 
-__all__ = ["ProbeOutcome", "default_probe_workers", "probe_chunks"]
+__all__ = ["ProbeOutcome", "default_probe_workers", "probe_chunks", "remove_stale_spools"]
 
 
 @dataclass(frozen=True)
@@ -110,14 +110,46 @@ class _Spilled:
     shape: tuple[int, ...]
 
 
+_SPOOL_PREFIX = "avsprobe-spool-"
+
+
 def _spool_folder() -> str:
-    """A fresh folder for spool files: in ``/dev/shm`` (memory) when it has 1 GiB free, else the temp folder."""
+    """A fresh folder for spool files: in ``/dev/shm`` (memory) when it has 1 GiB free, else the temp folder.
+    Its name carries the run's process id, so the spool folders of runs that died (kill -9, a hang killed by
+    the scheduler) are found and removed here."""
     root = None
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
         stats = os.statvfs("/dev/shm")
         if stats.f_bavail * stats.f_frsize >= _SPOOL_MIN_FREE_BYTES:
             root = "/dev/shm"
-    return tempfile.mkdtemp(prefix="avsprobe-spool-", dir=root)
+    remove_stale_spools(root or tempfile.gettempdir())
+    return tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=root)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_spools(root: str) -> list[str]:
+    """Remove the spool folders in ``root`` whose run process is gone; return their paths."""
+    removed = []
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return removed
+    for name in names:
+        pid_text = name[len(_SPOOL_PREFIX):].split("-", 1)[0] if name.startswith(_SPOOL_PREFIX) else ""
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _alive(int(pid_text)):
+            path = os.path.join(root, name)
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _spill(outcomes: list[ProbeOutcome], folder: str) -> str:
@@ -210,27 +242,47 @@ def probe_chunks(chunks: Sequence[Sequence[int]], jobs: dict[int, Any], suite: A
             yield prober.probe(chunk)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     from avsprobe.parallel import worker_signals
 
     _WORKER = _Prober(jobs, suite, reader)
     _SPOOL = _spool_folder()
     ahead = max(1, prefetch if prefetch is not None else max(8, 2 * workers))
+    # an executor, not a multiprocessing.Pool: a worker that dies (killed, out of memory) breaks it and every
+    # waiting chunk raises, where a Pool would replace the worker and wait for the lost chunk for ever
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=worker_signals)
     try:
-        # leaving the block any way (the consumer stops, an error, Ctrl-C) terminates the workers
-        with multiprocessing.get_context("fork").Pool(workers, initializer=worker_signals) as pool:
-            pending: deque = deque()
-            remaining = iter(chunks)
-            for chunk in remaining:
-                pending.append(pool.apply_async(_probe_in_worker, (list(chunk),)))
-                if len(pending) >= ahead:
-                    break
-            while pending:
-                path, outcomes = pending.popleft().get()
-                following = next(remaining, None)
-                if following is not None:
-                    pending.append(pool.apply_async(_probe_in_worker, (list(following),)))
-                yield outcomes if path is None else _unspill(path, outcomes)
+        pending: deque = deque()
+        remaining = iter(chunks)
+        for chunk in remaining:
+            pending.append(pool.submit(_probe_in_worker, list(chunk)))
+            if len(pending) >= ahead:
+                break
+        while pending:
+            try:
+                path, outcomes = pending.popleft().result()
+            except BrokenProcessPool:
+                raise DataError("a probe worker process died (killed, or out of memory?); the run stopped, and "
+                                "the same command resumes it") from None
+            following = next(remaining, None)
+            if following is not None:
+                pending.append(pool.submit(_probe_in_worker, list(following)))
+            yield outcomes if path is None else _unspill(path, outcomes)
     finally:
+        _stop_workers(pool)
         shutil.rmtree(_SPOOL, ignore_errors=True)  # files of chunks never read (an error, Ctrl-C)
         _WORKER = _SPOOL = None
+
+
+def _stop_workers(pool: Any) -> None:
+    """Cancel what has not started and end the workers now (leaving the run any way: the consumer stops, an
+    error, Ctrl-C), so no chunk keeps a worker, and no worker the run's lock, after the run."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)

@@ -94,3 +94,130 @@ def test_a_full_spool_falls_back_to_the_pipe(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(pipeline, "_spill", full)
     _probe_both_ways(1, 2, workers=1)
+
+
+class _SlowProbe:
+    """A stand-in probe whose every job takes a while, so a worker can be killed mid-chunk."""
+
+    name = "slow"
+
+    def apply(self, sample, condition, rng):  # noqa: ANN001, ANN201
+        import time
+
+        time.sleep(0.3)
+        return _probed(np.zeros((1, 4, 4, 3), np.uint8), 0)
+
+
+class _Job:
+    def __init__(self, sample_id: str) -> None:
+        self.sample_id, self.probe, self.condition = sample_id, _SlowProbe(), None
+
+
+class _Reader:
+    def read(self, sample_id: str) -> object:
+        import types
+
+        return types.SimpleNamespace(frames=np.zeros((1, 4, 4, 3), np.uint8), category="", split="test")
+
+
+class _Suite:
+    def rng(self, sample_id: str, condition: object) -> np.random.Generator:
+        return np.random.default_rng(0)
+
+
+def test_a_killed_worker_ends_the_run_with_an_error_and_leaves_nothing(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9 of a probe worker mid-run: the run stops with one clear error within seconds (a Pool waited for
+    the lost chunk for ever), no worker process is left and the spool folder is gone."""
+    import multiprocessing
+    import signal
+    import time
+
+    from avsprobe.errors import DataError
+
+    root = tmp_path / "spool-root"
+    root.mkdir()
+    monkeypatch.setattr(pipeline.tempfile, "gettempdir", lambda: str(root))
+    monkeypatch.setattr(pipeline.os.path, "isdir", lambda p: False if p == "/dev/shm" else os.path.isdir(p))
+    jobs = {i: _Job(f"s{i}") for i in range(40)}
+    chunks = [[i, i + 1] for i in range(0, 40, 2)]
+    stream = pipeline.probe_chunks(chunks, jobs, _Suite(), _Reader(), workers=1, prefetch=4)
+    next(stream)
+    workers = multiprocessing.active_children()
+    assert workers and len(list(root.iterdir())) == 1
+    os.kill(workers[0].pid, signal.SIGKILL)
+    start = time.monotonic()
+    with pytest.raises(DataError, match="probe worker process died"):
+        for _ in stream:
+            pass
+    assert time.monotonic() - start < 30
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+    assert list(root.iterdir()) == []
+
+
+def test_spool_folders_of_dead_runs_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    stale = tmp_path / f"avsprobe-spool-{int(dead.stdout)}-abc"
+    stale.mkdir()
+    (stale / "chunk.bin").write_bytes(b"x" * 100)
+    live = tmp_path / f"avsprobe-spool-{os.getpid()}-def"
+    live.mkdir()
+    other = tmp_path / "avsprobe-spool-notapid"
+    other.mkdir()
+    assert pipeline.remove_stale_spools(str(tmp_path)) == [str(stale)]
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+_ORPHAN_SCRIPT = """
+import sys, time, multiprocessing
+sys.path.insert(0, {root!r})
+from tests.runner.test_pipeline import _Job, _Reader, _Suite
+from avsprobe import pipeline
+jobs = {{i: _Job(f"s{{i}}") for i in range(200)}}
+stream = pipeline.probe_chunks([[i] for i in range(200)], jobs, _Suite(), _Reader(), workers=1, prefetch=2)
+next(stream)
+print(multiprocessing.active_children()[0].pid, flush=True)
+time.sleep(60)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+def _gone(pid: int) -> bool:
+    try:  # gone, or a zombie (dead, waiting to be reaped)
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def test_no_worker_outlives_a_killed_run() -> None:
+    """kill -9 of a probe worker, then of the run's process: no process of the run is left (before, the pool
+    put a replacement worker in place, which lived on as an orphan holding the run's lock)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = str(Path(__file__).resolve().parents[2])
+    run = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT.format(root=root)], stdout=subprocess.PIPE, text=True)
+    os.kill(int(run.stdout.readline()), signal.SIGKILL)
+    time.sleep(1.5)
+    survivors = _children(run.pid)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while not all(_gone(p) for p in survivors) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in survivors if not _gone(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, "a probe worker outlived its run"
