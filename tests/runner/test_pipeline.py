@@ -221,3 +221,35 @@ def test_no_worker_outlives_a_killed_run() -> None:
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, "a probe worker outlived its run"
+
+
+def test_sigterm_to_the_process_group_stops_every_process_of_a_run(tmp_path: Path) -> None:
+    """SIGTERM to a run's whole process group (as Slurm and ``timeout`` send it) while probe workers run: the
+    run exits with 143 within seconds and none of its processes is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from avsprobe.data.biaslab.world import build_world
+
+    build_world(tmp_path / "w", clips=30, workers=2)
+    run = subprocess.Popen([sys.executable, "-m", "avsprobe", "run", "--model", "oracle", "--suite", "paper",
+                            "--workers", "1", "--data", str(tmp_path / "w"), "--out", str(tmp_path / "runs")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not _children(run.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _children(run.pid), "the run started no probe worker"
+    members = {run.pid} | _children(run.pid)
+    time.sleep(1.0)
+    os.killpg(run.pid, signal.SIGTERM)
+    start = time.monotonic()
+    try:
+        code = run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert time.monotonic() - start < 30 and code == 143, run.stderr.read()
+    time.sleep(0.5)
+    assert all(_gone(p) for p in members)
