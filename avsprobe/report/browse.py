@@ -216,7 +216,7 @@ def _page(cards: list[dict[str, Any]]) -> str:
         caption = " · ".join(html.escape(label) for label in c["labels"])
         body.append(
             f'<div class="card" data-model="{html.escape(c["model"])}" data-kind="{c["kind"]}" '
-            f'data-classes="{html.escape(" ".join(c["classes"]))}">'
+            f'data-classes="{html.escape(json.dumps(c["classes"]))}">'
             f'<h3>{html.escape(c["model"])} · {html.escape(KINDS[c["kind"]])} · #{c["rank"]}</h3>'
             f'<p>clip <code>{html.escape(c["sample_id"])}</code> ({html.escape(", ".join(c["classes"]) or "no class")}), '
             f'severity {c["severity"]:.3f}</p><img src="{html.escape(c["image"])}" alt="{html.escape(c["sample_id"])}">'
@@ -244,7 +244,7 @@ function filter() {{
   let shown = 0;
   for (const card of document.querySelectorAll(".card")) {{
     const ok = (!m || card.dataset.model === m) && (!k || card.dataset.kind === k)
-      && (!c || card.dataset.classes.split(" ").includes(c));
+      && (!c || JSON.parse(card.dataset.classes).includes(c));
     card.style.display = ok ? "" : "none";
     shown += ok ? 1 : 0;
   }}

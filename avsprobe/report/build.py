@@ -12,7 +12,7 @@ from typing import Any
 from avsprobe.fileio import atomic_write_text
 from avsprobe.metrics import bias
 from avsprobe.metrics.bias import MetricValue
-from avsprobe.report import plots
+from avsprobe.report import escape, plots
 from avsprobe.report.compute import (
     METRIC_DEFINITIONS,
     RunMetrics,
@@ -68,7 +68,8 @@ def _seed_section(seeds: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
         return []
     lines = ["", "## Seeds", "", "Runs of one model from checkpoints of several training seeds: across-seed mean, "
              "[min, max] over seeds, and (in parentheses) the 95 % clip-bootstrap interval of the seed-averaged "
-             "per-clip values.", "", "| metric | " + " | ".join(seeds) + " |", "|---|" + "---|" * len(seeds)]
+             "per-clip values.", "", "| metric | " + " | ".join(escape.markdown(g) for g in seeds) + " |",
+             "|---|" + "---|" * len(seeds)]
     names = list(dict.fromkeys(n for summary in seeds.values() for n in summary))
     for name in names:
         cells = []
@@ -83,13 +84,14 @@ def _seed_section(seeds: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
 def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures: list[str],
               paired: dict[str, dict[str, MetricValue]], seeds: dict[str, dict[str, dict[str, Any]]] | None = None
               ) -> str:
-    models = [r.model for r in runs]
+    md = escape.markdown
+    models = [md(r.model) for r in runs]
     lines = ["# avsprobe report", "", "Values are point estimates with bootstrap 95 % intervals over clips.", "",
              "| metric | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
-    lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in _rows(runs, metrics)]
+    lines += [f"| {md(name)} | " + " | ".join(cells) + " |" for name, cells in _rows(runs, metrics)]
     if paired:
         lines += ["", "## Paired differences", "", "Each model minus the first, on the clips both saw (paired bootstrap).", "",
-                  "| metric | " + " | ".join(paired) + " |", "|---|" + "---|" * len(paired)]
+                  "| metric | " + " | ".join(md(p) for p in paired) + " |", "|---|" + "---|" * len(paired)]
         names = list(dict.fromkeys(n for d in paired.values() for n in d))
         lines += [f"| {n} | " + " | ".join(_cell(d.get(n)) for d in paired.values()) + " |" for n in names]
     lines += _seed_section(seeds or {})
@@ -98,7 +100,7 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
               "|---|---|---|---|---|---|---|---|---|"]
     for run, m in zip(runs, metrics, strict=True):
         info = run.info
-        lines.append(f"| {run.model} | {info['suite']['name']} v{info['suite']['version']} | {info['data']} | "
+        lines.append(f"| {md(run.model)} | {md(info['suite']['name'])} v{info['suite']['version']} | {md(info['data'])} | "
                      f"{m.clips_evaluated} of {m.clips_total} | {len(m.failed)} | {info['seed']} | "
                      f"`{info['model_fingerprint'][:12]}` | `{info['suite_fingerprint'][:12]}` | `{info['data_fingerprint'][:12]}` |")
     unfinished = [(run.model, run.path, run.incomplete) for run in runs if run.incomplete]
@@ -107,13 +109,14 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
                   "These runs recorded fewer jobs than they planned (a shard not run yet, or a run stopped early); "
                   "their numbers cover only what was recorded. Rerun the same command (or the missing --shard) "
                   "to complete them.", ""]
-        lines += [f"- {model} (`{path}`): {done} of {planned} jobs recorded" for model, path, (done, planned) in unfinished]
+        lines += [f"- {md(model)} ({md(str(path))}): {done} of {planned} jobs recorded"
+                  for model, path, (done, planned) in unfinished]
     missed = [(run.model, level, n) for run, m in zip(runs, metrics, strict=True) for level, n in m.missed_levels.items()]
     if missed:
         lines += ["", "## Conditions left out", "",
                   "Intensity conditions whose audio ended more than 0.5 LU from its level (clipping) are left out of "
                   "that level's metrics:", ""]
-        lines += [f"- {model}: {n} clip(s) at {level}" for model, level, n in missed]
+        lines += [f"- {md(model)}: {n} clip(s) at {md(level)}" for model, level, n in missed]
     lines += ["", "## Metric definitions", ""]
     lines += [f"- `{k}`: {v}" for k, v in METRIC_DEFINITIONS.items()]
     if figures:
@@ -159,7 +162,7 @@ def _protocol_sections(runs: Sequence[RunResult], metrics: Sequence[RunMetrics])
             continue
         lines += ["", f"## {title}", "", note, "", "| model | negative audio | " + " | ".join(columns) + " |",
                   "|---|---|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines += ["| " + " | ".join(escape.markdown(c) for c in r) + " |" for r in rows]
     return lines
 
 
@@ -178,8 +181,7 @@ LATEX_MODELS_PER_TABLE = 5  # with the metric column, at most 6 columns: a paper
 def _latex(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> str:
     """Paper-sized booktabs tables: one per metric family (headline metrics) and one per group (levels,
     classes, conditions), each with at most :data:`LATEX_MODELS_PER_TABLE` models (more models: more tables)."""
-    def esc(text: str) -> str:
-        return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")
+    esc = escape.latex
 
     def table(key: str, caption: str, rows: list[tuple[str, list[str]]]) -> list[str]:
         out = []

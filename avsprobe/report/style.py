@@ -39,6 +39,8 @@ def paper_style() -> Iterator[None]:
         "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,
         "axes.prop_cycle": cycler(color=list(PALETTE)), "axes.spines.top": False, "axes.spines.right": False,
         "savefig.dpi": 300, "figure.dpi": 100, "pdf.fonttype": 42,
+        # names are text, never mathtext: a "$" in a model or class name crashed the report before any file
+        "text.parse_math": False,
     }
     # no "tight" bounding box: the constrained layout keeps everything inside the canvas, and the saved file
     # keeps the width the figure was drawn for

@@ -380,3 +380,75 @@ def test_saved_figures_are_byte_identical_across_saves(tmp_path: Path) -> None:
         time.sleep(1.1)
     for first, second in zip(*saved, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.suffix
+
+
+HOSTILE = "evil|^^5cinput{/etc/hostname} $x$ <img src=x onerror=alert(1)> é~#%&_\\"
+
+
+def _latex_is_inert(tex: str) -> None:
+    """A parser check of tables.tex: ASCII only, no ^^ escapes, balanced braces, and every control sequence one
+    that the tables or the escaping write."""
+    allowed = {"begin", "end", "centering", "small", "caption", "label", "toprule", "midrule", "bottomrule",
+               "textbackslash", "textasciitilde", "textasciicircum", "usepackage"}
+    assert tex.isascii() and "^^" not in tex
+    body = "\n".join(line for line in tex.splitlines() if not line.startswith("%"))
+    depth = 0
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            nxt = body[i + 1] if i + 1 < len(body) else ""
+            if nxt.isalpha():
+                word = re.match(r"[A-Za-z]+", body[i + 1:]).group(0)
+                assert word in allowed, word
+                i += 1 + len(word)
+                continue
+            assert nxt in "&%$#_{}\\", repr(body[i:i + 10])  # an escaped special, or \\ (end of row)
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            assert depth >= 0
+        i += 1
+    assert depth == 0
+
+
+def test_hostile_names_are_escaped_in_every_format(run_dirs: list[Path], tmp_path: Path) -> None:
+    """A model name carrying LaTeX, Markdown, HTML and mathtext specials: tables.tex stays inert (before,
+    ^^5c became \\input), report.md shows it as text (before, the <img onerror> ran in a browser) and keeps
+    its table columns, the figures are drawn (before, "$x$" crashed matplotlib)."""
+    import json
+    import shutil
+
+    from avsprobe.report.build import build_report
+
+    hostile = tmp_path / "runs" / "hostile"
+    shutil.copytree(run_dirs[0], hostile)
+    info = json.loads((hostile / "run.json").read_text())
+    info["model"] = HOSTILE
+    (hostile / "run.json").write_text(json.dumps(info))
+    out = tmp_path / "rep"
+    build_report([hostile, run_dirs[2]], out)
+    tex = (out / "tables.tex").read_text()
+    _latex_is_inert(tex)
+    assert r"\textasciicircum{}\textasciicircum{}5cinput\{/etc/hostname\}" in tex
+    md = (out / "report.md").read_text()
+    assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+    runs_rows = [line for line in md.splitlines() if line.startswith("| evil")]
+    assert runs_rows
+    for row in runs_rows:  # the escaped | does not split the cell
+        assert not re.search(r"(?<!\\)\|", row.split("evil", 1)[1].split(" | ", 1)[0])
+    assert "<img src=x" not in (out / "report.html").read_text()
+    assert list((out / "figures").glob("*.png"))
+
+
+def test_the_class_filter_matches_class_names_exactly() -> None:
+    from avsprobe.report.browse import _page
+
+    card = {"model": "m", "kind": "persists", "rank": 1, "sample_id": "s", "classes": ["grand piano", "dog"],
+            "severity": 0.5, "labels": [], "image": "browse/x.jpg"}
+    page = _page([card])
+    assert 'data-classes="[&quot;grand piano&quot;, &quot;dog&quot;]"' in page
+    assert "JSON.parse(card.dataset.classes).includes(c)" in page
