@@ -34,3 +34,27 @@ def test_an_installed_copy_reads_the_packaged_suites(tmp_path: Path, monkeypatch
     monkeypatch.setattr(resources, "__file__", str(package / "resources.py"))
     assert resources.probes_dir() == package / "_probes"
     assert resources.world_spec_path().is_file()
+
+
+def test_every_torch_load_refuses_pickled_code() -> None:
+    """Checkpoints and feature files are loaded with ``weights_only=True`` everywhere (the package allows torch
+    releases where ``torch.load`` ran pickled code by default)."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    calls = []
+    for folder in ("avsprobe", "examples", "scripts", "benchmarks"):
+        for path in sorted((root / folder).rglob("*.py")):
+            text = path.read_text()
+            for match in re.finditer(r"torch\.load\(", text):
+                depth, end = 0, match.end() - 1
+                for end in range(match.end() - 1, len(text)):  # the call's closing parenthesis
+                    depth += {"(": 1, ")": -1}.get(text[end], 0)
+                    if depth == 0:
+                        break
+                call = text[match.start():end + 1]
+                if "``" not in text[max(0, match.start() - 2):match.start()]:  # not a docstring mention
+                    calls.append((path.relative_to(root), call))
+    assert calls
+    unsafe = [(str(p), c) for p, c in calls if "weights_only=True" not in c]
+    assert not unsafe, unsafe

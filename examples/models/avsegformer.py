@@ -39,7 +39,7 @@ class AVSegFormer(ModelAdapter):
         sys.path.insert(0, str(root))
         cfg = importlib.import_module("mmcv").Config.fromfile(str(root / config))
         self.model = importlib.import_module("model").build_model(**cfg.model)
-        self.model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+        self.model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
         self.model.eval()
         self.input_spec = InputSpec(frame_size=(224, 224), frames_per_clip=5, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                                     audio="vggish_logmel")

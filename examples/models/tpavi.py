@@ -51,7 +51,7 @@ class TPAVI(ModelAdapter):
         module = importlib.import_module("model.PVT_AVSModel" if backbone == "pvt" else "model.ResNet_AVSModel")
         self.model = module.Pred_endecoder(channel=256, config=cfg, tpavi_stages=[0, 1, 2, 3], tpavi_vv_flag=bool(vv),
                                            tpavi_va_flag=True)
-        self.model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+        self.model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
         self.model.eval()
         self.audio_backbone = importlib.import_module("torchvggish.vggish").VGGish(cfg, torch.device("cpu")).eval()
         self.input_spec = InputSpec(frame_size=(224, 224), frames_per_clip=5, mean=IMAGENET_MEAN, std=IMAGENET_STD,
