@@ -218,3 +218,25 @@ def test_prior_metrics_on_avss_group_by_class_not_by_category_string(tmp_path: P
     assert {"guitar", "man", "dog"} <= set(scores) and "guitar_man" not in scores
     # the audio-blind oracle segments what sounded: every class object fully covered under negative audio
     assert all(v.value == 1.0 for v in scores.values())
+
+
+def test_the_files_fingerprint_follows_symlinked_folders(tmp_path: Path) -> None:
+    """Audio behind a symlinked folder changes the fingerprint too (before, a changed v1m behind a link
+    resumed silently); a link cycle ends."""
+    import os
+
+    from avsprobe.data.fingerprint import data_files_fingerprint
+
+    real = tmp_path / "elsewhere" / "v1m"
+    real.mkdir(parents=True)
+    (real / "audio.wav").write_bytes(b"a" * 10)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "metadata.csv").write_text("uid,split,label\n")
+    (tree / "v1m").symlink_to(real, target_is_directory=True)
+    (real / "loop").symlink_to(tree, target_is_directory=True)  # a cycle back to the tree
+    before = data_files_fingerprint(tree)
+    (real / "audio.wav").write_bytes(b"b" * 11)
+    assert data_files_fingerprint(tree) != before
+    os.utime(real / "audio.wav", ns=(1, 1))
+    assert data_files_fingerprint(tree) != before
