@@ -80,10 +80,35 @@ def load_audio(path: str | os.PathLike[str], *, target_rate_hz: int = SAMPLE_RAT
         raise DataError(f"cannot read audio file {p}: {exc}") from exc
     if data.shape[0] == 0:
         raise DataError(f"audio file {p} is empty (0 samples)")
+    _check_wav_length(p)
     if not np.isfinite(data).all():
         raise DataError(f"audio file {p} contains NaN or infinite samples")
     mono = resample(to_mono(data), int(rate), target_rate_hz)
     return LoadedAudio(mono.astype(np.float32), target_rate_hz, int(rate), int(data.shape[1]), str(p))
+
+
+def _check_wav_length(path: Path) -> None:
+    """A RIFF/WAVE file whose ``data`` chunk declares more bytes than the file holds was cut short (a copy or
+    download that stopped): libsndfile reads what is there without a word, so the clip would score as if
+    whole. Other formats, and headers of streamed files (size 0 or 0xFFFFFFFF), are not checked."""
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"data":
+                available = size - offset - 8
+                if chunk_size not in (0, 0xFFFFFFFF) and chunk_size > available:
+                    raise DataError(f"audio file {path} is truncated: its header declares {chunk_size} bytes of "
+                                    f"samples, the file holds {available}")
+                return
+            offset += 8 + chunk_size + (chunk_size & 1)
 
 
 def save_audio(

@@ -240,3 +240,31 @@ def test_the_files_fingerprint_follows_symlinked_folders(tmp_path: Path) -> None
     assert data_files_fingerprint(tree) != before
     os.utime(real / "audio.wav", ns=(1, 1))
     assert data_files_fingerprint(tree) != before
+
+
+def test_a_wav_shorter_than_its_header_is_a_data_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A wav cut short (its header declares more samples than the file holds) is refused and data check names
+    it; before, it loaded short, scored ok, and data check passed it."""
+    from avsprobe.audio.io import load_audio
+
+    build_s4(tmp_path)
+    wav = tmp_path / "Single-source/s4_data/audio_wav/test/dog_barking/clipB.wav"
+    load_audio(wav)
+    wav.write_bytes(wav.read_bytes()[:-4000])
+    with pytest.raises(DataError, match="truncated"):
+        load_audio(wav)
+    code, out, _ = run_cli(["data", "check", str(tmp_path)], capsys)
+    assert code == 1 and str(wav) in out and "truncated" in out
+
+
+def test_a_cmyk_mask_is_read_by_colour(tmp_path: Path) -> None:
+    """A mask saved as CMYK reads like its RGB original (before, read inverted: the background counted)."""
+    from avsprobe.data.avsbench.decode import read_binary_mask
+
+    mask = np.zeros((20, 30), dtype=bool)
+    mask[5:9, 10:30] = True
+    rgb = np.where(mask[..., None], 255, 0).astype(np.uint8).repeat(3, axis=-1)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "m.jpg", quality=100)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "m.tif")
+    assert np.array_equal(read_binary_mask(tmp_path / "m.tif"), mask)
+    assert read_binary_mask(tmp_path / "m.jpg").sum() == pytest.approx(mask.sum(), abs=20)

@@ -32,6 +32,7 @@ def _open(path: Path):  # noqa: ANN202 - PIL image
 
 
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_OTHER_COLOUR_SPACES = ("CMYK", "YCbCr", "LAB", "HSV")
 
 
 def _colour(image: object) -> np.ndarray:
@@ -44,6 +45,8 @@ def _colour(image: object) -> np.ndarray:
     if mode in ("RGBA", "RGBa", "LA", "La", "PA"):
         array = np.asarray(image)
         return array[..., :3] if mode.startswith("RGB") else array[..., 0]
+    if mode in _OTHER_COLOUR_SPACES:  # channels are not RGB: CMYK white is (0, 0, 0, 0), read raw it is "empty"
+        return np.asarray(image.convert("RGB"))
     return np.asarray(image)
 
 
