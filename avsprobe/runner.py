@@ -446,7 +446,20 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
     elif any((run_dir / PARTS_DIR).glob("*.parquet")) and shard is None:
         raise ConfigError(f"{run_dir} holds records but no run.json; use another {folder_flag}")
     if shard is None or shard[0] == 0 or not info_path.is_file():
-        atomic_write_text(info_path, json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
+        with _run_json_lock(run_dir):
+            # what runs record later (each shard's peak memory) survives a restart of shard 0
+            merged = {**(read_run_info(run_dir) if info_path.is_file() else {}), **info}
+            atomic_write_text(info_path, json.dumps(merged, indent=1, sort_keys=True, default=str) + "\n")
+
+
+@contextlib.contextmanager
+def _run_json_lock(run_dir: Path) -> Iterator[None]:
+    """Shards read and rewrite ``run.json`` one at a time."""
+    import fcntl
+
+    with open(run_dir / "run.json.lock", "a") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        yield
 
 
 @dataclass
@@ -544,10 +557,7 @@ def peak_rss_mb() -> float:
 
 def _record_peak_memory(run_dir: Path, shard: tuple[int, int] | None) -> None:
     """Add this process's peak resident memory to ``run.json`` (per shard for sharded runs)."""
-    import fcntl
-
-    with open(run_dir / "run.json.lock", "a") as guard:  # shards update run.json one at a time
-        fcntl.flock(guard, fcntl.LOCK_EX)
+    with _run_json_lock(run_dir):
         info = read_run_info(run_dir)
         if shard is None:
             info["peak_rss_mb"] = peak_rss_mb()

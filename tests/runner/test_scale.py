@@ -163,3 +163,15 @@ def test_shards_refuse_overlap(world: Path, tmp_path: Path, capsys: pytest.Captu
     suite = ProbeSuite.single("negative")
     summary = run_suite(resolve_model("empty"), suite, open_data(world), tmp_path / "s", shard=(1, 2))
     assert summary.jobs == 3 * 6  # clips 1, 3, 5 of the 6 test clips, 6 negative conditions
+
+
+def test_restarting_shard_0_keeps_the_other_shards_entries(world: Path, tmp_path: Path) -> None:
+    """run.json keeps each shard's peak memory when shard 0 starts again (before, shard 0 rewrote run.json and
+    the other shards' entries were gone)."""
+    import json
+
+    source, suite = open_data(world), ProbeSuite.single("negative")
+    for shard in ((0, 2), (1, 2), (0, 2)):
+        run_suite(resolve_model("oracle"), suite, source, tmp_path / "r", limit=4, shard=shard, workers=0)
+    memory = json.loads((tmp_path / "r" / "run.json").read_text())["peak_rss_mb_by_shard"]
+    assert set(memory) == {"0/2", "1/2"}
