@@ -11,15 +11,52 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from avsprobe.adapters.base import ModelAdapter
 
-__all__ = ["CheckResult", "check_adapter"]
+__all__ = ["CheckResult", "check_adapter", "PredictTimeout"]
 
 BATCH_TOLERANCE = 1e-5
+DEFAULT_TIMEOUT_S = 300.0
+"""How long one ``predict`` call of the checks may take before the check fails (``--timeout``)."""
+
+
+class PredictTimeout(TimeoutError):
+    """``predict`` did not return in time."""
+
+
+def _predictor(adapter: ModelAdapter, timeout_s: float) -> Callable[[object], Any]:
+    """``adapter.predict`` under ``no_grad`` in a helper thread, waited for at most ``timeout_s``: an adapter that
+    never returns fails its check instead of hanging the command (the thread is left to the process's exit)."""
+    import threading
+
+    import torch
+
+    def predict(batch: object) -> Any:
+        result: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                with torch.no_grad():
+                    result["value"] = adapter.predict(batch)  # type: ignore[arg-type]
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                result["error"] = exc
+
+        thread = threading.Thread(target=call, name="avsprobe-check-predict", daemon=True)
+        thread.start()
+        thread.join(timeout_s)
+        if thread.is_alive():
+            raise PredictTimeout(f"predict did not return within {timeout_s:g} s")
+        if "error" in result:
+            raise result["error"]
+        return result["value"]
+
+    return predict
 
 
 @dataclass
@@ -58,8 +95,10 @@ def _peak_memory(device: str) -> str:
     return f"peak {rss:.0f} MB resident"
 
 
-def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckResult]:
-    """Run the checks; each result says what it found (see the module docstring)."""
+def check_adapter(adapter: ModelAdapter, *, device: str = "cpu", timeout_s: float = DEFAULT_TIMEOUT_S
+                  ) -> list[CheckResult]:
+    """Run the checks; each result says what it found (see the module docstring). A ``predict`` call that takes
+    longer than ``timeout_s`` fails its check."""
     import torch
 
     from avsprobe.devices import check_device
@@ -74,13 +113,13 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckRe
     frames = spec.frames_per_clip or 5
     probed = _probed_batch(frames, 64)
     results: list[CheckResult] = [CheckResult("probe-able", True, f"takes its audio as {spec.audio!r} from avsprobe")]
+    predict = _predictor(adapter, timeout_s)
     try:
         adapter.to(device)
         batch = prepare_batch(probed, spec, device)
         started = time.perf_counter()
-        with torch.no_grad():
-            first = adapter.predict(batch)
-            second = adapter.predict(batch)
+        first = predict(batch)
+        second = predict(batch)
         seconds = (time.perf_counter() - started) / 2
     except Exception as exc:  # report, do not crash: this is a diagnostic
         return [*results, CheckResult("predict runs", False, f"{type(exc).__name__}: {exc}")]
@@ -106,22 +145,20 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu") -> list[CheckRe
     same = bool(torch.equal(first, second))
     results.append(CheckResult("deterministic", same, "two calls on the same batch agree" if same else "two calls differ"))
     results.append(CheckResult("device", first.device.type == torch.device(device).type, f"logits on {first.device}"))
-    results += _batch_independence(adapter, probed, first, device)
-    results += _audio_sensitivity(adapter, batch, first)
+    results += _batch_independence(adapter, predict, probed, first, device)
+    results += _audio_sensitivity(adapter, predict, batch, first)
     results.append(_family_round_trip(batch, probed, spec))
     results.append(CheckResult("throughput", True, f"{2 / max(seconds, 1e-9):.1f} clips/s at batch 2 on {device}; "
                                f"{_peak_memory(device)}"))
     return results
 
 
-def _batch_independence(adapter: ModelAdapter, probed: list, batched: object, device: str) -> list[CheckResult]:
-    import torch
-
+def _batch_independence(adapter: ModelAdapter, predict: Callable[[object], Any], probed: list, batched: object,
+                        device: str) -> list[CheckResult]:
     from avsprobe.runner import prepare_batch
 
     try:
-        with torch.no_grad():
-            alone = adapter.predict(prepare_batch(probed[:1], adapter.input_spec, device))
+        alone = predict(prepare_batch(probed[:1], adapter.input_spec, device))
         a, b = alone[0].double(), batched[0].double()  # type: ignore[index]
         # float32 kernels pick other blockings for other batch sizes: the tolerance is relative to the logit
         # (as torch.allclose: |a - b| <= tol * (1 + |b|)), so saturated logits are not held to absolute 1e-5
@@ -134,7 +171,8 @@ def _batch_independence(adapter: ModelAdapter, probed: list, batched: object, de
                         f"1 + |logit| (limit {BATCH_TOLERANCE:g})")]
 
 
-def _audio_sensitivity(adapter: ModelAdapter, batch: object, original: object) -> list[CheckResult]:
+def _audio_sensitivity(adapter: ModelAdapter, predict: Callable[[object], Any], batch: object, original: object
+                       ) -> list[CheckResult]:
     import torch
 
     from avsprobe.audio.features import audio_features
@@ -147,8 +185,7 @@ def _audio_sensitivity(adapter: ModelAdapter, batch: object, original: object) -
                                   str(batch.audio.device))  # type: ignore[attr-defined]
     silent = dataclasses.replace(batch, audio=silent_audio, audio_features=features)
     try:
-        with torch.no_grad():
-            muted = adapter.predict(silent)
+        muted = predict(silent)
         change = float((muted.float() - original.float()).abs().max())  # type: ignore[attr-defined]
     except Exception as exc:  # noqa: BLE001 - reported
         return [CheckResult("audio sensitivity", False, f"silenced audio failed: {type(exc).__name__}: {exc}")]

@@ -95,3 +95,24 @@ def test_known_answer_adapters_need_the_truth() -> None:
     batch.truth = None
     with pytest.raises(AdapterError, match="ground truth"):
         oracle.predict(batch)
+
+
+class _NeverReturns(ModelAdapter):
+    """An adapter whose predict waits for ever (a deadlocked data loader, a remote call that hangs)."""
+
+    name = "never-returns"
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        import threading
+
+        threading.Event().wait()
+
+
+def test_models_check_times_out_on_an_adapter_that_never_returns() -> None:
+    import time
+
+    start = time.monotonic()
+    results = check_adapter(_NeverReturns(), timeout_s=0.5)
+    assert time.monotonic() - start < 10
+    failed = [r for r in results if not r.passed]
+    assert [r.name for r in failed] == ["predict runs"] and "did not return within 0.5 s" in failed[0].detail

@@ -96,6 +96,8 @@ def models_check_command(
     device: Device = "cpu",
     model_opt: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.001,
+                                           help="Seconds one predict call may take before its check fails.")] = 300.0,
 ) -> None:
     """Conformance checks: probe-able, shape, finite values, determinism, device, batch independence, audio
     sensitivity, the input family handed over, throughput and peak memory. Exit 1 when a check fails."""
@@ -105,7 +107,7 @@ def models_check_command(
     from avsprobe.adapters.builtin import parse_options
     from avsprobe.adapters.check import check_adapter
 
-    results = check_adapter(resolve_model(model, parse_options(model_opt or [])), device=device)
+    results = check_adapter(resolve_model(model, parse_options(model_opt or [])), device=device, timeout_s=timeout)
     if as_json:
         console.stdout().print_json(json.dumps([{"check": r.name, "passed": r.passed, "warning": r.warning,
                                                  "detail": r.detail} for r in results]))
