@@ -7,7 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from avsprobe.errors import ConfigError
-from avsprobe.probes.base import Condition, Probe, ProbedSample, class_names_of, require_sounding, sounding_objects
+from avsprobe.probes.base import (
+    Condition,
+    Probe,
+    ProbedSample,
+    class_names_of,
+    require_sounding,
+    sounding_objects,
+)
 from avsprobe.probes.geometry import rescale_to_area
 from avsprobe.types import AVSample
 

@@ -46,7 +46,12 @@ def _script_reference(masks: dict, predicted: dict) -> dict[str, float]:
     2 a batch, mask_iou / Eval_Fmeasure / calculate_FPR per batch, averaged over batches."""
     import torch
 
-    from tests.metrics.reference_impl import ref_fmeasure_batch, ref_fpr_batch, ref_mask_iou_batch, ref_over_batches
+    from tests.metrics.reference_impl import (
+        ref_fmeasure_batch,
+        ref_fpr_batch,
+        ref_mask_iou_batch,
+        ref_over_batches,
+    )
 
     target = torch.from_numpy(np.concatenate([masks[c] for c in masks]).astype(np.float32))
     pred = torch.from_numpy(np.concatenate([predicted[c] for c in masks]).astype(np.float32)) * 20 - 10
