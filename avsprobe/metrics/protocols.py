@@ -41,6 +41,7 @@ from avsprobe.metrics.bias import (
     percentile_interval,
     resample_weights,
 )
+from avsprobe.metrics.stats import fscore_with_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,8 +141,6 @@ def _script_values(scored: pd.DataFrame, batch_clips: int) -> dict[str, MetricVa
 def robust_protocol(records: pd.DataFrame, *, batch_clips: int = ROBUST_BATCH_CLIPS) -> dict[str, dict[str, MetricValue]]:
     """Per negative condition: ``miou``, ``fscore`` and ``fpr`` as AVSBench-Robust's test script computes them,
     and ``miou_canonical``, ``fscore_canonical``, ``fpr_canonical`` beside them."""
-    from avsprobe.report.compute import fscore_with_interval
-
     out = {}
     for label in NEGATIVE_LABELS:
         rows = _negative_frames(records, label)

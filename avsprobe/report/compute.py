@@ -13,6 +13,7 @@ import numpy as np
 from avsprobe.errors import DataError
 from avsprobe.metrics import bias
 from avsprobe.metrics.bias import MetricValue
+from avsprobe.metrics.stats import fscore_with_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,38 +143,6 @@ def overall_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
     first = rows.drop_duplicates(["sample_id", "frame"])  # a clip's baseline is the same under every probe
     out["fscore"] = fscore_with_interval(first)
     return out
-
-
-def fscore_with_interval(rows: pd.DataFrame, *, seed: int = 0, resamples: int = bias.RESAMPLES) -> MetricValue:
-    """``fscore.canonical`` of per-frame records and its percentile 95 % interval over clips.
-
-    Each resample draws clips with replacement and recomputes the dataset-level curve from the stored
-    per-frame counts (the mean F curve over the drawn clips' frames with an object, then its maximum).
-    """
-    from avsprobe.metrics.binary import BinaryFrameStats, canonical_fscore, frame_fscore_curves
-
-    stats = BinaryFrameStats(rows.intersection.to_numpy(np.int64), rows.pred_area.to_numpy(np.int64),
-                             rows.expected_area.to_numpy(np.int64), int(rows.num_pixels.iloc[0]),
-                             np.stack(rows.tp_at.to_numpy()).astype(np.int64),
-                             np.stack(rows.pp_at.to_numpy()).astype(np.int64))
-    value = canonical_fscore(stats)
-    clips, clip_of_frame = np.unique(rows.sample_id.to_numpy(), return_inverse=True)
-    valid = stats.gt_area > 0
-    if not valid.any():
-        return MetricValue("fscore", value, math.nan, math.nan, len(clips))
-    curves = frame_fscore_curves(stats.take(valid))
-    curve_sums = np.zeros((len(clips), curves.shape[1]))
-    np.add.at(curve_sums, clip_of_frame[valid], curves)
-    counts = np.bincount(clip_of_frame[valid], minlength=len(clips)).astype(np.float64)
-    n = len(clips)
-    weights = bias.resample_weights(n, seed=seed, resamples=resamples)
-    frames = weights @ counts
-    with np.errstate(invalid="ignore", divide="ignore"):
-        best = ((weights @ curve_sums) / frames[:, None]).max(axis=1)
-    best = best[frames > 0]
-    # a max over thresholds: resamples are biased upward, so the interval is median-corrected
-    low, high = bias.percentile_interval(best, value, median_corrected=True) if best.size else (math.nan, math.nan)
-    return MetricValue("fscore", value, float(low), float(high), n)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from avsprobe.metrics import bias
-from avsprobe.report.compute import fscore_with_interval
+from avsprobe.metrics.stats import fscore_with_interval
 
 
 def test_percentile_interval_is_the_central_95_percent() -> None:
