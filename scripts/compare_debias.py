@@ -24,7 +24,7 @@ from choose_debias import LOSSES  # checkpoint folder of each loss preset
 
 from avsprobe.adapters import resolve_model
 from avsprobe.data.source import open_data
-from avsprobe.metrics import bias
+from avsprobe.metrics.catalog import paired_difference, per_clip_metrics
 from avsprobe.probes.suite import load_suite
 from avsprobe.report.build import build_report
 from avsprobe.report.compute import RunResult, load_run, seed_summary
@@ -86,7 +86,7 @@ def _paired(records: dict[str, object]) -> dict[str, list[dict[str, float]]]:
     for metric in METRICS:
         out[metric] = []
         for s in SEEDS:
-            d = bias.paired_difference(metric, records[f"ours-s{s}"], records[f"vanilla-s{s}"])
+            d = paired_difference(metric, records[f"ours-s{s}"], records[f"vanilla-s{s}"])
             out[metric].append({"seed": s, "value": d.value, "ci_low": d.ci_low, "ci_high": d.ci_high})
     return out
 
@@ -158,7 +158,7 @@ def main() -> None:
     summary = {family: _summary(runs, family) for family in ("vanilla", "ours-nodebias", "ours")}
     paired = _paired(records)
     goals = _goals(summary)
-    ablations = {label: {m: float(bias.PER_CLIP[m](records[label]).mean()) for m in METRICS}
+    ablations = {label: {m: float(per_clip_metrics()[m](records[label]).mean()) for m in METRICS}
                  for label, *_ in models if label.startswith("ablation")}
     clips = int(records["vanilla-s0"].sample_id.nunique())
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,10 @@
 """The README's result sentences, generated from the committed reports (never typed by hand).
 
-Two blocks of README.md are written here and checked by ``tests/test_readme_results.py``:
+Three blocks of README.md are written here and checked by ``tests/test_readme_results.py``:
 
 * ``demo-results``: what the demo report (``reports/biaslab/report.json``) shows, per reference model;
-* ``debias-results``: the three-seed comparison (``reports/debias/seeds.md``: its table and goal lines).
+* ``debias-results``: the three-seed comparison (``reports/debias/seeds.md``: its table and goal lines);
+* ``bias-metrics``: the metric table, from the bias-metric catalog (``avsprobe.metrics.catalog``).
 
     python scripts/readme_results.py          # rewrite both blocks from the reports
     python scripts/readme_results.py --check  # exit 1 if the README's blocks differ from the reports
@@ -89,7 +90,14 @@ BLOCKS = {
     "demo-results": lambda: demo_block(json.loads((ROOT / "reports/biaslab/report.json").read_text())),
     "debias-results": lambda: debias_block((ROOT / "reports/debias/seeds.md").read_text(),
                                            json.loads((ROOT / "reports/debias/seeds.json").read_text())),
+    "bias-metrics": lambda: _catalog_table(),
 }
+
+
+def _catalog_table() -> str:
+    from avsprobe.metrics.catalog import markdown_table
+
+    return markdown_table()
 
 
 def replace_block(readme: str, name: str, text: str) -> str:

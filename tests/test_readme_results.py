@@ -18,7 +18,7 @@ def _script():  # noqa: ANN202
     return module
 
 
-@pytest.mark.parametrize("name", ["demo-results", "debias-results"])
+@pytest.mark.parametrize("name", ["demo-results", "debias-results", "bias-metrics"])
 def test_readme_block_is_generated_from_the_report(name: str) -> None:
     script = _script()
     readme = (ROOT / "README.md").read_text()

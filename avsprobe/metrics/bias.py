@@ -2,7 +2,8 @@
 
 Every metric first reduces the records to per-clip values (a clip is one sample id), then aggregates them;
 the interval resamples clips with replacement (1,000 resamples, seeded, percentile method), so frames of one
-clip never count as independent evidence. ``paired_difference`` compares two models on the clips both saw.
+clip never count as independent evidence. ``catalog.paired_difference`` compares two models on the clips both
+saw.
 
 Definitions (README, "Bias metrics and reports"), all on ``status == "ok"`` rows of annotated frames:
 
@@ -55,8 +56,6 @@ __all__ = [
     "area_gap",
     "additivity",
     "miou_by_level_and_class",
-    "paired_difference",
-    "PER_CLIP",
 ]
 
 RESAMPLES = 1000
@@ -477,28 +476,3 @@ def miou_per_clip(records: pd.DataFrame) -> pd.Series:
     """Per clip: IoU on the baseline (unprobed) conditions."""
     rows = ok_rows(records, baseline=True)
     return rows.groupby(["sample_id", "probe"]).iou.mean().groupby(level="sample_id").mean()
-
-
-PER_CLIP = {
-    "miou": miou_per_clip,
-    "intensity_gap": intensity_gap_per_clip,
-    "dominance": dominance_per_clip,
-    "additivity": additivity_per_clip,
-    "fpr_silence": lambda r: fpr_per_clip(r, "fpr_silence"),
-    "fpr_noise": lambda r: fpr_per_clip(r, "fpr_noise"),
-    "fpr_offscreen": lambda r: fpr_per_clip(r, "fpr_offscreen"),
-    "fpr_background": lambda r: fpr_per_clip(r, "fpr_background"),
-    "prior_coverage": prior_coverage_per_clip,
-    "silent_object_coverage": silent_object_coverage_per_clip,
-    "follow_rate": follow_rate_per_clip,
-    "area_gap": area_gap_per_clip,
-}
-"""Metrics that are means of per-clip values, and so can be compared between models clip by clip."""
-
-
-def paired_difference(name: str, records_a: pd.DataFrame, records_b: pd.DataFrame) -> MetricValue:
-    """Model A minus model B on ``name`` over the clips both saw, with a paired bootstrap interval
-    (the same clips resampled for both)."""
-    a, b = PER_CLIP[name](records_a), PER_CLIP[name](records_b)
-    shared = a.index.intersection(b.index)
-    return _metric(f"{name} (A - B)", (a[shared] - b[shared]).to_numpy())

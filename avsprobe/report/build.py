@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from avsprobe.fileio import atomic_write_text
-from avsprobe.metrics import bias
 from avsprobe.metrics.bias import MetricValue
+from avsprobe.metrics.catalog import FAMILIES, catalog, paired_difference, per_clip_metrics
 from avsprobe.report import escape, plots
 from avsprobe.report.compute import (
     METRIC_DEFINITIONS,
@@ -166,15 +166,16 @@ def _protocol_sections(runs: Sequence[RunResult], metrics: Sequence[RunMetrics])
     return lines
 
 
-LATEX_FAMILIES = {
-    "overall": ("Segmentation with the original audio", ("miou", "fscore", "coavs_drop", "miou_avss", "fscore_avss",
-                                                        "miou_avss_present")),
-    "audio": ("Audio priming and mixing", ("intensity_gap", "dominance", "additivity", "follow_rate",
-                                           "semantic_spread", "area_gap", "class_follow_rate")),
-    "prior": ("Visual prior under negative audio", ("prior_coverage", "silent_object_coverage", "fpr_silence",
-                                                    "fpr_background", "fpr_noise", "fpr_offscreen", "prior_corr",
-                                                    "offscreen_class_paint")),
-}
+def _latex_families() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Family -> (caption, metric names in table order), from the catalog."""
+    members: dict[str, list[tuple[int, str]]] = {key: [] for key in FAMILIES}
+    for metric in catalog():
+        if metric.family is not None:
+            members[metric.family[0]].append((metric.family[1], metric.name))
+    return {key: (FAMILIES[key], tuple(name for _, name in sorted(rows))) for key, rows in members.items()}
+
+
+LATEX_FAMILIES = _latex_families()
 LATEX_MODELS_PER_TABLE = 5  # with the metric column, at most 6 columns: a paper's column or page width
 
 
@@ -242,8 +243,8 @@ def _paired(runs: Sequence[RunResult]) -> dict[str, dict[str, MetricValue]]:
     runs = [r for r in runs if r.has_results]
     for run in runs[1:]:
         diffs = {}
-        for name in bias.PER_CLIP:
-            value = bias.paired_difference(name, run.records, runs[0].records)
+        for name in per_clip_metrics():
+            value = paired_difference(name, run.records, runs[0].records)
             if value.n_clips:
                 diffs[name] = value
         out[f"{run.model} - {runs[0].model}"] = diffs

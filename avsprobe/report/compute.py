@@ -13,6 +13,8 @@ import numpy as np
 from avsprobe.errors import DataError
 from avsprobe.metrics import bias
 from avsprobe.metrics.bias import MetricValue
+from avsprobe.metrics.catalog import catalog, per_clip_metrics
+from avsprobe.metrics.catalog import get as catalog_entry
 from avsprobe.metrics.stats import fscore_with_interval
 
 if TYPE_CHECKING:
@@ -21,52 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["RunResult", "load_run", "find_run_folders", "fscore_with_interval", "overall_scores", "compute_metrics",
            "METRIC_DEFINITIONS", "seed_groups", "seed_summary"]
 
-METRIC_DEFINITIONS = {
-    "miou": "miou.canonical on baseline conditions (per frame, empty-GT policy strict, averaged per clip then over clips)",
-    "fscore": "fscore.canonical on baseline conditions (max of the dataset-mean 255-threshold curve, beta^2 = 0.3)",
-    "intensity_gap": "mIoU at the loudest minus at the quietest intensity level, per clip, averaged",
-    "semantic_spread": "max - min over classes of the semantic-probe mIoU (equal loudness and area)",
-    "dominance": "mean |cov_A - cov_B| / (cov_A + cov_B) over mixes at equal levels",
-    "additivity": "mean IoU(P_AB, P_A | P_B) over mixes and frames, on 64x64 prediction thumbnails",
-    "fpr_silence": "mean fraction of the frame predicted under digital silence",
-    "fpr_noise": "mean fraction of the frame predicted under white and pink noise",
-    "fpr_offscreen": "mean fraction of the frame predicted under an off-screen class",
-    "fpr_background": "mean fraction of the frame predicted under the data's background bed alone (the bias lab's "
-                      "-60 LUFS pink noise: the in-distribution 'nothing sounds')",
-    "prior_coverage": "under digital silence, the mean over a clip's visible objects of the fraction of each object "
-                      "predicted, averaged over clips (object-normalised; per condition and class in the groups)",
-    "silent_object_coverage": "under the original audio, the mean fraction predicted of the visible objects that do "
-                              "not sound, per clip, averaged",
-    "prior_corr": "Spearman correlation over classes of prior_score with the training sounding frequency",
-    "follow_rate": "fraction of swapped frames whose new source is covered more than the old one",
-    "area_gap": "mIoU at the largest area fraction minus at the smallest",
-    "coavs_drop": "mIoU on the source scenes with their original audio minus mIoU on Co-AVS, paired by scene",
-    "avsbench_robust": "AVSBench-Robust protocol (Li et al. 2025), per negative condition, as its test script "
-                       "computes it (jiali-home/AVSBench-Robust@03e925d, training_evaluation/code/AVSegFormer/scripts/"
-                       "s4/test.py and utility.py): clips in dataset order, 2 a batch; per batch mask_iou against the "
-                       "clip's original positive masks (an empty mask scores its true-negative ratio), Eval_Fmeasure "
-                       "(255 thresholds, beta^2 = 0.3, 0 for a batch without an object) and FPR (pixels with "
-                       "sigmoid > 0.5 over H*W); each the mean over batches. miou_canonical, fscore_canonical and "
-                       "fpr_canonical: strict empty policy per frame, per clip then over clips, dataset F, pooled "
-                       "FPR. Their G-mIoU, G-F and G-FPR have no public definition and are left out",
-    "negative_audio_ssl": "negative-audio SSL metrics (Juanola, Haro, Fuentes, ICASSP 2025), as xavijuanola/vssl_eval"
-                          "@e8ebbc9 utils_dir/eval_utils.py computes them, one sample per annotated frame: pia = 100 x "
-                          "the mean fraction of the frame predicted (lower is better); aoc = 100 x the trapezoid area "
-                          "under y(t) = share of samples with pIA <= t, t = 0.05 i, i = 0..20 (compute_AUC_pIA; "
-                          "higher is better); hm = 2 P (100 - pia) / (P + 100 - pia) with P = 100 x miou (original "
-                          "audio); f_pos_neg = the same harmonic mean with the mean of 100 - pia over silence, noise "
-                          "(white and pink) and off-screen",
-    "miou_avss": "semantic models: miou.avss on baseline conditions (per-class IoU over the frames where the class "
-                 "occurs, summed, divided by all K classes, background included; the AVSBench reference)",
-    "fscore_avss": "semantic models: fscore.avss on baseline conditions (argmax operating point, beta^2 = 0.3, "
-                   "divided by all K classes)",
-    "miou_avss_present": "semantic models: as miou_avss, averaged over the classes present only",
-    "class_follow_rate": "semantic models, swap: swapped frames whose new object is predicted as the new sound's class",
-    "offscreen_class_paint": "semantic models, off-screen audio: share of visible objects painted with the "
-                             "off-screen sound's class",
-    "semantic_class_accuracy": "semantic models, semantic probe: per class, frames whose target object is "
-                               "predicted as that class (equal loudness and area)",
-}
+METRIC_DEFINITIONS = {m.name: m.definition for m in catalog()}
+"""Every bias metric's definition, in report order (from the catalog)."""
 
 
 @dataclass
@@ -136,13 +94,7 @@ def find_run_folders(path: str | Path) -> list[Path]:
 
 def overall_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
     """Canonical mIoU and F on the baseline (unprobed) conditions, each with its clip-bootstrap interval."""
-    rows = bias.ok_rows(records, baseline=True)
-    if rows.empty:
-        return {}
-    out = {"miou": bias._metric("miou", bias.miou_per_clip(records).to_numpy())}
-    first = rows.drop_duplicates(["sample_id", "frame"])  # a clip's baseline is the same under every probe
-    out["fscore"] = fscore_with_interval(first)
-    return out
+    return catalog_entry("miou").compute(records, {}, {}).headline  # type: ignore[misc]
 
 
 @dataclass
@@ -159,7 +111,8 @@ class RunMetrics:
 
 
 def compute_metrics(run: RunResult) -> RunMetrics:
-    """Every metric the run's probes support."""
+    """Every catalog metric the run's probes and output support, in catalog order (a computation shared by
+    several metrics runs once)."""
     r = run.records
     probes = set(r.probe.unique())
     out = RunMetrics(clips_total=int(r.sample_id.nunique()),
@@ -167,59 +120,18 @@ def compute_metrics(run: RunResult) -> RunMetrics:
                      failed=sorted(set(r[r.status == "failed"].sample_id)))
     if out.clips_evaluated == 0:  # every clip failed or did not apply: the report shows the failures alone
         return out
-    out.headline.update(overall_scores(r))
-    if "intensity" in probes:
-        out.headline["intensity_gap"] = bias.intensity_gap(r)
-        out.groups["miou_by_level"] = bias.miou_by_level(r)
-        out.groups["miou_by_level_and_class"] = bias.miou_by_level_and_class(r)
-        out.missed_levels = bias.missed_levels(r)
-    if "semantic" in probes:
-        out.headline["semantic_spread"] = bias.semantic_spread(r)
-        out.groups["semantic_by_class"] = bias.semantic_by_class(r)
-    if "mix" in probes:
-        out.headline["dominance"] = bias.dominance(r)
-        out.headline["additivity"] = bias.additivity(r)
-    if "negative" in probes:
-        out.headline.update(bias.false_positive_rates(r))
-        out.groups["prior_score"] = bias.prior_scores(r)
-        by_condition = bias.prior_coverage(r)
-        if by_condition:
-            out.groups["prior_coverage"] = by_condition
-            if "silence" in by_condition:
-                out.headline["prior_coverage"] = by_condition["silence"]
-        silent = bias.silent_object_coverage(r)
-        if silent is not None:
-            out.headline["silent_object_coverage"] = silent
-        from avsprobe.metrics import protocols
-
-        out.protocols["avsbench_robust"] = protocols.robust_protocol(r)
-        positive = out.headline.get("miou")
-        out.protocols["negative_audio_ssl"] = protocols.ssl_protocol(r, positive.value if positive else None)
-        frequency = run.info.get("train_sounding_frequency")
-        if frequency:
-            out.headline["prior_corr"] = bias.prior_corr(r, frequency)
-    if "swap" in probes:
-        out.headline["follow_rate"] = bias.follow_rate(r)
-    if "area" in probes:
-        out.headline["area_gap"] = bias.area_gap(r)
-        out.groups["miou_by_area"] = bias.miou_by_area(r)
-    if run.info.get("output") == "semantic":
-        _semantic_metrics(run, out, probes)
+    output = str(run.info.get("output", "binary"))
+    done: set[object] = set()
+    for metric in catalog():
+        if metric.compute is None or metric.compute in done or not metric.applies(probes, output):
+            continue
+        done.add(metric.compute)
+        part = metric.compute(r, run.info, out.headline)
+        out.headline.update(part.headline)
+        out.groups.update(part.groups)
+        out.protocols.update(part.protocols)
+        out.missed_levels.update(part.missed_levels)
     return out
-
-
-def _semantic_metrics(run: RunResult, out: RunMetrics, probes: set[str]) -> None:
-    """The AVSS semantic scores and the class-aware bias metrics of a semantic model's run."""
-    from avsprobe.metrics import class_aware
-
-    r, classes = run.records, list(run.info.get("model_classes") or [])
-    out.headline.update(class_aware.semantic_scores(r))
-    if "swap" in probes:
-        out.headline["class_follow_rate"] = class_aware.class_follow_rate(r, classes)
-    if "negative" in probes:
-        out.headline["offscreen_class_paint"] = class_aware.offscreen_class_paint(r, classes)
-    if "semantic" in probes:
-        out.groups["semantic_class_accuracy"] = class_aware.semantic_class_accuracy(r, classes)
 
 
 def metric_json(value: MetricValue) -> dict[str, Any]:
@@ -289,7 +201,7 @@ def seed_summary(members: list[RunResult]) -> dict[str, dict[str, Any]]:
     """Per clip-mean metric: each seed's value, their mean and range, and the clip-bootstrap 95 % interval of
     the seed-averaged per-clip values (over the clips every seed saw)."""
     out: dict[str, dict[str, Any]] = {}
-    for name, per_clip_of in bias.PER_CLIP.items():
+    for name, per_clip_of in per_clip_metrics().items():
         per_seed = [per_clip_of(run.records) for run in members]
         if any(p.empty for p in per_seed):
             continue

@@ -15,6 +15,7 @@ from avsprobe.data.biaslab.reader import BiasLabWorld
 from avsprobe.data.biaslab.world import build_world
 from avsprobe.data.source import open_data
 from avsprobe.metrics import bias
+from avsprobe.metrics.catalog import paired_difference
 from avsprobe.probes.suite import ProbeSuite, load_suite
 from avsprobe.results import load_records
 from avsprobe.runner import run_suite
@@ -171,9 +172,9 @@ def test_bootstrap_interval_is_seeded_and_covers_the_mean() -> None:
 
 def test_additivity_and_paired_differences(runs: dict) -> None:
     assert bias.additivity(runs["oracle"]).value == 1.0
-    diff = bias.paired_difference("intensity_gap", runs["gated"], runs["oracle"])
+    diff = paired_difference("intensity_gap", runs["gated"], runs["oracle"])
     assert diff.value == 1.0 and diff.ci_low == diff.ci_high == 1.0
-    blind = bias.paired_difference("fpr_silence", runs["audio-blind-oracle"], runs["oracle"])
+    blind = paired_difference("fpr_silence", runs["audio-blind-oracle"], runs["oracle"])
     assert blind.value == bias.false_positive_rates(runs["audio-blind-oracle"])["fpr_silence"].value > 0
     curves = bias.miou_by_level_and_class(runs["gated"])
     assert curves and all(v.value == (1.0 if float(k.split("@")[1][:-4]) >= -38 else 0.0)

@@ -11,7 +11,7 @@ import pytest
 from avsprobe.adapters import resolve_model
 from avsprobe.data.biaslab.world import build_world
 from avsprobe.data.source import open_data
-from avsprobe.metrics import bias
+from avsprobe.metrics.catalog import per_clip_metrics
 from avsprobe.probes.suite import ProbeSuite
 from avsprobe.reference.train import TrainSettings, train
 from avsprobe.report.build import build_report
@@ -37,7 +37,7 @@ def test_two_seeds_of_one_model_are_grouped(tmp_path: Path) -> None:
     groups = content["seed_groups"]
     assert list(groups) == ["vanilla (seeds 0, 1)"]  # the oracle has no training seed: not grouped
     fpr = groups["vanilla (seeds 0, 1)"]["fpr_silence"]
-    by_seed = [float(bias.PER_CLIP["fpr_silence"](load_records(d)).mean()) for d in dirs]
+    by_seed = [float(per_clip_metrics()["fpr_silence"](load_records(d)).mean()) for d in dirs]
     assert fpr["seeds"] == {0: by_seed[0], 1: by_seed[1]}
     assert fpr["mean"] == pytest.approx(float(np.mean(by_seed)), abs=1e-12)
     assert (fpr["min"], fpr["max"]) == (min(by_seed), max(by_seed))

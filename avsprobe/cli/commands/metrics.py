@@ -47,9 +47,13 @@ def metrics_command(
             table.add_row(m.id, arrow[m.higher_is_better], m.source, m.definition)
         console.stdout().print(table)
     if bias_ids:
+        from avsprobe.metrics.catalog import get
+
         table = Table(title="bias metrics (avsprobe report)", show_lines=False)
-        table.add_column("id", overflow="fold")
-        table.add_column("definition", overflow="fold")
+        table.add_column("id", no_wrap=True)
+        for column in ("better", "unit", "definition"):
+            table.add_column(column, overflow="fold")
         for key in bias_ids:
-            table.add_row(key, METRIC_DEFINITIONS[key])
+            m = get(key)
+            table.add_row(key, {True: "↑", False: "↓", None: "–"}[m.higher_is_better], m.unit, m.definition)
         console.stdout().print(table)
