@@ -87,7 +87,7 @@ class BiasMetric:
 
 
 _REGISTERED: dict[str, BiasMetric] = {}
-_MODULES = ("avsprobe.metrics.catalog_builtin",)
+_MODULES = ("avsprobe.metrics.catalog_builtin", "avsprobe.metrics.prior_slope")
 """Modules whose import registers metrics (a new metric's module joins this list)."""
 
 

@@ -1,0 +1,55 @@
+"""``prior_slope``: how strongly a model's in-distribution prior follows how often each class sounds in training.
+
+Per class, the coverage of its visible objects that do not sound under the original audio (clip-averaged, as
+``silent_object_coverage``); the slope of a least-squares line of that coverage on the class's training
+sounding frequency, over the classes with silent objects. A model with no visual prior covers silent objects
+alike whatever their class (slope 0); one that segments what usually sounds covers silent pianos more than
+silent bells (slope > 0). Unlike ``prior_corr`` it is measured where the audio is in distribution, and it is
+a size, not a rank. The interval resamples clips.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from avsprobe.metrics import bias
+from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["prior_slope"]
+
+
+def prior_slope(records: pd.DataFrame, train_frequency: dict[str, float]) -> bias.MetricValue:
+    """The slope of per-class silent-object coverage on the training sounding frequency, with its interval."""
+    silent = bias._object_coverage_negative(records, silent_only=True)
+    silent = silent[silent.class_name.isin(list(train_frequency))]
+    if silent.empty:
+        return bias.MetricValue("prior_slope", math.nan, math.nan, math.nan, 0)
+    table = silent.pivot_table(index="sample_id", columns="class_name", values="coverage", aggfunc="mean")
+    frequency = np.array([train_frequency[c] for c in table.columns])
+
+    def slope(values: np.ndarray) -> float:
+        means = bias._column_means(values)
+        keep = np.isfinite(means)
+        if keep.sum() < 2 or np.ptp(frequency[keep]) == 0:
+            return math.nan
+        return float(np.polyfit(frequency[keep], means[keep], 1)[0])
+
+    return bias._metric("prior_slope", table.to_numpy(), slope)
+
+
+def _compute(records: pd.DataFrame, info: dict[str, Any], headline: dict[str, bias.MetricValue]) -> Contribution:
+    frequency = info.get("train_sounding_frequency")
+    return Contribution({"prior_slope": prior_slope(records, frequency)} if frequency else {})
+
+
+register(BiasMetric(
+    "prior_slope", "under the original audio, the least-squares slope over classes of the coverage of silent "
+    "visible objects (per class, clip-averaged) on the class's training sounding frequency (0: no prior; in "
+    "distribution, unlike prior coverage under digital silence)", False, "coverage per unit frequency",
+    ("negative",), family=("prior", 9), compute=_compute, order=135.0))
