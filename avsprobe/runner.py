@@ -19,6 +19,7 @@ import contextlib
 import functools
 import json
 import math
+import os
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -239,14 +240,46 @@ class _Call:
     batch: Any
 
 
+def predicts_clip_by_clip(device: str) -> bool:
+    """Whether the model sees one probed clip per call: on the CPU, where a kernel's float results depend on
+    the batch it is given (a clip's logits in a batch of 3 and of 8 differ in the last bits, and a threshold
+    count with them), so that the records do not depend on ``--batch-size``; on an accelerator the batch
+    is kept and recorded (``predict_batch`` in ``run.json``)."""
+    return device == "cpu"
+
+
 def _prepare_calls(adapter: ModelAdapter, items: list[tuple[Job, int, Any, ProbedSample]], device: str
                    ) -> list[_Call]:
     """The model calls for ``items``: one per frame and audio shape (AVSS mixes 5-frame v1 clips with
-    10-frame v2 clips), each batch prepared to the adapter's input spec."""
+    10-frame v2 clips), or one per clip on the CPU (:func:`predicts_clip_by_clip`), each batch prepared to the
+    adapter's input spec."""
     groups: dict[tuple, list] = {}
     for item in items:
-        groups.setdefault((item[3].frames.shape, item[3].audio.shape), []).append(item)
+        key = (item[1],) if predicts_clip_by_clip(device) else (item[3].frames.shape, item[3].audio.shape)
+        groups.setdefault(key, []).append(item)
     return [_Call(group, prepare_batch([p for *_, p in group], adapter.input_spec, device)) for group in groups.values()]
+
+
+def default_cpu_threads() -> int:
+    """Intra-op threads of a CPU model: the machine's cores (at most 8), never the environment's setting
+    (``torchrun`` sets OMP_NUM_THREADS=1 per rank), since a model's float results depend on it."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    """Torch's intra-op threads set to ``count`` for the block (None: unchanged), restored after."""
+    if count is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _predict_call(adapter: ModelAdapter, call: _Call) -> Any:
@@ -341,6 +374,7 @@ def run_suite(
     on_progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
     shard: tuple[int, int] | None = None,
+    threads: int | None = None,
 ) -> RunSummary:
     """Run every job of ``suite`` over ``source`` through ``adapter``, recording into ``run_dir``.
 
@@ -351,7 +385,8 @@ def run_suite(
             another process is running in it.
     """
     return run_models([adapter], suite, source, [run_dir], batch_size=batch_size, limit=limit, device=device,
-                      flush_jobs=flush_jobs, on_progress=on_progress, workers=workers, shard=shard)[0]
+                      flush_jobs=flush_jobs, on_progress=on_progress, workers=workers, shard=shard,
+                      threads=threads)[0]
 
 
 RECORDS_FORMAT = 3
@@ -360,7 +395,7 @@ them and a larger limit extends a run; 3 adds each frame's counts against the or
 changed the expected one (``original_*``), which a run recorded before could not give for its older parts."""
 
 IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
-                   "data_files_fingerprint", "split", "subset")
+                   "data_files_fingerprint", "split", "subset", "torch_threads", "predict_batch")
 """What makes a run folder's run: a resume must match every one (``--limit`` is not among them)."""
 
 
@@ -402,6 +437,10 @@ def _identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | 
         if old != new:
             if key == "records_format":
                 return f"it was recorded by an older avsprobe (records format {old or 1}, now {new})"
+            if key in ("torch_threads", "predict_batch"):
+                return (f"{key} differs: {old!r} there, {new!r} now (a model's float results depend on its threads "
+                        "and batch, so records made under other settings cannot be mixed"
+                        + ("; this folder predates the setting" if key not in previous else "") + ")")
             show = (lambda v: f"{str(v)[:12]}...") if key.endswith("fingerprint") else repr
             return f"{key} differs: {show(old)} there, {show(new)} now"
     return None
@@ -417,7 +456,7 @@ def _data_fingerprints(source: DataSource) -> dict[str, str]:
 
 def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, plan: RunPlan,
                limit: int | None, device: str, fingerprints: dict[str, str], folder_flag: str = "--out",
-               shard: tuple[int, int] | None = None) -> None:
+               shard: tuple[int, int] | None = None, settings: dict[str, Any] | None = None) -> None:
     """Check that ``run_dir`` is empty or holds this very run, then write its ``run.json`` (of a sharded run,
     shard 0 writes it, or any shard that finds none)."""
     adapter.to(device)
@@ -435,6 +474,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
         "class_list": source.class_list,
         "avsprobe_version": __version__, "git_hash": _git_hash(), "device": device,
         "metric_definitions": list(METRIC_IDS), "empty_gt_policy": "strict",
+        "torch_threads": None, "predict_batch": None, **(settings or {}),
     }
     info_path = run_dir / "run.json"
     if info_path.is_file():
@@ -501,6 +541,7 @@ def run_models(
     folder_flag: str = "--out",
     workers: int | None = None,
     shard: tuple[int, int] | None = None,
+    threads: int | None = None,
 ) -> list[RunSummary]:
     """:func:`run_suite` for several models at once: each probed sample is made once and given to every
     model, each model recording into its own run folder (the records equal separate runs').
@@ -514,6 +555,9 @@ def run_models(
             0: in this process). The records do not depend on it.
         shard: ``(i, n)``: run only the clips at positions ``i, i + n, ...`` of the split (``--shard i/n``,
             or each rank of ``torchrun``); shards share the run folder, each writing its own parts.
+        threads: a CPU model's intra-op threads (None: :func:`default_cpu_threads`), set for the run whatever
+            the environment says and recorded in ``run.json`` (``torch_threads``): a resume under another
+            count is refused, since a model's float results depend on it.
     """
     from avsprobe.devices import check_device
     from avsprobe.heap import keep_freed_memory
@@ -531,13 +575,16 @@ def run_models(
 
             raise ConfigError(f"{adapter.name} {NOT_PROBEABLE}")
     plan = plan_jobs(suite, source, limit)
+    threads = (threads or default_cpu_threads()) if device == "cpu" else None
+    settings = {"torch_threads": threads, "predict_batch": 1 if predicts_clip_by_clip(device) else batch_size}
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_torch_threads(threads))
         fingerprints = _data_fingerprints(source)  # once for every model: it stats every file of the tree
         models = []
         for adapter, run_dir in zip(adapters, run_dirs, strict=True):
             folder = Path(run_dir)
             stack.enter_context(run_lock(folder, shard))
-            _start_run(adapter, suite, source, folder, plan, limit, device, fingerprints, folder_flag, shard)
+            _start_run(adapter, suite, source, folder, plan, limit, device, fingerprints, folder_flag, shard, settings)
             tag = f"s{shard[0]}of{shard[1]}-" if shard else ""
             models.append(_ModelRun(adapter, folder, done_jobs(folder), part_tag=tag))
         summaries = _execute(plan, models, suite, source, batch_size=batch_size, device=device,

@@ -84,7 +84,10 @@ def _env() -> dict[str, str]:
 
 def test_one_process_two_torchrun_ranks_and_two_shards_record_the_same(world: Path, tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    common = ["--model", "oracle", "--suite", "negative", "--data", str(world), "--workers", "0"]
+    # a real CPU model, whose float results move with its threads: the runs pin them (--threads 1 here, so two
+    # ranks do not oversubscribe 2 cores; a run's default is the machine's cores whatever OMP_NUM_THREADS says)
+    common = ["--model", "ours", "--suite", "paper", "--limit", "4", "--data", str(world), "--workers", "0",
+              "--threads", "1"]
     assert run_cli(["run", *common, "--out", str(tmp_path / "one")], capsys)[0] == 0
     ranks = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                             "-m", "avsprobe", "run", *common, "--out", str(tmp_path / "ranks")],
@@ -93,17 +96,17 @@ def test_one_process_two_torchrun_ranks_and_two_shards_record_the_same(world: Pa
     for i in (0, 1):
         code, out, err = run_cli(["run", *common, "--shard", f"{i}/2", "--out", str(tmp_path / "shards")], capsys)
         assert code == 0 and f"(shard {i}/2)" in out, out + err
-    one = load_records(tmp_path / "one/oracle/negative")
+    one = load_records(tmp_path / "one/ours/paper")
     for other in ("ranks", "shards"):
-        folder = tmp_path / other / "oracle/negative"
+        folder = tmp_path / other / "ours/paper"
         parts = sorted(p.name for p in (folder / "parts").glob("*.parquet"))
         assert any(p.startswith("part-s0of2-") for p in parts) and any(p.startswith("part-s1of2-") for p in parts)
         _same_records(one, load_records(folder))
     import json
 
-    info = json.loads((tmp_path / "ranks/oracle/negative/run.json").read_text())
+    info = json.loads((tmp_path / "ranks/ours/paper/run.json").read_text())
     assert set(info["peak_rss_mb_by_shard"]) == {"0/2", "1/2"} and all(v > 0 for v in info["peak_rss_mb_by_shard"].values())
-    assert json.loads((tmp_path / "one/oracle/negative/run.json").read_text())["peak_rss_mb"] > 0
+    assert json.loads((tmp_path / "one/ours/paper/run.json").read_text())["peak_rss_mb"] > 0
 
 
 def test_a_killed_shard_resumes_with_another_shard_count(world: Path, tmp_path: Path,
@@ -175,3 +178,32 @@ def test_restarting_shard_0_keeps_the_other_shards_entries(world: Path, tmp_path
         run_suite(resolve_model("oracle"), suite, source, tmp_path / "r", limit=4, shard=shard, workers=0)
     memory = json.loads((tmp_path / "r" / "run.json").read_text())["peak_rss_mb_by_shard"]
     assert set(memory) == {"0/2", "1/2"}
+
+
+def test_records_do_not_depend_on_threads_or_batch_size(world: Path, tmp_path: Path) -> None:
+    """A CPU model predicts clip by clip with pinned threads: the ambient thread count (1 or 2, as torchrun or a
+    shell would set it) and the batch size (3 or 8) leave the records unchanged (before, a CPU model's
+    threshold counts moved with both)."""
+    import torch
+
+    source, suite = open_data(world), load_suite("paper")
+    before = torch.get_num_threads()
+    records = []
+    try:
+        for threads, batch in ((1, 3), (2, 8)):
+            torch.set_num_threads(threads)
+            run_suite(resolve_model("ours"), suite, source, tmp_path / f"t{threads}b{batch}", limit=4, batch_size=batch,
+                      workers=0)
+            records.append(load_records(tmp_path / f"t{threads}b{batch}"))
+    finally:
+        torch.set_num_threads(before)
+    _same_records(records[0], records[1])
+
+
+def test_a_resume_under_other_threads_is_refused(world: Path, tmp_path: Path) -> None:
+    from avsprobe.errors import ConfigError
+
+    source, suite = open_data(world), ProbeSuite.single("negative")
+    run_suite(resolve_model("oracle"), suite, source, tmp_path / "r", limit=2, threads=1, workers=0)
+    with pytest.raises(ConfigError, match="torch_threads differs: 1 there, 2 now"):
+        run_suite(resolve_model("oracle"), suite, source, tmp_path / "r", limit=2, threads=2, workers=0)

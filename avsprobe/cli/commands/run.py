@@ -31,6 +31,7 @@ def run_command(
     debias: Annotated[str | None, typer.Option("--debias", help="contrastive:alpha=A wraps the model.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", "-w", min=0, help="Processes that read and probe ahead of the model (default: one per core but one, up to 4; 0: none). Records do not depend on it.")] = None,
     shard: Annotated[str | None, typer.Option("--shard", help="I/N: run only shard I of N of the clips (job arrays); the shards share the run folder. Under torchrun each rank is a shard.")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="A CPU model's threads (default: the machine's cores, up to 8, whatever OMP_NUM_THREADS says). Recorded: a resume under another count is refused.")] = None,
 ) -> None:
     """Run a model through a probe or suite and record per-frame statistics (resumes if interrupted).
 
@@ -56,7 +57,7 @@ def run_command(
     try:
         with progress_bar(f"{adapter.name} x {chosen.name}{where}") as on_progress:
             summary = run_suite(adapter, chosen, source, run_dir, batch_size=batch_size, limit=limit, device=device,
-                                on_progress=on_progress, workers=workers, shard=chosen_shard)
+                                on_progress=on_progress, workers=workers, shard=chosen_shard, threads=threads)
     finally:
         if is_distributed:
             finish_distributed()
