@@ -52,8 +52,22 @@ def _group(run: RunResult, name: str, compute: Any) -> dict:
     return compute(run.records)
 
 
+def _short(text: str, max_chars: int) -> str:
+    """``text`` at most ``max_chars`` long: its head and tail around an ellipsis (a name may be any length)."""
+    if len(text) <= max_chars:
+        return text
+    head = max_chars // 2
+    return text[:head] + "…" + text[len(text) - (max_chars - 1 - head):]
+
+
+def _legend_labels(labels: Sequence[str], width_in: float) -> list[str]:
+    """Legend labels shortened so that one entry always fits the figure's width."""
+    return [_short(label, max(12, int((width_in - 0.45) / _CHAR_IN))) for label in labels]
+
+
 def _legend_rows(labels: Sequence[str], width_in: float) -> tuple[int, int]:
     """(columns, rows) of a legend of ``labels`` laid out under the axes of a ``width_in`` wide figure."""
+    labels = _legend_labels(labels, width_in)
     entry_in = _CHAR_IN * max(len(label) for label in labels) + 0.45  # text plus the handle and its gap
     columns = max(1, min(len(labels), int(width_in // entry_in)))
     return columns, -(-len(labels) // columns)
@@ -71,7 +85,7 @@ def _figure(width_in: float, plot_height_in: float, labels: Sequence[str] = ()) 
 def _legend_below(fig: Any, handles: Sequence[Any], labels: Sequence[str], width_in: float) -> None:
     """The legend under the plot, in as many columns as its longest label allows: it never widens the figure."""
     columns, _ = _legend_rows(labels, width_in)
-    fig.legend(handles, labels, loc="outside lower center", ncols=columns, frameon=False, fontsize=7,
+    fig.legend(handles, _legend_labels(labels, width_in), loc="outside lower center", ncols=columns, frameon=False, fontsize=7,
                handlelength=1.8, columnspacing=1.0)
 
 
@@ -153,16 +167,21 @@ def semantic_boxes(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tu
     return fig, table
 
 
-def _wrapped(text: str, width: int, *, hyphens: bool = True) -> str:
+def _wrapped(text: str, width: int, *, hyphens: bool = True, max_lines: int = 3) -> str:
     """``text`` broken into lines of at most ``width`` characters (at spaces, and at hyphens unless
-    ``hyphens`` is False), for narrow panel titles and tick labels."""
+    ``hyphens`` is False), at most ``max_lines`` of them (a longer text is shortened around an ellipsis
+    first), for narrow panel titles and tick labels."""
     import re
     import textwrap
 
+    width = max(width, 4)
     if len(text) <= width:
         return text
+    text = _short(text, width * max_lines - max_lines)  # room for the breaks wrapping may waste
     # a "tool:model" label may break after its colon as well as at spaces and hyphens
     lines = textwrap.wrap(re.sub(r":(?=\S)", ": ", text), width, break_long_words=True, break_on_hyphens=hyphens)
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], _short(" ".join(lines[max_lines - 1:]), width)]
     return "\n".join(lines) or text
 
 

@@ -190,20 +190,15 @@ def _crowded_runs(run_dirs: list[Path], coavs_root: Path) -> list:
     return runs + extra
 
 
-@pytest.mark.parametrize("width_in", [3.3, 7.0])
-def test_no_figure_text_overlaps_another_at_both_paper_widths(run_dirs: list[Path], width_in: float,
-                                                              tmp_path: Path) -> None:
-    """Every figure of a seven-model report with long labels, drawn for a paper column (3.3 in) and for the full
-    text width (7 in): the canvas is that wide (at most, for the image grids), no two texts' boxes intersect,
-    every text lies inside the canvas, and none is smaller than 6 pt."""
+def _assert_figures_fit(runs: list, width_in: float) -> None:
+    """Every figure of the report drawn ``width_in`` wide: the canvas is that wide (at most, for the image
+    grids), no two texts' boxes intersect, every text lies inside the canvas, and none is smaller than 6 pt."""
     import matplotlib
 
     matplotlib.use("Agg")
     from avsprobe.report.build import FIGURES
     from avsprobe.report.style import paper_style
 
-    (tmp_path / "coavs.json").write_text("{}")
-    runs = _crowded_runs(run_dirs, tmp_path)
     drawn = 0
     with paper_style():
         for name, figure in FIGURES.items():
@@ -230,6 +225,24 @@ def test_no_figure_text_overlaps_another_at_both_paper_widths(run_dirs: list[Pat
             drawn += 1
             matplotlib.pyplot.close(fig)
     assert drawn == len(FIGURES)
+
+
+@pytest.mark.parametrize("width_in", [3.3, 7.0])
+def test_no_figure_text_overlaps_another_at_both_paper_widths(run_dirs: list[Path], width_in: float,
+                                                              tmp_path: Path) -> None:
+    """Every figure of a seven-model report with long labels, drawn for a paper column (3.3 in) and for the full
+    text width (7 in), fits (:func:`_assert_figures_fit`)."""
+    (tmp_path / "coavs.json").write_text("{}")
+    _assert_figures_fit(_crowded_runs(run_dirs, tmp_path), width_in)
+
+
+def test_a_very_long_hostile_label_stays_inside_every_figure(run_dirs: list[Path], tmp_path: Path) -> None:
+    """A 120-character model name with mathtext and LaTeX specials is shortened where it is drawn (before, it ran
+    off the figures; a "$" crashed them)."""
+    (tmp_path / "coavs.json").write_text("{}")
+    runs = _crowded_runs(run_dirs, tmp_path)
+    runs[1].label = "my-model-" + "x" * 60 + " $\\alpha$ ^^5c {evil} trained-on-everything-with-a-very-long-name"
+    _assert_figures_fit(runs, 3.3)
 
 
 def test_one_colour_per_model_in_every_figure(run_dirs: list[Path]) -> None:
