@@ -16,6 +16,7 @@ does not apply is recorded as ``not_applicable``. Neither stops the run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -29,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avsprobe._version import __version__
-from avsprobe.errors import AdapterError, ConfigError
+from avsprobe.errors import AdapterError, ConfigError, DataError
 from avsprobe.fileio import atomic_write_text
+from avsprobe.memory_guard import BatchChoice
 from avsprobe.results import PARTS_DIR, THUMB, done_jobs, read_run_info, run_lock, write_part
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ class RunSummary:
     failed: int
     not_applicable: int
     resumed: int
+    batch: BatchChoice | None = None
 
 
 def _git_hash() -> str | None:
@@ -124,7 +127,6 @@ def _read_only_copy(probed: ProbedSample) -> ProbedSample:
     and read-only views of the frames and audio (large, and never scored), so an adapter that writes into
     the ground truth fails its clip instead of changing its score."""
     import copy
-    import dataclasses
 
     return dataclasses.replace(
         probed, audio=_frozen(probed.audio, copy=False), frames=_frozen(probed.frames, copy=False),
@@ -575,6 +577,8 @@ def run_models(
 
             raise ConfigError(f"{adapter.name} {NOT_PROBEABLE}")
     plan = plan_jobs(suite, source, limit)
+    batch = _batch_for(plan, source, batch_size)
+    batch_size = batch.chosen
     threads = (threads or default_cpu_threads()) if device == "cpu" else None
     settings = {"torch_threads": threads, "predict_batch": 1 if predicts_clip_by_clip(device) else batch_size}
     with contextlib.ExitStack() as stack:
@@ -592,7 +596,21 @@ def run_models(
                              workers=default_probe_workers() if workers is None else workers, shard=shard)
         for model in models:
             _record_peak_memory(model.run_dir, shard)
-        return summaries
+        return [dataclasses.replace(summary, batch=batch) for summary in summaries]
+
+
+def _batch_for(plan: RunPlan, source: DataSource, asked: int) -> BatchChoice:
+    """The batch that keeps a chunk of the plan's clips in memory (:mod:`avsprobe.memory_guard`), judged on
+    its first clip's frames (a data set's clips share a frame size)."""
+    from avsprobe.memory_guard import available_memory_bytes, choose_batch
+
+    if not plan.sample_ids:
+        return BatchChoice(asked, asked, 0, None)
+    try:
+        frames = source.reader.read(plan.sample_ids[0]).frames  # type: ignore[attr-defined]
+    except DataError:  # the clip fails on its own later, with its reason
+        return BatchChoice(asked, asked, 0, None)
+    return choose_batch(asked, int(np.prod(frames.shape[:3])), available_memory_bytes())
 
 
 def peak_rss_mb() -> float:

@@ -62,6 +62,8 @@ def run_command(
         if is_distributed:
             finish_distributed()
     resumed = f", {summary.resumed} resumed from an earlier run" if summary.resumed else ""
+    if summary.batch is not None and summary.batch.shrunk:
+        console.stderr().print(f"[yellow]memory:[/] {summary.batch.describe()}", soft_wrap=True)
     console.stdout().print(
         f"{summary.jobs} jobs{where}: {summary.ok} ok, {summary.failed} failed, {summary.not_applicable} not "
         f"applicable{resumed}\nrecords written to [bold]{run_dir}[/] (parts/*.parquet, run.json)", soft_wrap=True)
