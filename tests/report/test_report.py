@@ -455,6 +455,18 @@ def test_hostile_names_are_escaped_in_every_format(run_dirs: list[Path], tmp_pat
         assert not re.search(r"(?<!\\)\|", row.split("evil", 1)[1].split(" | ", 1)[0])
     assert "<img src=x" not in (out / "report.html").read_text()
     assert list((out / "figures").glob("*.png"))
+    import shutil as sh
+    import subprocess
+
+    chromium = sh.which("chromium") or sh.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
+    for page in ("report.html", "browse.html"):  # opened in a browser, the name stays text
+        dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                              (out / page).as_uri()], capture_output=True, text=True, timeout=120).stdout
+        assert "evil|" in dom or page == "browse.html", page  # the browser lists only models with failures
+        assert "onerror=" not in dom.replace("onerror=alert(1)&gt;", ""), page
+        assert not re.search(r"<img[^>]*src=\"?x", dom), page
 
 
 def test_the_class_filter_matches_class_names_exactly() -> None:
