@@ -477,6 +477,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
         "avsprobe_version": __version__, "git_hash": _git_hash(), "device": device,
         "metric_definitions": list(METRIC_IDS), "empty_gt_policy": "strict",
         "torch_threads": None, "predict_batch": None, **(settings or {}),
+        **({"posterior_bed": source.posterior_bed} if source.posterior_bed else {}),
     }
     info_path = run_dir / "run.json"
     if info_path.is_file():

@@ -27,6 +27,7 @@ class DataSource:
         train_frequency: per-class training sounding frequency (for ``prior_corr``), or None.
         bank_source: where the audio bank came from, for ``run.json``.
         class_list: where the class names came from (``label2idx.json`` or built-in), for ``run.json``.
+        posterior_bed: per class, P(sounds | class, bed-only audio) in train (bias lab world v3), or None.
     """
 
     reader: object
@@ -39,6 +40,7 @@ class DataSource:
     train_frequency: dict[str, float] | None = None
     bank_source: str = ""
     class_list: str = ""
+    posterior_bed: dict[str, float] | None = None
 
 
 def avss_train_frequency(avss_root: Path) -> dict[str, float] | None:
@@ -101,7 +103,7 @@ def open_data(path: str | Path | None, *, split: str = "test", subset: str | Non
         frequency = world.training_sounding_frequency()
         classes = tuple(frequency)
         return DataSource(reader, bank, classes, f"biaslab:{layout_root.name}", root, chosen.name, layout_root,
-                          frequency, f"bias-lab train sources at {layout_root}", class_list)
+                          frequency, f"bias-lab train sources at {layout_root}", class_list, world.posterior_bed())
     layouts = {la.kind: la.root for la in detect_layouts(root)}
     bank, bank_source = avsbench_audio_bank(layouts)
     frequency = avss_train_frequency(layout_root) if chosen.layout.kind == "avss" else None

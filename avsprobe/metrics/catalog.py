@@ -61,6 +61,7 @@ class BiasMetric:
         unit: what the number is (``IoU``, ``fraction of the frame``, ``Spearman rho`` ...).
         probes: the probes that must have run (all of them).
         semantic_only: only for semantic (class-logit) models.
+        needs_info: ``run.json`` keys it needs (``train_sounding_frequency``, ``posterior_bed``).
         family: the LaTeX table it belongs to (a key of :data:`FAMILIES`) and its row there, or None.
         per_clip: per-clip values (``Series`` by ``sample_id``) where the metric is their mean, so seeds and
             models compare clip by clip; None otherwise.
@@ -75,19 +76,21 @@ class BiasMetric:
     unit: str
     probes: tuple[str, ...] = ()
     semantic_only: bool = False
+    needs_info: tuple[str, ...] = ()
     family: tuple[str, int] | None = None
     per_clip: Callable[[pd.DataFrame], pd.Series] | None = None
     compute: Compute | None = None
     source: str = "avsprobe"
     order: float = 0.0
 
-    def applies(self, probes: set[str], output: str) -> bool:
-        """Whether a run with these probes and output kind supports the metric."""
-        return set(self.probes) <= probes and (not self.semantic_only or output == "semantic")
+    def applies(self, probes: set[str], output: str, info: dict[str, Any] | None = None) -> bool:
+        """Whether a run with these probes, output kind and ``run.json`` supports the metric."""
+        return (set(self.probes) <= probes and (not self.semantic_only or output == "semantic")
+                and all((info or {}).get(key) for key in self.needs_info))
 
 
 _REGISTERED: dict[str, BiasMetric] = {}
-_MODULES = ("avsprobe.metrics.catalog_builtin", "avsprobe.metrics.prior_slope")
+_MODULES = ("avsprobe.metrics.catalog_builtin", "avsprobe.metrics.prior_slope", "avsprobe.metrics.prior_calibration")
 """Modules whose import registers metrics (a new metric's module joins this list)."""
 
 
@@ -148,7 +151,7 @@ def markdown_table() -> str:
     arrow = {True: "higher", False: "lower", None: "–"}
     lines = ["| metric | better | unit | needs | definition |", "|---|---|---|---|---|"]
     for m in catalog():
-        needs = ", ".join(m.probes) or "any run"
+        needs = ", ".join([*m.probes, *(f"`{key}`" for key in m.needs_info)]) or "any run"
         if m.semantic_only:
             needs += " (semantic models)"
         text = m.definition.replace("|", "\\|")

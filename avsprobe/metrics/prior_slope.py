@@ -52,4 +52,4 @@ register(BiasMetric(
     "prior_slope", "under the original audio, the least-squares slope over classes of the coverage of silent "
     "visible objects (per class, clip-averaged) on the class's training sounding frequency (0: no prior; in "
     "distribution, unlike prior coverage under digital silence)", False, "coverage per unit frequency",
-    ("negative",), family=("prior", 9), compute=_compute, order=135.0))
+    ("negative",), needs_info=("train_sounding_frequency",), family=("prior", 9), compute=_compute, order=135.0))

@@ -123,7 +123,7 @@ def compute_metrics(run: RunResult) -> RunMetrics:
     output = str(run.info.get("output", "binary"))
     done: set[object] = set()
     for metric in catalog():
-        if metric.compute is None or metric.compute in done or not metric.applies(probes, output):
+        if metric.compute is None or metric.compute in done or not metric.applies(probes, output, run.info):
             continue
         done.add(metric.compute)
         part = metric.compute(r, run.info, out.headline)

@@ -168,3 +168,48 @@ def test_spec_errors_name_the_file(tmp_path: Path) -> None:
         load_world_spec(wrong)
     with pytest.raises(ConfigError, match="not found"):
         load_world_spec(tmp_path / "missing.toml")
+
+
+def test_world_v3_bed_only_clips_and_their_posterior(tmp_path: Path) -> None:
+    """ambiguous_fraction: that share of train/val clips carries only its bed (labels kept), test none; world.json's
+    posterior_bed equals a recount from the written objects.json files; with the fraction at 0 nothing changes."""
+    from avsprobe.audio.io import load_audio
+    from avsprobe.audio.loudness import measure_loudness
+    from avsprobe.data.biaslab.world import plan_world, posterior_bed, split_counts
+
+    spec = dataclasses.replace(load_world_spec(), ambiguous_fraction=0.4)
+    plans = plan_world(spec, 0, split_counts(spec, 1000))
+    share = np.mean([p.bed_only for p in plans if p.split != "test"])
+    assert abs(share - 0.4) < 0.05 and not any(p.bed_only for p in plans if p.split == "test")
+    v2 = plan_world(load_world_spec(), 0, split_counts(spec, 1000))
+    assert [dataclasses.replace(p, bed_only=False) for p in plans] == v2  # every other draw unchanged
+    post = posterior_bed(spec, plans)
+    assert post["piano"] > post["bell"]  # the planted prior: pianos usually sound, bells rarely
+
+    world = build_world(tmp_path / "w3", spec=spec, clips=40, workers=2)
+    heard: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    bed_only = 0
+    for objects_file in sorted((tmp_path / "w3" / "biaslab").glob("train_*/objects.json")):
+        content = json.loads(objects_file.read_text())
+        quiet = content["mixture"].get("bed_only", False)
+        bed_only += quiet
+        if quiet:  # the mixture is the -60 LUFS bed alone
+            audio = load_audio(objects_file.parent / "audio.wav").audio
+            assert measure_loudness(audio).value == pytest.approx(-60.0, abs=0.5)
+        if quiet or not any(o["is_sounding"] for o in content["objects"]):
+            for o in content["objects"]:
+                seen[o["class_name"]] = seen.get(o["class_name"], 0) + 1
+                heard[o["class_name"]] = heard.get(o["class_name"], 0) + int(o["is_sounding"])
+    assert bed_only == world["bed_only_clips"]["train"] > 0
+    for cls, value in world["posterior_bed"].items():
+        if cls in seen:
+            assert value == pytest.approx(heard[cls] / seen[cls], abs=1e-6), cls
+        else:
+            assert np.isnan(value)
+    assert json.loads((tmp_path / "w3" / "world.json").read_text())["spec"]["ambiguous_fraction"] == 0.4
+
+
+def test_world_v2_has_no_bed_only_clips(small_world: Path) -> None:
+    world = json.loads((small_world / "world.json").read_text())
+    assert "posterior_bed" not in world and "ambiguous_fraction" not in world["spec"]

@@ -47,6 +47,11 @@ class BiasLabWorld:
         stats = self.info["statistics"]["train"]  # type: ignore[index]
         return {cls: float(v["sounding_frequency"]) for cls, v in stats.items()}  # type: ignore[union-attr]
 
+    def posterior_bed(self) -> dict[str, float] | None:
+        """Per class, P(sounds | class, the audio is the bed alone) in train (world v3), or None (world v2)."""
+        posterior = self.info.get("posterior_bed")  # type: ignore[union-attr]
+        return {cls: float(v) for cls, v in posterior.items()} if posterior else None
+
     def clip_dir(self, uid: str) -> Path:
         return self.root / self.label / uid
 

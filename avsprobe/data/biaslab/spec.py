@@ -51,6 +51,10 @@ class WorldSpec:
     balanced_sounding_probability: float
     balanced_loudness_lufs: tuple[float, float]
     classes: tuple[ClassSpec, ...]
+    ambiguous_fraction: float = 0.0
+    """Share of train and val clips whose audio is only their background bed, labels kept (world v3): the
+    audio then leaves whether an object sounds open, so a model does best by its class's posterior
+    (``world.json``'s ``posterior_bed``). 0 in world v2."""
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -67,7 +71,10 @@ class WorldSpec:
         raise ConfigError(f"world {self.name!r} has no class {name!r}; classes: {', '.join(self.class_names)}")
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.ambiguous_fraction:  # absent when off: world v2's spec, fingerprint and cache keep their bytes
+            del out["ambiguous_fraction"]
+        return out
 
     def fingerprint(self) -> str:
         """sha256 of the normalised spec (the cache key of built worlds)."""
@@ -135,6 +142,7 @@ def load_world_spec(path: str | Path | None = None) -> WorldSpec:
             balanced_sounding_probability=float(balanced["sounding_probability"]),
             balanced_loudness_lufs=_pair(balanced["loudness_lufs"], "balanced.loudness_lufs", float),
             classes=tuple(class_specs),
+            ambiguous_fraction=float(w.get("ambiguous_fraction", 0.0)),
         )
     except KeyError as exc:
         raise ConfigError(f"world spec {p} lacks the key {exc}") from None
@@ -151,7 +159,8 @@ def load_world_spec(path: str | Path | None = None) -> WorldSpec:
 _KEYS = {
     "": {"world", "splits", "balanced", "classes"},
     "world": {"name", "version", "seed", "image_size", "frames_per_clip", "sample_rate_hz", "objects_per_clip",
-              "object_size_frac", "max_drift_px", "colour_jitter", "background_noise_lufs", "loudness_clamp_lufs"},
+              "object_size_frac", "max_drift_px", "colour_jitter", "background_noise_lufs", "loudness_clamp_lufs",
+              "ambiguous_fraction"},
     "splits": set(SPLITS),
     "balanced": {"sounding_probability", "loudness_lufs"},
     "class": {"sounding_probability", "loudness_mean_lufs", "loudness_std_lu", "shape", "colour", "sound", "pitch_hz"},
@@ -193,6 +202,8 @@ def _check_ranges(spec: WorldSpec, p: Path) -> None:
         raise bad("world.colour_jitter", ">= 0", spec.colour_jitter)
     if not 0.0 < spec.object_size_frac[0] <= spec.object_size_frac[1] <= 0.5:
         raise bad("world.object_size_frac", "within (0, 0.5]", list(spec.object_size_frac))
+    if not 0.0 <= spec.ambiguous_fraction < 1.0:
+        raise bad("world.ambiguous_fraction", "within [0, 1)", spec.ambiguous_fraction)
     if not 0.0 <= spec.balanced_sounding_probability <= 1.0:
         raise bad("balanced.sounding_probability", "within [0, 1]", spec.balanced_sounding_probability)
     for key, value in (("world.background_noise_lufs", spec.background_noise_lufs),

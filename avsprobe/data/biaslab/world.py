@@ -46,6 +46,7 @@ __all__ = [
     "RenderedClip",
     "build_world",
     "plan_statistics",
+    "posterior_bed",
     "default_world_dir",
     "ensure_default_world",
 ]
@@ -84,6 +85,8 @@ class ClipPlan:
     background_seed: int
     noise_seed: int
     objects: tuple[ObjectPlan, ...]
+    bed_only: bool = False
+    """The audio is only the background bed, whatever sounds (world v3's ambiguous train and val clips)."""
 
 
 def _swept_box(start: np.ndarray, drift: np.ndarray, half: float, frames: int) -> np.ndarray:
@@ -177,7 +180,11 @@ def plan_clip(spec: WorldSpec, seed: int, split: str, index: int, *, occurrences
             drift_rc=(round(float(drift[0]), 4), round(float(drift[1]), 4)),
             colour=colour, sound_seed=sound_seed))  # type: ignore[arg-type]
     uid = f"{split}_{index:05d}"
-    return ClipPlan(uid, split, index, int(rng.integers(0, 2**63 - 1)), int(rng.integers(0, 2**63 - 1)), tuple(objects))
+    # its own stream: a world v2 clip keeps every other draw when the fraction is switched on
+    bed_only = (split != "test" and spec.ambiguous_fraction > 0
+                and rng_for(seed, "biaslab-ambiguous", split, index).random() < spec.ambiguous_fraction)
+    return ClipPlan(uid, split, index, int(rng.integers(0, 2**63 - 1)), int(rng.integers(0, 2**63 - 1)), tuple(objects),
+                    bool(bed_only))
 
 
 def split_counts(spec: WorldSpec, clips: int | None = None) -> dict[str, int]:
@@ -205,6 +212,22 @@ def plan_world(spec: WorldSpec, seed: int, counts: dict[str, int]) -> list[ClipP
             plans.append(plan_clip(spec, seed, split, i, occurrences=occurrences))
             occurrences[_clip_classes(spec, seed, split, i)] += 1
     return plans
+
+
+def posterior_bed(spec: WorldSpec, plans: list[ClipPlan], split: str = "train") -> dict[str, float]:
+    """Per class, P(an object sounds | its class, the clip's audio is the bed alone), counted from the plans
+    of ``split``: its sounding objects in bed-only clips over its objects in every clip whose audio is the bed
+    alone (bed-only clips, and clips in which nothing sounds). The Bayes-optimal answer of a model that sees
+    a class under the bed; NaN for a class never seen so."""
+    heard = {c: 0 for c in spec.class_names}
+    seen = {c: 0 for c in spec.class_names}
+    for plan in plans:
+        if plan.split != split or not (plan.bed_only or not any(o.is_sounding for o in plan.objects)):
+            continue
+        for obj in plan.objects:
+            seen[obj.class_name] += 1
+            heard[obj.class_name] += int(obj.is_sounding)
+    return {c: round(heard[c] / seen[c], 6) if seen[c] else float("nan") for c in spec.class_names}
 
 
 def plan_statistics(spec: WorldSpec, plans: list[ClipPlan], loudness: dict[tuple[str, str], float] | None = None
@@ -270,11 +293,13 @@ def render_clip(spec: WorldSpec, plan: ClipPlan) -> RenderedClip:
                                "gain_db": round(result.gain_db, 4), "clipped_fraction": round(result.clipped_fraction, 6)}
     noise = noise_at_loudness("pink", spec.duration_s, spec.background_noise_lufs,
                               np.random.default_rng(plan.noise_seed), sample_rate_hz=rate).audio.astype(np.float64)
-    mixture = noise + sum((sources[o.object_id].astype(np.float64) for o in plan.objects if o.is_sounding), np.zeros_like(noise))
+    heard = [] if plan.bed_only else [o for o in plan.objects if o.is_sounding]
+    mixture = noise + sum((sources[o.object_id].astype(np.float64) for o in heard), np.zeros_like(noise))
     mixture, clipped = clip_unit(mixture)
     mixture_loudness = measure_loudness(mixture, rate)
     mixture_info = {"loudness_lufs": round(mixture_loudness.value, 4), "loudness_measure": mixture_loudness.measure,
-                    "clipped_fraction": round(clipped, 6), "background_noise_lufs": spec.background_noise_lufs}
+                    "clipped_fraction": round(clipped, 6), "background_noise_lufs": spec.background_noise_lufs,
+                    **({"bed_only": True} if plan.bed_only else {})}
     return RenderedClip(plan, frames, instances, sources, info, mixture.astype(np.float32), mixture_info)
 
 
@@ -384,6 +409,9 @@ def build_world(
             "splits": counts,
             "statistics": plan_statistics(spec, plans, reached),  # type: ignore[arg-type]
         }
+        if spec.ambiguous_fraction:
+            world["bed_only_clips"] = {s: sum(p.bed_only for p in plans if p.split == s) for s in SPLITS}
+            world["posterior_bed"] = posterior_bed(spec, plans)
         (tmp / "metadata.csv").write_text(_metadata_csv(plans))
         (tmp / "label2idx.json").write_text(json.dumps({c: i + 1 for i, c in enumerate(AVSS_CLASSES)}, indent=1) + "\n")
         (tmp / "world.json").write_text(json.dumps(world, indent=1, sort_keys=True) + "\n")

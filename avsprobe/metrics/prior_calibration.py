@@ -1,0 +1,60 @@
+"""``prior_calibration``: whether a model's prior, where the audio leaves the answer open, follows the answer
+the world makes optimal.
+
+On world v3 of the bias lab, a share of train clips carries only the background bed, labels kept, so
+P(an object sounds | its class, bed-only audio) is a number the plans give (``world.json``'s
+``posterior_bed``). Under the ``background`` negative condition (that same bed, in distribution) a model
+calibrated to the training data covers each class's objects in that order. ``prior_calibration`` is the
+Spearman correlation over classes of the per-class coverage under the bed with ``posterior_bed``, with a
+clip-bootstrap interval. A model that follows only the audio covers nothing there (no correlation defined);
+a debiased model should have a flat profile, whatever its correlation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from avsprobe.metrics import bias
+from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["prior_calibration"]
+
+
+def prior_calibration(records: pd.DataFrame, posterior: dict[str, float]) -> bias.MetricValue:
+    """Spearman over classes of clip-averaged coverage under the background bed with the class posterior."""
+    from scipy.stats import spearmanr
+
+    cov = bias._object_coverage_negative(records, {"background"})
+    classes = sorted(c for c in cov.class_name.unique() if c in posterior and math.isfinite(posterior[c]))
+    if len(classes) < 3:
+        return bias.MetricValue("prior_calibration", math.nan, math.nan, math.nan, 0)
+    table = cov.pivot_table(index="sample_id", columns="class_name", values="coverage", aggfunc="mean")[classes]
+    target = np.array([posterior[c] for c in classes])
+
+    def corr(values: np.ndarray) -> float:
+        means = bias._column_means(values)
+        keep = np.isfinite(means)
+        if keep.sum() < 3 or np.ptp(means[keep]) == 0 or np.ptp(target[keep]) == 0:
+            return math.nan
+        return float(spearmanr(means[keep], target[keep]).statistic)
+
+    return bias._metric("prior_calibration", table.to_numpy(), corr)
+
+
+def _compute(records: pd.DataFrame, info: dict[str, Any], headline: dict[str, bias.MetricValue]) -> Contribution:
+    posterior = info.get("posterior_bed")
+    return Contribution({"prior_calibration": prior_calibration(records, posterior)} if posterior else {})
+
+
+register(BiasMetric(
+    "prior_calibration", "under the data's background bed alone (in distribution), the Spearman correlation over "
+    "classes of the per-class object coverage with P(sounds | class, bed-only audio) counted from the training "
+    "plans (bias lab world v3's posterior_bed)", None, "Spearman rho", ("negative",), needs_info=("posterior_bed",),
+    family=("prior", 10),
+    compute=_compute, order=136.0))

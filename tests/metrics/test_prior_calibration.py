@@ -1,0 +1,60 @@
+"""``prior_calibration`` on hand-made records, and end to end on a world v3 run."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from avsprobe.metrics.prior_calibration import prior_calibration
+
+POSTERIOR = {"piano": 0.62, "guitar": 0.61, "drum": 0.47, "car": 0.35, "bell": 0.11}
+
+
+def _background_records(coverage_by_class: dict[str, float], clips: int = 5) -> pd.DataFrame:
+    rows = []
+    for c in range(clips):
+        classes = {f"o-{name}": name for name in coverage_by_class}
+        coverage = {f"o-{name}": value for name, value in coverage_by_class.items()}
+        rows.append({"sample_id": f"c{c}", "probe": "negative", "condition_label": "background", "status": "ok",
+                     "annotated": True, "is_baseline": False, "frame": 0, "coverage": json.dumps(coverage),
+                     "applied": json.dumps({"object_classes": classes})})
+    return pd.DataFrame(rows)
+
+
+def test_coverage_in_the_posteriors_order_is_calibrated() -> None:
+    follows = prior_calibration(_background_records({k: v / 2 for k, v in POSTERIOR.items()}), POSTERIOR)
+    assert follows.value == pytest.approx(1.0) and follows.ci_low == pytest.approx(1.0)
+    reversed_order = prior_calibration(_background_records({k: 1 - v for k, v in POSTERIOR.items()}), POSTERIOR)
+    assert reversed_order.value == pytest.approx(-1.0)
+    # by hand: ranks of coverage (1, 3, 2, 4, 5) against ranks of the posterior (1, 2, 3, 4, 5): rho = 0.9
+    swapped = {"piano": 0.9, "guitar": 0.5, "drum": 0.6, "car": 0.3, "bell": 0.1}
+    assert prior_calibration(_background_records(swapped), POSTERIOR).value == pytest.approx(0.9)
+
+
+def test_nothing_covered_has_no_correlation() -> None:
+    assert prior_calibration(_background_records({k: 0.0 for k in POSTERIOR}), POSTERIOR).n_clips == 5
+    assert pd.isna(prior_calibration(_background_records({k: 0.0 for k in POSTERIOR}), POSTERIOR).value)
+
+
+def test_a_world_v3_run_records_the_posterior_and_reports_the_metric(tmp_path) -> None:  # noqa: ANN001
+    import dataclasses
+
+    from avsprobe.adapters import resolve_model
+    from avsprobe.data.biaslab.spec import load_world_spec
+    from avsprobe.data.biaslab.world import build_world
+    from avsprobe.data.source import open_data
+    from avsprobe.probes.suite import ProbeSuite
+    from avsprobe.report.compute import compute_metrics, load_run
+    from avsprobe.runner import run_suite
+
+    spec = dataclasses.replace(load_world_spec(), ambiguous_fraction=0.4)
+    world = build_world(tmp_path / "w3", spec=spec, clips=40, workers=2)
+    run_suite(resolve_model("full"), ProbeSuite.single("negative"), open_data(tmp_path / "w3"), tmp_path / "r",
+              limit=6, workers=0)
+    run = load_run(tmp_path / "r")
+    assert run.info["posterior_bed"] == world["posterior_bed"]
+    # "full" covers every object entirely: a flat profile, no correlation to compute
+    value = compute_metrics(run).headline["prior_calibration"]
+    assert value.n_clips > 0 and pd.isna(value.value)
