@@ -78,6 +78,7 @@ class TrainSettings:
     debias_loss: str = "paper"  # training loss of "ours" with uncertainty: paper, official, supervised-bias, poe
     device: str = "cpu"
     amp: bool = True  # bfloat16 autocast on CUDA (no effect on CPU)
+    phi_negatives: bool = False  # fit Phi with silence, beds and noise labelled "no class" (world v3's recipe)
 
 
 def build_config(settings: TrainSettings, num_classes: int) -> ReferenceConfig:
@@ -272,6 +273,27 @@ def train(settings: TrainSettings, out: str | Path, *, on_progress: ProgressFn |
     return meta
 
 
+PHI_NEGATIVE_CLIPS = 20
+"""Clips of each negative condition Phi is fitted with (``phi_negatives``): 8 conditions x 20 clips x 5 s."""
+
+
+def _fit_perception(model: Any, train_data: Any, settings: TrainSettings) -> dict[str, float]:
+    """Fit Phi on the train frames' descriptors (and, with ``phi_negatives``, on negative audio labelled
+    "no class": :mod:`avsprobe.reference.phi_negatives`)."""
+    import torch
+
+    from avsprobe.reference.audio import log_mel_descriptor
+
+    descriptors, presence = log_mel_descriptor(train_data.log_mel), train_data.presence
+    if settings.phi_negatives:
+        from avsprobe.reference.phi_negatives import negative_log_mel
+
+        negatives, _ = negative_log_mel(5, PHI_NEGATIVE_CLIPS, settings.seed)
+        descriptors = torch.cat([descriptors, log_mel_descriptor(negatives)])
+        presence = torch.cat([presence, torch.zeros(len(negatives), presence.shape[1], dtype=presence.dtype)])
+    return model.perception.fit(descriptors, presence, seed=settings.seed)
+
+
 def _load_data(settings: TrainSettings, frame_size: int, root: Path, classes: tuple[str, ...],
                report: ProgressFn | None, workers: int | None) -> tuple[FrameData, FrameData]:
     loaded = {split: load_frames(root, split, classes, frame_size, workers=workers,
@@ -285,7 +307,6 @@ def _set_up(settings: TrainSettings, out: Path, on_progress: ProgressFn | None, 
     """Data, model with Φ fitted and frozen, optimiser, resume state and (under torchrun) DDP."""
     from avsprobe.data.biaslab.world import ensure_default_world
     from avsprobe.devices import check_device
-    from avsprobe.reference.audio import log_mel_descriptor
 
     check_device(settings.device)
     rank, world, device = _distributed(settings.device)
@@ -297,8 +318,7 @@ def _set_up(settings: TrainSettings, out: Path, on_progress: ProgressFn | None, 
     report = on_progress if rank == 0 else None
     train_data, val_data = _load_data(settings, config.frame_size, root, classes, report, workers)
     model = _build_model(config, settings.seed)
-    perception_fit = model.perception.fit(log_mel_descriptor(train_data.log_mel), train_data.presence,
-                                          seed=settings.seed) if config.active_queries else {}
+    perception_fit = _fit_perception(model, train_data, settings) if config.active_queries else {}
     for p in model.perception.parameters():
         p.requires_grad_(False)
     optimiser = _optimiser(model, settings)

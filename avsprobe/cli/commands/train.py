@@ -23,6 +23,7 @@ def train_command(
     variant: Annotated[str, typer.Option("--variant", help="Config variant (tiny).")] = "tiny",
     device: Annotated[str, typer.Option("--device", help="torch device (under torchrun, cuda means cuda:LOCAL_RANK).")] = "cpu",
     force: Annotated[bool, typer.Option("--force", help="Start afresh: remove the checkpoint and training state in OUT (only those; a folder without them is refused).")] = False,
+    phi_negatives: Annotated[bool, typer.Option("--phi-negatives", help="Fit the perception module Phi with silence, beds (-90 to -50 LUFS) and noise labelled 'no class'.")] = False,
 ) -> None:
     """Train a reference model; the best epoch on val is kept and an interrupted run resumes."""
     from avsprobe.cli.progress import staged_progress
@@ -33,7 +34,8 @@ def train_command(
     if force:
         clear_training_folder(target)
     settings = TrainSettings(model=model, variant=variant, epochs=epochs, batch_size=batch_size, seed=seed,
-                             data=str(data) if data else None, debias=debias, debias_loss=loss, device=device)
+                             data=str(data) if data else None, debias=debias, debias_loss=loss, device=device,
+                             phi_negatives=phi_negatives)
     printer = console.stdout()
 
     def on_epoch(record: dict) -> None:
