@@ -468,7 +468,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
         "model_variant": adapter.variant(), "model_seed": adapter.training_seed(), "output": adapter.input_spec.output,
         "model_classes": list(_semantic_classes(adapter)),
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
-        "data": source.description, "data_root": str(source.root), "subset": source.subset,
+        "data": source.description, "data_root": str(Path(source.root).resolve()), "subset": source.subset,
         **fingerprints,
         "split": getattr(source.reader, "split", ""), "limit": limit,
         "sample_ids": plan.sample_ids, "jobs_planned": len(plan.jobs),

@@ -268,7 +268,7 @@ def build_coavs(
             counts[f"{a:g}/{b:g}"] = counts.get(f"{a:g}/{b:g}", 0) + 1
         info = {"name": "coavs", "videos": videos, "seed": seed, "levels_lufs": list(levels), "source": source,
                 "balance": schedule_summary(pairs, levels),
-                "source_root": str(source_root) if source_root else None,
+                "source_root": str(Path(source_root).resolve()) if source_root else None,
                 "scenes_available": len(usable), "level_pair_counts": counts, "content_hash": content_hash(tmp)}
         (tmp / "coavs.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info

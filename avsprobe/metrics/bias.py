@@ -177,9 +177,14 @@ def _levels(labels: list[str]) -> list[str]:
 
 
 def miou_by_level(records: pd.DataFrame) -> dict[str, MetricValue]:
-    """mIoU (canonical, per clip then over clips) under each intensity level, plus ``original``, each over
-    the clips that enter that level (the interval resamples only those)."""
+    """mIoU (canonical, per clip then over clips) under each intensity level, each over the clips that enter
+    that level (the interval resamples only those), plus ``original`` over the clips that enter a level: a
+    clip where nothing sounds has no level (the probe does not apply) and, predicted empty, would score 1
+    in the baseline alone, showing a drop from ``original`` to every level that no level causes."""
     table = _clip_table(_intensity_rows(records), "iou")
+    levels = _levels(list(table.columns))
+    if levels and "original" in table:
+        table.loc[table[levels].isna().all(axis=1), "original"] = np.nan
     return {label: _metric(f"miou@{label}", table[label].dropna().to_numpy()) for label in table.columns}
 
 

@@ -86,7 +86,9 @@ def find_run_folders(path: str | Path) -> list[Path]:
         return [p]
     if not p.is_dir():
         raise DataError(f"{p} is not a run folder or a folder of runs")
-    found = sorted(f.parent for f in p.rglob("run.json") if not any(part.startswith(".") for part in f.parts))
+    # hidden folders below the one given are skipped; the path given may itself start with ".." or "."
+    found = sorted(f.parent for f in p.rglob("run.json")
+                   if not any(part.startswith(".") for part in f.relative_to(p).parts))
     if not found:
         raise DataError(f"{p} is not a run folder and holds none (no run.json below it); runs are written by 'avsprobe run'")
     return found
@@ -156,8 +158,10 @@ def coavs_drop(coavs_run: RunResult, runs: list[RunResult]) -> MetricValue | Non
     if not meta_file.is_file():
         return None
     source_root = json.loads(meta_file.read_text()).get("source_root")
+    # folders compared resolved: run.json stores them absolute, older runs and Co-AVS sets as they were given
     original = next((r for r in runs if r is not coavs_run and r.info.get("model_fingerprint") == coavs_run.info.get("model_fingerprint")
-                     and source_root and Path(r.info.get("data_root", "")) == Path(source_root)), None)
+                     and source_root and Path(r.info.get("data_root", "")).resolve() == Path(source_root).resolve()),
+                    None)
     if original is None:
         return None
     with open(root / "manifest.csv", newline="") as f:

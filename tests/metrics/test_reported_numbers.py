@@ -105,3 +105,13 @@ def test_foreground_contrast_subtracts_the_second_branch() -> None:
     expected = 1 / (1 + math.exp(-(2 * math.log(0.8 / 0.2) - math.log(0.3 / 0.7))))
     assert torch.allclose(got, torch.full_like(got, expected), atol=1e-6)
     assert expected > 0.8  # a silent-looking second branch raises the main branch's confidence
+
+
+def test_the_original_row_of_miou_by_level_covers_the_clips_the_levels_cover() -> None:
+    """A silent clip (no level applies; predicted empty it scores 1 in its baseline) stays out of ``original``,
+    which otherwise showed 0.448 beside 0.082 at -23 LUFS, a drop no level caused."""
+    sounding = _intensity_records({"original": 0.6, "-53LUFS": 0.2, "-23LUFS": 0.6}, clips=2)
+    silent = _intensity_records({"original": 1.0}, clips=1).assign(sample_id="silent")
+    levels = bias.miou_by_level(pd.concat([sounding, silent], ignore_index=True))
+    assert levels["original"].value == pytest.approx(0.6) and levels["original"].n_clips == 2
+    assert levels["-23LUFS"].value == pytest.approx(0.6)

@@ -296,3 +296,27 @@ def test_sigterm_stops_the_worker_pool(tmp_path: Path) -> None:
     alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()
              and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
     assert alive == []
+
+
+def test_a_report_of_runs_given_by_a_dotdot_path_from_another_folder(world: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``avsprobe report ../runs/x`` finds the runs (before: "not a run folder", a part starting with "." read as
+    hidden), and run.json stores the data folder absolute, so a report from elsewhere finds it."""
+    import json
+    import os
+
+    from avsprobe.adapters import resolve_model
+    from avsprobe.data.source import open_data
+    from avsprobe.probes.suite import ProbeSuite
+    from avsprobe.report.compute import find_run_folders
+    from avsprobe.runner import run_suite
+
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    relative_data = os.path.relpath(world, tmp_path / "work")
+    run_suite(resolve_model("oracle"), ProbeSuite.single("negative"), open_data(relative_data), tmp_path / "runs" / "x",
+              limit=1, workers=0)
+    assert json.loads((tmp_path / "runs/x/run.json").read_text())["data_root"] == str(world.resolve())
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert find_run_folders(Path("../runs")) == [Path("../runs/x")]
