@@ -66,17 +66,18 @@ def _seed_section(seeds: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     interval of the seed-averaged per-clip values."""
     if not seeds:
         return []
-    lines = ["", "## Seeds", "", "Runs of one model from checkpoints of several training seeds: across-seed mean, "
-             "[min, max] over seeds, and (in parentheses) the 95 % clip-bootstrap interval of the seed-averaged "
-             "per-clip values.", "", "| metric | " + " | ".join(escape.markdown(g) for g in seeds) + " |",
+    lines = ["", "## Seeds", "", "Runs of one model from checkpoints of several training seeds: across-seed mean "
+             "with its seed-level 95 % t-interval, then {min, max} over seeds and (in parentheses) the 95 % "
+             "clip-bootstrap interval of the seed-averaged per-clip values, which leaves the seeds' own variation "
+             "out.", "", "| metric | " + " | ".join(escape.markdown(g) for g in seeds) + " |",
              "|---|" + "---|" * len(seeds)]
     names = list(dict.fromkeys(n for summary in seeds.values() for n in summary))
     for name in names:
         cells = []
         for summary in seeds.values():
             v = summary.get(name)
-            cells.append("–" if v is None else f"{v['mean']:.3f} [{v['min']:.3f}, {v['max']:.3f}] "
-                                               f"({v['ci_low']:.3f}, {v['ci_high']:.3f})")
+            cells.append("–" if v is None else f"{v['mean']:.3f} [{v['seed_ci_low']:.3f}, {v['seed_ci_high']:.3f}] "
+                                               f"{{{v['min']:.3f}, {v['max']:.3f}}} ({v['ci_low']:.3f}, {v['ci_high']:.3f})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 

@@ -15,7 +15,7 @@ from avsprobe.metrics import bias
 from avsprobe.metrics.bias import MetricValue
 from avsprobe.metrics.catalog import catalog, per_clip_metrics
 from avsprobe.metrics.catalog import get as catalog_entry
-from avsprobe.metrics.stats import fscore_with_interval
+from avsprobe.metrics.stats import fscore_with_interval, seed_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -202,8 +202,9 @@ def seed_groups(runs: list[RunResult]) -> list[tuple[str, list[RunResult]]]:
 
 
 def seed_summary(members: list[RunResult]) -> dict[str, dict[str, Any]]:
-    """Per clip-mean metric: each seed's value, their mean and range, and the clip-bootstrap 95 % interval of
-    the seed-averaged per-clip values (over the clips every seed saw)."""
+    """Per clip-mean metric: each seed's value, their mean, the seed-level 95 % t-interval of that mean
+    (``seed_ci_*``), the range, and the clip-bootstrap 95 % interval of the seed-averaged per-clip values
+    (over the clips every seed saw; it leaves the seeds' own variation out)."""
     out: dict[str, dict[str, Any]] = {}
     for name, per_clip_of in per_clip_metrics().items():
         per_seed = [per_clip_of(run.records) for run in members]
@@ -216,7 +217,9 @@ def seed_summary(members: list[RunResult]) -> dict[str, dict[str, Any]]:
             continue
         values = [float(p.mean()) for p in per_seed]
         _, low, high = bias.bootstrap(np.mean([p[shared].to_numpy(np.float64) for p in per_seed], axis=0))
+        _, seed_low, seed_high = seed_interval(values)
         out[name] = {"seeds": {int(r.info["model_seed"]): v for r, v in zip(members, values, strict=True)},
                      "mean": float(np.mean(values)), "min": min(values), "max": max(values),
+                     "seed_ci_low": seed_low, "seed_ci_high": seed_high,
                      "ci_low": float(low), "ci_high": float(high), "n_clips": int(len(shared))}
     return out

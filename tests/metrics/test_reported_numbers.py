@@ -115,3 +115,13 @@ def test_the_original_row_of_miou_by_level_covers_the_clips_the_levels_cover() -
     levels = bias.miou_by_level(pd.concat([sounding, silent], ignore_index=True))
     assert levels["original"].value == pytest.approx(0.6) and levels["original"].n_clips == 2
     assert levels["-23LUFS"].value == pytest.approx(0.6)
+
+
+def test_seed_interval_is_the_student_t_interval() -> None:
+    from avsprobe.metrics.stats import seed_interval
+
+    mean, low, high = seed_interval([0.1, 0.2, 0.3, 0.4, 0.5])
+    # sd = 0.158114, se = 0.0707107, t(0.975, 4) = 2.776445
+    assert mean == pytest.approx(0.3) and high - mean == pytest.approx(2.776445 * 0.0707107, rel=1e-5)
+    assert low == pytest.approx(2 * mean - high)
+    assert math.isnan(seed_interval([0.3])[1]) and math.isnan(seed_interval([])[0])

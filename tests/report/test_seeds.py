@@ -42,5 +42,8 @@ def test_two_seeds_of_one_model_are_grouped(tmp_path: Path) -> None:
     assert fpr["mean"] == pytest.approx(float(np.mean(by_seed)), abs=1e-12)
     assert (fpr["min"], fpr["max"]) == (min(by_seed), max(by_seed))
     assert fpr["ci_low"] <= fpr["mean"] <= fpr["ci_high"]
+    # the seed-level t-interval by hand: two seeds, t(0.975, 1) = 12.706
+    half = 12.706204736174707 * float(np.std(by_seed, ddof=1)) / np.sqrt(2)
+    assert (fpr["seed_ci_low"], fpr["seed_ci_high"]) == pytest.approx((np.mean(by_seed) - half, np.mean(by_seed) + half))
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "## Seeds" in text and "| vanilla (seeds 0, 1) |" in text
