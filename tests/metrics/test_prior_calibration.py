@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
 from avsprobe.metrics.prior_calibration import prior_calibration
+from tests.metrics.records_fixtures import negative_records
 
 POSTERIOR = {"piano": 0.62, "guitar": 0.61, "drum": 0.47, "car": 0.35, "bell": 0.11}
 
 
 def _background_records(coverage_by_class: dict[str, float], clips: int = 5) -> pd.DataFrame:
-    rows = []
-    for c in range(clips):
-        classes = {f"o-{name}": name for name in coverage_by_class}
-        coverage = {f"o-{name}": value for name, value in coverage_by_class.items()}
-        rows.append({"sample_id": f"c{c}", "probe": "negative", "condition_label": "background", "status": "ok",
-                     "annotated": True, "is_baseline": False, "frame": 0, "coverage": json.dumps(coverage),
-                     "applied": json.dumps({"object_classes": classes})})
-    return pd.DataFrame(rows)
+    return negative_records(coverage_by_class, condition="background", clips=clips)
 
 
 def test_coverage_in_the_posteriors_order_is_calibrated() -> None:

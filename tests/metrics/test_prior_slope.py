@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from avsprobe.metrics.catalog import get
 from avsprobe.metrics.prior_slope import prior_slope
+from tests.metrics.records_fixtures import negative_records
 
 FREQUENCY = {"piano": 0.8, "guitar": 0.6, "bell": 0.2}
 
 
 def _records(coverage_by_class: dict[str, float], clips: int = 4) -> pd.DataFrame:
-    """Baseline negative-probe frames where every class has one silent object covered as given."""
-    rows = []
-    for c in range(clips):
-        classes = {f"o-{name}": name for name in coverage_by_class}
-        coverage = {f"o-{name}": value for name, value in coverage_by_class.items()}
-        rows.append({"sample_id": f"c{c}", "probe": "negative", "condition_label": "original", "status": "ok",
-                     "annotated": True, "is_baseline": True, "frame": 0, "coverage": json.dumps(coverage),
-                     "applied": json.dumps({"object_classes": classes, "silent_objects": sorted(classes)})})
-    return pd.DataFrame(rows)
+    return negative_records(coverage_by_class, condition="original", clips=clips)
 
 
 def test_a_prior_proportional_to_frequency_has_its_slope() -> None:

@@ -14,8 +14,6 @@ def metrics_command(
 ) -> None:
     """List the metric definitions: the AVS segmentation metrics (legacy AVSBench modes included) and the
     bias metrics of reports."""
-    from rich.table import Table
-
     from avsprobe.metrics.definitions import METRICS
     from avsprobe.metrics.protocols import PROTOCOL_METRICS
     from avsprobe.report.compute import METRIC_DEFINITIONS
@@ -27,33 +25,28 @@ def metrics_command(
         ids = [] if metric_id else METRICS.names()
         bias_ids = ([metric_id] if metric_id in METRIC_DEFINITIONS else []) if metric_id else list(METRIC_DEFINITIONS)
         protocol_ids = ([metric_id] if metric_id in protocol else []) if metric_id else list(protocol)
-    arrow = {True: "↑", False: "↓"}
-    if ids:
-        table = Table(title="AVS metric definitions", show_lines=False)
-        table.add_column("id", no_wrap=True)  # ids are what a user types: never folded
-        for column in ("inputs", "better", "source", "definition"):
-            table.add_column(column, overflow="fold")
-        for key in ids:
-            d = METRICS.get(key)
-            table.add_row(d.id, d.kind, arrow[d.higher_is_better], d.source, d.formula)
-        console.stdout().print(table)
-    if protocol_ids:
-        table = Table(title="protocol metrics (report sections named after other papers)", show_lines=False)
-        table.add_column("id", no_wrap=True)
-        for column in ("better", "source", "definition"):
-            table.add_column(column, overflow="fold")
-        for key in protocol_ids:
-            m = protocol[key]
-            table.add_row(m.id, arrow[m.higher_is_better], m.source, m.definition)
-        console.stdout().print(table)
-    if bias_ids:
-        from avsprobe.metrics.catalog import get
+    from avsprobe.metrics.catalog import get
 
-        table = Table(title="bias metrics (avsprobe report)", show_lines=False)
-        table.add_column("id", no_wrap=True)
-        for column in ("better", "unit", "definition"):
-            table.add_column(column, overflow="fold")
-        for key in bias_ids:
-            m = get(key)
-            table.add_row(key, {True: "↑", False: "↓", None: "–"}[m.higher_is_better], m.unit, m.definition)
-        console.stdout().print(table)
+    arrow = {True: "↑", False: "↓", None: "–"}
+    if ids:
+        _print_table("AVS metric definitions", ("inputs", "better", "source", "definition"),
+                     [(d.id, d.kind, arrow[d.higher_is_better], d.source, d.formula) for d in map(METRICS.get, ids)])
+    if protocol_ids:
+        _print_table("protocol metrics (report sections named after other papers)", ("better", "source", "definition"),
+                     [(m.id, arrow[m.higher_is_better], m.source, m.definition) for m in map(protocol.get, protocol_ids)])
+    if bias_ids:
+        _print_table("bias metrics (avsprobe report)", ("better", "unit", "definition"),
+                     [(m.name, arrow[m.higher_is_better], m.unit, m.definition) for m in map(get, bias_ids)])
+
+
+def _print_table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """One table: the id column never folded (ids are what a user types), the others folded to the terminal."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    table.add_column("id", no_wrap=True)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.stdout().print(table)

@@ -1,0 +1,22 @@
+"""Hand-made negative-probe records for metric tests: one object per class, covered as given."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+
+def negative_records(coverage_by_class: dict[str, float], *, condition: str, clips: int) -> pd.DataFrame:
+    """``clips`` clips, each one annotated frame of the negative probe's ``condition`` with one object per class
+    covered as given (under ``original``, every object is silent: what ``silent_object_coverage`` scores)."""
+    baseline = condition == "original"
+    rows = []
+    for c in range(clips):
+        classes = {f"o-{name}": name for name in coverage_by_class}
+        coverage = {f"o-{name}": value for name, value in coverage_by_class.items()}
+        applied = {"object_classes": classes, **({"silent_objects": sorted(classes)} if baseline else {})}
+        rows.append({"sample_id": f"c{c}", "probe": "negative", "condition_label": condition, "status": "ok",
+                     "annotated": True, "is_baseline": baseline, "frame": 0, "coverage": json.dumps(coverage),
+                     "applied": json.dumps(applied)})
+    return pd.DataFrame(rows)
