@@ -68,6 +68,16 @@ _LATER_SPEC_FIELDS = {"classes": None, "audio": "waveform", "short_policy": "rep
                       "vggish_pca": None}
 
 
+def _named_files(options: dict[str, Any]) -> dict[str, str]:
+    """The content identity of every option that names an existing file or folder (weights, a repository)."""
+    import os
+
+    from avsprobe.data.fingerprint import path_identity
+
+    return {key: path_identity(value) for key, value in sorted(options.items())
+            if isinstance(value, str) and value and os.path.exists(value)}
+
+
 class ModelAdapter(abc.ABC):
     """Base class of every adapter. Subclasses implement ``predict``; everything else has a default.
 
@@ -113,12 +123,18 @@ class ModelAdapter(abc.ABC):
         return self.options
 
     def fingerprint(self) -> str:
-        """sha256 of the adapter's class, name, options and input spec (override to add weights).
+        """sha256 of the adapter's class, name, options and input spec, and of the content of every option that
+        names a file or folder (:func:`~avsprobe.data.fingerprint.path_identity`: retrained weights at the same
+        path make another model).
 
         Input-spec fields left at their defaults that were added after the first release (``classes``,
         ``audio``, ``short_policy``, ``vggish_weights``, ``vggish_pca``) are left out, so adding them did not
         change any existing model's fingerprint (and runs recorded before still resume)."""
         spec = {k: v for k, v in asdict(self.input_spec).items() if not (k in _LATER_SPEC_FIELDS and v == _LATER_SPEC_FIELDS[k])}
-        blob = json.dumps({"class": f"{type(self).__module__}.{type(self).__qualname__}", "name": self.name,
-                           "options": self.fingerprint_options(), "input_spec": spec}, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        options = self.fingerprint_options()
+        identity = {"class": f"{type(self).__module__}.{type(self).__qualname__}", "name": self.name,
+                    "options": options, "input_spec": spec}
+        files = _named_files(options)
+        if files:  # only then: an adapter without path options keeps the fingerprint it always had
+            identity["files"] = files
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()

@@ -18,7 +18,7 @@ import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["METADATA_FILES", "data_fingerprint", "data_files_fingerprint", "content_hash"]
+__all__ = ["METADATA_FILES", "data_fingerprint", "data_files_fingerprint", "content_hash", "path_identity"]
 
 METADATA_FILES = ("world.json", "metadata.csv", "coavs.json", "s4_meta_data.csv", "ms3_meta_data.csv")
 
@@ -74,3 +74,25 @@ def content_hash(root: str | Path, *, exclude: tuple[str, ...] = ()) -> str:
                 file_digest.update(block)
         digest.update(file_digest.digest())
     return digest.hexdigest()
+
+
+_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def path_identity(path: str | Path) -> str:
+    """What a model option naming a file or folder contributes to the model's identity: a file's size and
+    sha256 (the weights themselves: retraining into the same path changes it, a copy elsewhere does not),
+    a folder's :func:`data_files_fingerprint` (paths, sizes, mtimes: a checkpoint folder rewritten in place
+    changes it). A file's digest is computed once per (path, size, mtime) in a process."""
+    p = Path(path)
+    if p.is_dir():
+        return f"folder:{data_files_fingerprint(p)}"
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _FILE_DIGESTS:
+        digest = hashlib.sha256()
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        _FILE_DIGESTS[key] = digest.hexdigest()
+    return f"file:{st.st_size}:{_FILE_DIGESTS[key]}"

@@ -116,3 +116,51 @@ def test_models_check_times_out_on_an_adapter_that_never_returns() -> None:
     assert time.monotonic() - start < 10
     failed = [r for r in results if not r.passed]
     assert [r.name for r in failed] == ["predict runs"] and "did not return within 0.5 s" in failed[0].detail
+
+
+class _WeightsFromFile(ModelAdapter):
+    """Predicts a constant read from a 'checkpoint' file (the weights a user's adapter would load)."""
+
+    name = "weights-from-file"
+
+    def __init__(self, checkpoint: str) -> None:
+        super().__init__()
+        self.level = float(Path(checkpoint).read_text())
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        b, t, _, h, w = batch.frames.shape
+        return torch.full((b, t, h, w), self.level)
+
+
+def test_retrained_weights_at_the_same_path_are_another_model(tmp_path: Path) -> None:
+    """The weights a path option names are part of the model's identity: retraining into the same path, the
+    resume is refused (before, it resumed stale records, and a larger --limit mixed two models in one folder)."""
+    from avsprobe.data.biaslab.world import build_world
+    from avsprobe.data.source import open_data
+    from avsprobe.errors import ConfigError
+    from avsprobe.probes.suite import ProbeSuite
+    from avsprobe.runner import run_suite
+
+    build_world(tmp_path / "w", clips=10, workers=1)
+    ckpt = tmp_path / "ckpt.pth"
+    ckpt.write_text("5.0")
+    first = _WeightsFromFile.from_options(checkpoint=str(ckpt))
+    source, suite = open_data(tmp_path / "w"), ProbeSuite.single("negative")
+    run_suite(first, suite, source, tmp_path / "r", limit=1, workers=0)
+    before = first.fingerprint()
+    ckpt.write_text("-5.0")  # retrained, same path
+    again = _WeightsFromFile.from_options(checkpoint=str(ckpt))
+    assert again.fingerprint() != before
+    with pytest.raises(ConfigError, match="model_fingerprint differs"):
+        run_suite(again, suite, source, tmp_path / "r", limit=2, workers=0)
+    copy = tmp_path / "copy.pth"
+    copy.write_text("-5.0")
+    moved = _WeightsFromFile.from_options(checkpoint=str(copy))
+    # a copy elsewhere: another path option (so another fingerprint), but the same content identity
+    assert _content(moved) == _content(again)
+
+
+def _content(adapter: ModelAdapter) -> str:
+    from avsprobe.adapters.base import _named_files
+
+    return next(iter(_named_files(adapter.options).values()))
