@@ -103,8 +103,9 @@ def _build(cls: type, options: dict[str, Any]) -> ModelAdapter:
                            f"{', '.join(unknown)}; it takes {', '.join(valid) if valid else 'no options'}")
     try:
         return cls.from_options(**options)
-    except TypeError as exc:
-        raise AdapterError(f"cannot build {cls.__name__} with options {options}: {exc}") from exc
+    except (TypeError, ValueError) as exc:  # a value of the wrong kind (alpha=abc) is a user's error, not a crash
+        raise AdapterError(f"cannot build {getattr(cls, 'name', '') or cls.__name__} with options {options}: {exc}"
+                           ) from None
 
 
 def resolve_model(spec: str, options: dict[str, Any] | None = None, *, debias: str | None = None) -> ModelAdapter:
@@ -134,5 +135,11 @@ def resolve_model(spec: str, options: dict[str, Any] | None = None, *, debias: s
         from avsprobe.adapters.builtin import Contrastive, parse_options
 
         extra = parse_options([a for a in args.split(",") if a]) if args else {}
-        adapter = Contrastive(adapter, **extra)
+        unknown = sorted(set(extra) - {"alpha"})
+        if unknown:
+            raise ConfigError(f"--debias contrastive takes alpha=A only, not {', '.join(unknown)}")
+        try:
+            adapter = Contrastive(adapter, **extra)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"--debias {debias!r}: {exc}") from None
     return adapter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,8 +177,14 @@ class PredictionsAdapter(ModelAdapter):
         return digest.hexdigest()
 
 
+_INT = re.compile(r"[+-]?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[+-]?((0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+|0|[1-9][0-9]*)([eE][+-]?[0-9]+)?")
+
+
 def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["alpha=1", "name=x"]`` -> ``{"alpha": 1, "name": "x"}`` (numbers and booleans converted)."""
+    """``["alpha=1", "name=x"]`` -> ``{"alpha": 1, "name": "x"}``: booleans, and numbers written as numbers
+    (``1``, ``-0.5``, ``1e-3``) are converted; anything else stays text (``007``, a run id, stays ``"007"``;
+    ``nan`` and ``inf`` stay words, never a number no option means)."""
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -186,13 +193,10 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
         lowered = value.lower()
         if lowered in ("true", "false"):
             options[key] = lowered == "true"
-            continue
-        for cast in (int, float):
-            try:
-                options[key] = cast(value)
-                break
-            except ValueError:
-                continue
+        elif _INT.fullmatch(value):
+            options[key] = int(value)
+        elif _FLOAT.fullmatch(value):
+            options[key] = float(value)
         else:
             options[key] = value
     return options

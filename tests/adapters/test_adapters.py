@@ -164,3 +164,22 @@ def _content(adapter: ModelAdapter) -> str:
     from avsprobe.adapters.base import _named_files
 
     return next(iter(_named_files(adapter.options).values()))
+
+
+def test_option_values_become_numbers_only_when_written_as_numbers() -> None:
+    from avsprobe.adapters.builtin import parse_options
+
+    parsed = parse_options(["a=1", "b=-0.5", "c=1e-3", "d=007", "e=nan", "f=inf", "g=true", "h=0.25"])
+    assert parsed == {"a": 1, "b": -0.5, "c": 0.001, "d": "007", "e": "nan", "f": "inf", "g": True, "h": 0.25}
+
+
+def test_bad_option_values_are_one_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """alpha=abc and a misspelt contrastive option: one error line naming the option (before: tracebacks)."""
+    from tests.cli.test_app import run_cli
+
+    code, _, err = run_cli(["models", "check", "ours", "--model-opt", "alpha=abc"], capsys)
+    assert code == 1 and "Traceback" not in err and "alpha" in err and "abc" in err
+    with pytest.raises(ConfigError, match="takes alpha=A only, not alpa"):
+        resolve_model("oracle", debias="contrastive:alpa=1")
+    with pytest.raises(ConfigError, match="could not convert"):
+        resolve_model("oracle", debias="contrastive:alpha=abc")
