@@ -183,3 +183,16 @@ def test_bad_option_values_are_one_clear_error(capsys: pytest.CaptureFixture[str
         resolve_model("oracle", debias="contrastive:alpa=1")
     with pytest.raises(ConfigError, match="could not convert"):
         resolve_model("oracle", debias="contrastive:alpha=abc")
+
+
+class _AllNaN(ModelAdapter):
+    name = "all-nan"
+
+    def predict(self, batch):  # noqa: ANN001, ANN201
+        b, t, _, h, w = batch.frames.shape
+        return torch.full((b, t, h, w), float("nan"))
+
+
+def test_models_check_fails_nan_as_not_finite_not_as_non_deterministic() -> None:
+    results = {r.name: r for r in check_adapter(_AllNaN())}
+    assert not results["finite logits"].passed and results["deterministic"].passed
