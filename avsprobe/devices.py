@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from avsprobe.errors import ConfigError
 
-__all__ = ["check_device"]
+__all__ = ["check_device", "resolve_device"]
+
+
+def resolve_device(device: str) -> str:
+    """``auto``: ``cuda`` when torch sees a CUDA device, else ``cpu``; any other string as given."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def check_device(device: str) -> str:

@@ -13,7 +13,7 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data", "-d", help="Data folder (bias lab or AVSBench); default: the built-in bias lab."),
 ]
-Device = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, ...")]
+Device = Annotated[str, typer.Option("--device", help="torch device: auto (CUDA when present, else the CPU), cpu, cuda, cuda:1, ...")]
 BatchSize = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Clips per model call.")]
 Limit = Annotated[int | None, typer.Option("--limit", min=1, help="Use only the first N clips.")]
 Subset = Annotated[

@@ -63,3 +63,14 @@ def test_check_runs_on_resolved_lazy_entries() -> None:
 def test_import_attr_errors(spec: str) -> None:
     with pytest.raises(ConfigError):
         import_attr(spec)
+
+
+def test_device_auto_is_cuda_when_present_else_cpu(monkeypatch) -> None:  # noqa: ANN001
+    import torch
+
+    from avsprobe.devices import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device("cuda:1") == "cuda:1"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda"

@@ -23,7 +23,7 @@ def run_command(
     data: DataDir = None,
     subset: Subset = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Runs folder; the run goes to OUT/<model>/<suite>.")] = Path("runs"),
-    device: Device = "cpu",
+    device: Device = "auto",
     batch_size: BatchSize = 8,
     limit: Limit = None,
     split: Annotated[str, typer.Option("--split", help="Split of the data.")] = "test",
@@ -52,7 +52,9 @@ def run_command(
     with progress_bar("preparing data (the default bias lab is built on first use)") as on_progress:
         source = open_data(data, split=split, subset=subset, on_progress=on_progress)
     run_dir = out / model_folder_name(adapter) / chosen.name
-    chosen_shard, device, is_distributed = distributed_shard(parse_shard(shard), device)
+    from avsprobe.devices import resolve_device
+
+    chosen_shard, device, is_distributed = distributed_shard(parse_shard(shard), resolve_device(device))
     where = f" (shard {chosen_shard[0]}/{chosen_shard[1]})" if chosen_shard else ""
     try:
         with progress_bar(f"{adapter.name} x {chosen.name}{where}") as on_progress:
@@ -96,7 +98,7 @@ def models_command(ctx: typer.Context) -> None:
 @models_app.command("check")
 def models_check_command(
     model: Annotated[str, typer.Argument(help="Adapter to check (any --model string).")],
-    device: Device = "cpu",
+    device: Device = "auto",
     model_opt: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=0.001,
@@ -109,8 +111,10 @@ def models_check_command(
     from avsprobe.adapters import resolve_model
     from avsprobe.adapters.builtin import parse_options
     from avsprobe.adapters.check import check_adapter
+    from avsprobe.devices import resolve_device
 
-    results = check_adapter(resolve_model(model, parse_options(model_opt or [])), device=device, timeout_s=timeout)
+    results = check_adapter(resolve_model(model, parse_options(model_opt or [])), device=resolve_device(device),
+                            timeout_s=timeout)
     if as_json:
         console.stdout().print_json(json.dumps([{"check": r.name, "passed": r.passed, "warning": r.warning,
                                                  "detail": r.detail} for r in results]))
