@@ -67,6 +67,9 @@ class RunSummary:
     not_applicable: int
     resumed: int
     batch: BatchChoice | None = None
+    reasons: tuple[tuple[str, str, str, int], ...] = ()
+    """``(status, probe, reason, jobs)`` of the jobs that failed or did not apply in this invocation, most
+    frequent first."""
 
 
 def _git_hash() -> str | None:
@@ -513,6 +516,7 @@ class _ModelRun:
     run_dir: Path
     done: set[tuple[str, str]]
     counts: dict[str, int] = field(default_factory=lambda: {"ok": 0, "failed": 0, "not_applicable": 0})
+    reasons: dict[tuple[str, str, str], int] = field(default_factory=dict)
     pending: list[dict[str, Any]] = field(default_factory=list)
     part_tag: str = ""
 
@@ -522,6 +526,8 @@ class _ModelRun:
     def add(self, rows: list[dict[str, Any]]) -> None:
         for status in self.counts:
             self.counts[status] += len({r["job_index"] for r in rows if r["status"] == status})
+        for key in {(r["job_index"], r["status"], r["probe"], r["reason"]) for r in rows if r["status"] != "ok"}:
+            self.reasons[key[1:]] = self.reasons.get(key[1:], 0) + 1
         self.pending += rows
 
     def flush(self) -> None:
@@ -770,5 +776,6 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
                 scoring.append(scorer.submit(record, chunk, logits))
             while scoring:
                 scoring.popleft().result()
-    return [RunSummary(m.run_dir, len(mine), m.counts["ok"], m.counts["failed"], m.counts["not_applicable"], r)
+    return [RunSummary(m.run_dir, len(mine), m.counts["ok"], m.counts["failed"], m.counts["not_applicable"], r,
+                       reasons=tuple((*key, n) for key, n in sorted(m.reasons.items(), key=lambda kv: (-kv[1], kv[0]))))
             for m, r in zip(models, resumed, strict=True)]

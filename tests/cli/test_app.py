@@ -84,3 +84,19 @@ def test_python_dash_m(args: list[str]) -> None:
     proc = subprocess.run([sys.executable, *args], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "avsprobe" in proc.stdout
+
+
+def test_run_ends_with_its_reasons_and_fails_when_every_job_failed(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    """An empty predictions folder: every job fails; run prints the top reason with its count and exits 1
+    (before: exit 0 and no reason)."""
+    from avsprobe.data.biaslab.world import build_world
+
+    build_world(tmp_path / "w", clips=10, workers=1)
+    (tmp_path / "preds").mkdir()
+    code, out, err = run_cli(["run", "--model", f"predictions:{tmp_path / 'preds'}", "--probe", "negative",
+                              "--data", str(tmp_path / "w"), "--limit", "2", "--out", str(tmp_path / "runs")], capsys)
+    assert code == 1, out + err
+    assert "failed (negative):" in out and "every job that ran failed" in err
+    code, out, _ = run_cli(["run", "--model", "oracle", "--probe", "swap", "--data", str(tmp_path / "w"),
+                            "--limit", "3", "--out", str(tmp_path / "runs")], capsys)
+    assert code == 0 and "not applicable (swap):" in out

@@ -69,6 +69,18 @@ def run_command(
     console.stdout().print(
         f"{summary.jobs} jobs{where}: {summary.ok} ok, {summary.failed} failed, {summary.not_applicable} not "
         f"applicable{resumed}\nrecords written to [bold]{run_dir}[/] (parts/*.parquet, run.json)", soft_wrap=True)
+    for status, probe, reason, count in summary.reasons[:TOP_REASONS]:
+        kind = "failed" if status == "failed" else "not applicable"
+        console.stdout().print(f"  {count} {kind} ({probe}): {reason}", soft_wrap=True, markup=False)
+    if len(summary.reasons) > TOP_REASONS:
+        console.stdout().print(f"  ... and {len(summary.reasons) - TOP_REASONS} other reasons (the records' reason "
+                               "column has them all)", soft_wrap=True)
+    if summary.failed and not summary.ok and not summary.resumed:
+        raise ConfigError(f"every job that ran failed ({summary.failed}); the reasons are above")
+
+
+TOP_REASONS = 5
+"""Reasons ``run`` prints after its counts (most frequent first)."""
 
 
 @models_app.callback()
