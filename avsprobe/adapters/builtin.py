@@ -126,8 +126,9 @@ class PredictionsAdapter(ModelAdapter):
     """Masks predicted elsewhere, read back from PNGs named as an ``avsprobe export`` manifest says.
 
     ``DIR`` holds, for every exported clip ``{name}`` (see ``manifest.csv``), one mask per frame as
-    ``{name}/{name}_{k}.png`` or ``{name}_{k}.png`` with ``k`` from 0 (the AVSBench reference saves them
-    that way; 1-based names are accepted too). Nonzero colour pixels are the object (alpha is ignored).
+    ``{name}/{name}_{k}.png``, ``{name}_{k}.png`` or, as AVSBench's own ``save_mask`` writes them,
+    ``{category}/{name}/{name}_{k}.png``, with ``k`` from 0 (1-based names are accepted too). Nonzero colour
+    pixels are the object (alpha is ignored). A missing mask names the paths tried.
     """
 
     name = "predictions"
@@ -143,12 +144,17 @@ class PredictionsAdapter(ModelAdapter):
         return {"dir": self.directory.resolve().name}
 
     def _mask_file(self, name: str, k: int) -> Path:
-        for base in (self.directory / name, self.directory):
+        if not hasattr(self, "_categories"):  # save_mask's category level: the folders directly in DIR
+            self._categories = sorted(p for p in self.directory.iterdir() if p.is_dir())
+        bases = [self.directory / name, self.directory, *(c / name for c in self._categories if (c / name).is_dir())]
+        for base in bases:
             for index in (k, k + 1):
                 path = base / f"{name}_{index}.png"
                 if path.is_file() and (index == k or not (base / f"{name}_0.png").is_file()):
                     return path
-        raise AdapterError(f"no predicted mask for clip {name!r} frame {k} under {self.directory}")
+        tried = ", ".join(str(p) for p in (self.directory / name / f"{name}_{k}.png", self.directory / f"{name}_{k}.png",
+                                           self.directory / "CATEGORY" / name / f"{name}_{k}.png"))
+        raise AdapterError(f"no predicted mask for clip {name!r} frame {k}: tried {tried} (and 1-based names)")
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
         import torch

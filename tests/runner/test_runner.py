@@ -219,3 +219,32 @@ def test_thumbnails_binarise_as_the_records_do(source, tmp_path: Path) -> None: 
     ok = records[records.status == "ok"]
     assert len(ok) > 0 and (ok.pred_area == 0).all()
     assert all(not unpack_thumbnail(t).any() for t in ok.pred_thumb)  # before: every thumbnail pixel was on
+
+
+def test_predictions_in_avsbench_save_mask_layout_are_read(source, tmp_path: Path) -> None:  # noqa: ANN001
+    """AVSBench's own save_mask writes {base}/{category}/{name}/{name}_{k}.png: read like the flat layout
+    (before, 30 of 30 jobs failed); a missing mask names the paths tried."""
+    import csv
+
+    from avsprobe.data.avsbench import S4Reader
+    from avsprobe.errors import AdapterError
+    from avsprobe.probes.export import export_probe_set
+
+    suite = ProbeSuite.single("intensity")
+    export_probe_set(tmp_path / "exp", source.reader, suite.build(), suite, "s4", limit=2)
+    s4 = S4Reader(tmp_path / "exp" / "Single-source", "test")
+    with open(tmp_path / "exp" / "manifest.csv") as f:
+        category = {row["name"]: row["category"] for row in csv.DictReader(f)}
+    preds = tmp_path / "preds"
+    for name in s4.sample_ids():
+        folder = preds / category[name] / name
+        folder.mkdir(parents=True)
+        for k, frame in enumerate(s4.read(name).frames):
+            Image.fromarray(((frame[..., 0] > 128) * 255).astype(np.uint8)).save(folder / f"{name}_{k}.png")
+    run_suite(resolve_model(f"predictions:{preds}"), suite, source, tmp_path / "from_files", limit=2)
+    run_suite(RedChannel(), suite, source, tmp_path / "python", limit=2)
+    a = load_records(tmp_path / "from_files").drop(columns="model")
+    assert (a.status == "ok").sum() > 0
+    pd.testing.assert_frame_equal(a, load_records(tmp_path / "python").drop(columns="model"))
+    with pytest.raises(AdapterError, match="tried .*missing_0.png"):
+        resolve_model(f"predictions:{preds}")._mask_file("missing", 0)
