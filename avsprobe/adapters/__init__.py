@@ -62,7 +62,20 @@ def _load_class(spec: str) -> type:
             return getattr(module, attr)
         except AttributeError:
             raise ConfigError(f"{path} has no class {attr!r}") from None
+    _working_folder_importable(path_part)
     return import_attr(spec)  # type: ignore[return-value]
+
+
+def _working_folder_importable(module: str) -> None:
+    """Let ``module:Class`` name a module in the working folder, as ``python -m`` would: the ``avsprobe``
+    command's own folder is on ``sys.path``, the user's is not."""
+    import sys
+
+    top = module.split(".")[0]
+    cwd = Path.cwd()
+    if (top and importlib.util.find_spec(top) is None and ((cwd / f"{top}.py").is_file() or (cwd / top).is_dir())
+            and str(cwd) not in sys.path):
+        sys.path.insert(0, str(cwd))
 
 
 def entry_point_adapters() -> dict[str, str]:

@@ -196,3 +196,14 @@ class _AllNaN(ModelAdapter):
 def test_models_check_fails_nan_as_not_finite_not_as_non_deterministic() -> None:
     results = {r.name: r for r in check_adapter(_AllNaN())}
     assert not results["finite logits"].passed and results["deterministic"].passed
+
+
+def test_module_class_from_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--model mymodel:MyAdapter`` with mymodel.py in the working folder (before: "cannot import module")."""
+    import sys
+
+    (tmp_path / "my_working_model.py").write_text(
+        "from avsprobe.adapters.testing import OracleAdapter\n\nclass MyAdapter(OracleAdapter):\n    name = 'mine'\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    assert resolve_model("my_working_model:MyAdapter").name == "mine"
