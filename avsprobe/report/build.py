@@ -112,6 +112,7 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
                   "to complete them.", ""]
         lines += [f"- {md(model)} ({md(str(path))}): {done} of {planned} jobs recorded"
                   for model, path, (done, planned) in unfinished]
+    lines += _clip_set_warning(runs)
     missed = [(run.model, level, n) for run, m in zip(runs, metrics, strict=True) for level, n in m.missed_levels.items()]
     if missed:
         lines += ["", "## Conditions left out", "",
@@ -164,6 +165,26 @@ def _protocol_sections(runs: Sequence[RunResult], metrics: Sequence[RunMetrics])
         lines += ["", f"## {title}", "", note, "", "| model | negative audio | " + " | ".join(columns) + " |",
                   "|---|---|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(escape.markdown(c) for c in r) + " |" for r in rows]
+    return lines
+
+
+def _clip_set_warning(runs: Sequence[RunResult]) -> list[str]:
+    """A section when runs over the same data evaluated different clips: their numbers are not comparable
+    clip for clip (the paired differences use only the clips both saw)."""
+    by_data: dict[str, list[tuple[str, frozenset[str]]]] = {}
+    for run in runs:
+        clips = frozenset(run.records.loc[run.records.status == "ok", "sample_id"])
+        by_data.setdefault(str(run.info.get("data_fingerprint")), []).append((run.model, clips))
+    lines: list[str] = []
+    for members in by_data.values():
+        if len({clips for _, clips in members}) > 1:
+            shared = frozenset.intersection(*(clips for _, clips in members))
+            if not lines:
+                lines = ["", "## Runs over different clips", "",
+                         "These runs of the same data evaluated different clips, so their metrics cover different "
+                         "samples (rerun with the same --limit to compare them):", ""]
+            lines += [f"- {escape.markdown(model)}: {len(clips)} clips ({len(shared)} shared by all of these runs)"
+                      for model, clips in members]
     return lines
 
 

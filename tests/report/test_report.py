@@ -477,3 +477,22 @@ def test_the_class_filter_matches_class_names_exactly() -> None:
     page = _page([card])
     assert 'data-classes="[&quot;grand piano&quot;, &quot;dog&quot;]"' in page
     assert "JSON.parse(card.dataset.classes).includes(c)" in page
+
+
+def test_the_report_warns_when_runs_cover_different_clips(tmp_path: Path) -> None:
+    from avsprobe.data.biaslab.world import build_world
+    from avsprobe.data.source import open_data
+    from avsprobe.probes.suite import ProbeSuite
+    from avsprobe.report.build import build_report
+
+    build_world(tmp_path / "w", clips=20, workers=2)
+    source = open_data(tmp_path / "w")
+    run_suite(resolve_model("oracle"), ProbeSuite.single("negative"), source, tmp_path / "a", limit=2)
+    run_suite(resolve_model("full"), ProbeSuite.single("negative"), source, tmp_path / "b", limit=3)
+    build_report([tmp_path / "a", tmp_path / "b"], tmp_path / "rep", formats=["md"])
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "## Runs over different clips" in text
+    assert "- oracle: 2 clips (2 shared by all of these runs)" in text and "- full: 3 clips" in text
+    run_suite(resolve_model("full"), ProbeSuite.single("negative"), source, tmp_path / "c", limit=2)
+    build_report([tmp_path / "a", tmp_path / "c"], tmp_path / "rep2", formats=["md"])
+    assert "Runs over different clips" not in (tmp_path / "rep2" / "report.md").read_text()
