@@ -104,7 +104,8 @@ def test_frames_of_different_sizes_fail_their_clip_naming_the_file(world: Path, 
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(clip / "frames" / "3.png")
     code, out, err = run_cli(["run", "--model", "oracle", "--probe", "negative", "--data", str(copy), "--limit", "1",
                               "--out", str(tmp_path / "o")], capsys)
-    assert code == 0, out + err
+    # every job that ran failed: exit 1, the reason (the file) printed with its count, the records written
+    assert code == 1 and str(clip / "frames" / "3.png") in out and "every job that ran failed" in err, out + err
     from avsprobe.results import load_records
 
     records = load_records(tmp_path / "o/oracle/negative")
