@@ -100,6 +100,8 @@ def test_build_coavs_from_avsbench_uses_avss_scenes_and_the_s4_bank(tmp_path: Pa
     assert code == 0, stdout + stderr
     info = json.loads((out / "coavs.json").read_text())
     assert info["scenes_available"] == 1 and set(info["level_pair_counts"].values()) == {1}
+    # one scene in 36 videos: said, not silent (issue 35)
+    assert "each of the 1 scenes appears in about 36 videos" in stderr
     with open(out / "manifest.csv") as f:
         rows = list(csv.DictReader(f))
     assert {r["clip_a"] for r in rows} == {"clipB"} and {r["clip_b"] for r in rows} == {"clipA"}  # dog, piano

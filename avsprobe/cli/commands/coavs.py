@@ -65,3 +65,12 @@ def build_coavs_command(
     console.stdout().print(f"Co-AVS written to [bold]{out}[/]: {videos} videos from {info['scenes_available']} scenes; "
                            f"{info['balance']}; manifest {out / 'manifest.csv'}", soft_wrap=True)
     console.stdout().print(f"content hash: {info['content_hash']}")
+    reuse = videos / max(1, int(info["scenes_available"]))  # type: ignore[arg-type]
+    if reuse > REUSE_WARNING:
+        console.stderr().print(f"[yellow]warning:[/] each of the {info['scenes_available']} scenes appears in about "
+                               f"{reuse:.0f} videos (the same frames under other level pairs and clean clips): "
+                               "the set measures those scenes' objects, not the data set's", soft_wrap=True)
+
+
+REUSE_WARNING = 3.0
+"""Videos per qualifying scene above which ``build-coavs`` warns (the paper's set: 450 videos of many scenes)."""
