@@ -415,25 +415,44 @@ def prior_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
     return out
 
 
-def prior_corr(records: pd.DataFrame, train_frequency: dict[str, float]) -> MetricValue:
-    """Spearman correlation over classes of ``prior_score`` with the class's training sounding frequency."""
-    from scipy.stats import spearmanr
+def class_profile_metric(coverage: pd.DataFrame, target: dict[str, float], name: str,
+                         statistic: Callable[[np.ndarray, np.ndarray], float], *, min_classes: int = 1) -> MetricValue:
+    """A statistic of a model's per-class coverage against a per-class ``target`` (training frequency, a
+    posterior), with a clip-bootstrap interval.
 
-    cov = _object_coverage_negative(records)
-    classes = sorted(c for c in cov.class_name.unique() if c in train_frequency)
-    if len(classes) < 3:
-        return MetricValue("prior_corr", math.nan, math.nan, math.nan, 0)
-    table = cov.pivot_table(index="sample_id", columns="class_name", values="coverage", aggfunc="mean")[classes]
-    frequency = np.array([train_frequency[c] for c in classes])
+    Args:
+        coverage: ``_object_coverage_negative`` rows (``sample_id``, ``class_name``, ``coverage``).
+        statistic: ``(class means, targets) -> float`` over the classes whose clip-averaged coverage is
+            finite in a resample.
+        min_classes: fewer classes with a target than this: NaN over 0 clips.
+    """
+    classes = sorted(c for c in coverage.class_name.unique() if c in target)
+    if len(classes) < min_classes or not classes:
+        return MetricValue(name, math.nan, math.nan, math.nan, 0)
+    table = coverage.pivot_table(index="sample_id", columns="class_name", values="coverage", aggfunc="mean")[classes]
+    targets = np.array([target[c] for c in classes])
 
-    def corr(values: np.ndarray) -> float:
+    def over_classes(values: np.ndarray) -> float:
         means = _column_means(values)
         keep = np.isfinite(means)
-        if keep.sum() < 3 or np.ptp(means[keep]) == 0 or np.ptp(frequency[keep]) == 0:
-            return math.nan
-        return float(spearmanr(means[keep], frequency[keep]).statistic)
+        return statistic(means[keep], targets[keep])
 
-    return _metric("prior_corr", table.to_numpy(), corr)
+    return _metric(name, table.to_numpy(), over_classes)
+
+
+def spearman_over_classes(means: np.ndarray, targets: np.ndarray) -> float:
+    """Spearman correlation of class means with their targets; NaN below 3 classes or where either is flat."""
+    from scipy.stats import spearmanr
+
+    if means.size < 3 or np.ptp(means) == 0 or np.ptp(targets) == 0:
+        return math.nan
+    return float(spearmanr(means, targets).statistic)
+
+
+def prior_corr(records: pd.DataFrame, train_frequency: dict[str, float]) -> MetricValue:
+    """Spearman correlation over classes of ``prior_score`` with the class's training sounding frequency."""
+    return class_profile_metric(_object_coverage_negative(records), train_frequency, "prior_corr",
+                                spearman_over_classes, min_classes=3)
 
 
 def follow_rate_per_clip(records: pd.DataFrame) -> pd.Series:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from avsprobe.metrics import bias
 from avsprobe.metrics.catalog import BiasMetric, Contribution, register
 
@@ -28,23 +26,9 @@ __all__ = ["prior_calibration"]
 
 def prior_calibration(records: pd.DataFrame, posterior: dict[str, float]) -> bias.MetricValue:
     """Spearman over classes of clip-averaged coverage under the background bed with the class posterior."""
-    from scipy.stats import spearmanr
-
-    cov = bias._object_coverage_negative(records, {"background"})
-    classes = sorted(c for c in cov.class_name.unique() if c in posterior and math.isfinite(posterior[c]))
-    if len(classes) < 3:
-        return bias.MetricValue("prior_calibration", math.nan, math.nan, math.nan, 0)
-    table = cov.pivot_table(index="sample_id", columns="class_name", values="coverage", aggfunc="mean")[classes]
-    target = np.array([posterior[c] for c in classes])
-
-    def corr(values: np.ndarray) -> float:
-        means = bias._column_means(values)
-        keep = np.isfinite(means)
-        if keep.sum() < 3 or np.ptp(means[keep]) == 0 or np.ptp(target[keep]) == 0:
-            return math.nan
-        return float(spearmanr(means[keep], target[keep]).statistic)
-
-    return bias._metric("prior_calibration", table.to_numpy(), corr)
+    known = {c: p for c, p in posterior.items() if math.isfinite(p)}  # a class never seen under the bed alone
+    return bias.class_profile_metric(bias._object_coverage_negative(records, {"background"}), known,
+                                     "prior_calibration", bias.spearman_over_classes, min_classes=3)
 
 
 def _compute(records: pd.DataFrame, info: dict[str, Any], headline: dict[str, bias.MetricValue]) -> Contribution:

@@ -26,21 +26,13 @@ __all__ = ["prior_slope"]
 
 def prior_slope(records: pd.DataFrame, train_frequency: dict[str, float]) -> bias.MetricValue:
     """The slope of per-class silent-object coverage on the training sounding frequency, with its interval."""
-    silent = bias._object_coverage_negative(records, silent_only=True)
-    silent = silent[silent.class_name.isin(list(train_frequency))]
-    if silent.empty:
-        return bias.MetricValue("prior_slope", math.nan, math.nan, math.nan, 0)
-    table = silent.pivot_table(index="sample_id", columns="class_name", values="coverage", aggfunc="mean")
-    frequency = np.array([train_frequency[c] for c in table.columns])
-
-    def slope(values: np.ndarray) -> float:
-        means = bias._column_means(values)
-        keep = np.isfinite(means)
-        if keep.sum() < 2 or np.ptp(frequency[keep]) == 0:
+    def slope(means: np.ndarray, frequency: np.ndarray) -> float:
+        if means.size < 2 or np.ptp(frequency) == 0:
             return math.nan
-        return float(np.polyfit(frequency[keep], means[keep], 1)[0])
+        return float(np.polyfit(frequency, means, 1)[0])
 
-    return bias._metric("prior_slope", table.to_numpy(), slope)
+    return bias.class_profile_metric(bias._object_coverage_negative(records, silent_only=True), train_frequency,
+                                     "prior_slope", slope)
 
 
 def _compute(records: pd.DataFrame, info: dict[str, Any], headline: dict[str, bias.MetricValue]) -> Contribution:

@@ -41,7 +41,7 @@ from avsprobe.metrics.bias import (
     percentile_interval,
     resample_weights,
 )
-from avsprobe.metrics.stats import fscore_with_interval
+from avsprobe.metrics.stats import frame_stats_of, fscore_with_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -120,17 +120,14 @@ def _against_original(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _script_values(scored: pd.DataFrame, batch_clips: int) -> dict[str, MetricValue]:
     """mIoU, F and FPR of AVSBench-Robust's test loop over the rows (clips in dataset order)."""
-    from avsprobe.metrics.binary import BinaryFrameStats, legacy_fpr, legacy_fscore, legacy_miou
+    from avsprobe.metrics.binary import legacy_fpr, legacy_fscore, legacy_miou
 
     ordered = scored.sort_values(["job_index", "frame"], kind="stable")
     frames = ordered.groupby("sample_id", sort=False).size()
     n = len(frames)
     if frames.nunique() != 1:  # the script's batches hold whole clips of one length
         return {k: MetricValue(k, math.nan, math.nan, math.nan, n) for k in ("miou", "fscore", "fpr")}
-    stats = BinaryFrameStats(ordered.intersection.to_numpy(np.int64), ordered.pred_area.to_numpy(np.int64),
-                             ordered.expected_area.to_numpy(np.int64), int(ordered.num_pixels.iloc[0]),
-                             np.stack(ordered.tp_at.to_numpy()).astype(np.int64),
-                             np.stack(ordered.pp_at.to_numpy()).astype(np.int64))
+    stats = frame_stats_of(ordered)
     per_clip = int(frames.iloc[0])
     values = {"miou": legacy_miou(stats, batch_size=batch_clips, frames_per_clip=per_clip),
               "fscore": legacy_fscore(stats, batch_size=batch_clips, frames_per_clip=per_clip),
