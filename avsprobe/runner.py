@@ -162,6 +162,7 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
         binarize,
         binary_frame_stats_many,
         clips_object_counts,
+        clips_object_scores,
         coverage_from_counts,
         frame_iou,
     )
@@ -192,12 +193,15 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
     masks_by_clip = [np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
                      for clip, names in zip(probed, names_by_clip, strict=True)]
     counts_by_clip = clips_object_counts(logits, masks_by_clip)
+    scores_by_clip = clips_object_scores(logits, masks_by_clip)
     rows = []
     for i, (base, clip) in enumerate(zip(bases, probed, strict=True)):
         names = names_by_clip[i]
         areas = counts_by_clip[i][1] if names else None
         coverage = coverage_from_counts(*counts_by_clip[i]) if names else None
         applied = json.dumps(clip.applied, sort_keys=True, default=float)
+        # threshold curves per object only where a metric reads them (the negative probe: matched recall)
+        curves = base["probe"] == "negative"
         for k in range(t):
             f = i * t + k
             rows.append({
@@ -210,9 +214,25 @@ def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torc
                 "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
                                         for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
                 "object_area": json.dumps({n: int(areas[k, o]) for o, n in enumerate(names)}),
+                "object_score": _object_means_json(names, scores_by_clip[i], k),
+                "object_covered_at": _object_curves_json(names, scores_by_clip[i], k) if curves else "{}",
                 "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {}),
                 **(_original_fields(*original[i], t, k) if i in original else {})})
     return rows
+
+
+def _object_means_json(names: list[str], scores: tuple[np.ndarray, np.ndarray] | None, k: int) -> str:
+    """Frame ``k``'s mean predicted probability per object (null where the object is absent)."""
+    if not names or scores is None:
+        return "{}"
+    return json.dumps({n: None if math.isnan(v) else v for n, v in zip(names, scores[0][k].tolist(), strict=True)})
+
+
+def _object_curves_json(names: list[str], scores: tuple[np.ndarray, np.ndarray] | None, k: int) -> str:
+    """Frame ``k``'s covered pixels per object at :data:`~avsprobe.metrics.binary.OBJECT_THRESHOLDS`."""
+    if not names or scores is None:
+        return "{}"
+    return json.dumps({n: scores[1][k, o].tolist() for o, n in enumerate(names)})
 
 
 @functools.lru_cache(maxsize=16)
@@ -328,13 +348,18 @@ def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, dev
     rows = [row for base, ok in zip(bases, finite, strict=True) if not ok
             for row in _empty_rows(base, "failed", "logits contain NaN or inf")]
     keep = [i for i, ok in enumerate(finite) if ok]
-    if keep and semantic:
+    if not keep:
+        return rows
+    with torch.no_grad():
+        notes = adapter.frame_notes(call.batch)
+    extra = [notes[i] if notes else [{} for _ in range(expected[1])] for i in keep]
+    if semantic:
         parts = [semantic_parts(items[i][3], logits[i], classes) for i in keep]
-        rows += _score([bases[i] for i in keep], [items[i][3] for i in keep], torch.stack([p[0] for p in parts]),
-                       [p[1] for p in parts])
-    elif keep:
-        rows += _score([bases[i] for i in keep], [items[i][3] for i in keep], logits[keep])
-    return rows
+        extra = [[{**note, **fields} for note, fields in zip(n, p[1], strict=True)] for n, p in zip(extra, parts, strict=True)]
+        logits = torch.stack([p[0] for p in parts])
+    else:
+        logits = logits[keep]
+    return rows + _score([bases[i] for i in keep], [items[i][3] for i in keep], logits, extra)
 
 
 def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, ProbedSample]], model: str,

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "OBJECT_THRESHOLDS",
+    "clips_object_scores",
     "NUM_F_THRESHOLDS",
     "F_BETA2",
     "EmptyPolicy",
@@ -461,6 +463,50 @@ def clips_object_counts(logits: object, object_masks: Sequence[object | None]
                 if area[t, o]:
                     covered[t, o] = np.count_nonzero(m[t, o] & frame_pred)
         out.append((covered, area))
+    return out
+
+
+OBJECT_THRESHOLDS = tuple(round(0.02 * i, 2) for i in range(1, 50))
+"""The probability thresholds (0.02 ... 0.98) at which the records count each object's covered pixels
+(``object_covered_at``): enough to move a model's operating point to another model's recall."""
+
+
+def clips_object_scores(logits: object, object_masks: Sequence[object | None]
+                        ) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Each object's mean predicted probability and its pixels above each of :data:`OBJECT_THRESHOLDS`, for
+    several clips of one frame shape: the threshold-free view of :func:`clips_object_counts`.
+
+    Args:
+        logits: ``[B, T, H, W]`` logits (probability ``sigmoid`` in float32, as :func:`binarize`).
+        object_masks: per clip ``[T, O_i, H, W]`` object masks (nonzero = the object), or None.
+
+    Returns:
+        Per clip ``(mean_probability float64 [T, O_i], covered_at int64 [T, O_i, G])`` with G thresholds
+        (NaN mean and zero counts where the object is absent from the frame), or None.
+    """
+    import torch
+
+    probability = torch.sigmoid(as_tensor(logits).to(torch.float32)).cpu().numpy()
+    grid = np.asarray(OBJECT_THRESHOLDS, dtype=np.float32)
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for clip, masks in enumerate(object_masks):
+        if masks is None:
+            out.append(None)
+            continue
+        m = as_tensor(masks).cpu().numpy() > 0
+        if m.ndim != 4 or m.shape[0] != probability.shape[1] or m.shape[-2:] != probability.shape[-2:]:
+            raise ValueError(f"object masks {tuple(m.shape)} do not match predictions {tuple(probability.shape[1:])}")
+        t_count, o_count = m.shape[:2]
+        mean = np.full((t_count, o_count), math.nan)
+        covered_at = np.zeros((t_count, o_count, len(grid)), dtype=np.int64)
+        for t in range(t_count):
+            for o in range(o_count):
+                inside = np.sort(probability[clip, t][m[t, o]])
+                if inside.size:
+                    mean[t, o] = float(inside.astype(np.float64).mean())
+                    # pixels strictly above each threshold, as ``binarize`` takes 0.5
+                    covered_at[t, o] = inside.size - np.searchsorted(inside, grid, side="right")
+        out.append((mean, covered_at))
     return out
 
 
