@@ -113,6 +113,12 @@ class ModelAdapter(abc.ABC):
         bundled checkpoint with no options); run folders and report labels carry it."""
         return dict(self.options)
 
+    def frame_notes(self, batch: AVBatch) -> list[list[dict[str, Any]]] | None:
+        """What the model says about itself per frame, added to the records as columns: per clip, per frame, a
+        dict of JSON-able fields (the reference models with active queries report which classes their
+        perception module Phi marked, ``phi_marks``). None (the default): nothing."""
+        return None
+
     def training_seed(self) -> int | None:
         """The seed the model's weights were trained with, where known (reports group runs of one model from
         several seeds); None by default."""

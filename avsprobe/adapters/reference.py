@@ -133,6 +133,23 @@ class ReferenceAdapter(ModelAdapter):
                  for i in range(0, b * t, self.batch_frames)]
         return torch.cat(parts).reshape(b, t, h, w)
 
+    def frame_notes(self, batch: AVBatch) -> list[list[dict[str, Any]]] | None:
+        """``phi_marks``: per frame, the JSON list of classes Phi marks (models with active queries only), so a
+        report shows when the perception module, not a prior, switched queries on."""
+        model = getattr(self, "main_model", None) or self.model  # the ensemble's audio-visual part has the Phi
+        if not model.config.active_queries:
+            return None
+        from avsprobe.audio.vggish import vggish_examples
+        from avsprobe.reference.audio import log_mel_descriptor
+
+        b, t = batch.frames.shape[:2]
+        log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device, precision="float32")[:, :, 0]
+        active = model.perception.activity(log_mel_descriptor(log_mel.reshape(b * t, *log_mel.shape[-2:])).float())
+        names = list(self.record.get("classes") or range(active.shape[1]))
+        marked = active.reshape(b, t, -1).cpu().tolist()
+        return [[{"phi_marks": json.dumps([str(names[k]) for k, on in enumerate(frame) if on])} for frame in clip]
+                for clip in marked]
+
     def training_seed(self) -> int | None:
         seed = self.record.get("training", {}).get("settings", {}).get("seed")
         return int(seed) if isinstance(seed, int) else None
