@@ -27,7 +27,8 @@ class FrameData:
         labels: ``uint8 [M, H, W]`` model class index + 1 per pixel of the sounding objects (0 = background),
             at the data's mask size.
         log_mel: ``float32 [M, 96, 64]`` the frame's VGGish example.
-        presence: ``bool [M, K]`` classes sounding in the clip (the perception module's labels).
+        presence: ``bool [M, K]`` classes heard in the clip's audio (the perception module's labels; none in a
+            bias-lab clip whose audio is its bed alone).
         clip_ids: sample id of each frame.
         classes: the K class names.
     """
@@ -53,13 +54,14 @@ def class_maps(classes: Sequence[str]) -> np.ndarray:
     return lookup
 
 
-def _read_one(job: tuple[object, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def _read_one(job: tuple[object, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, bool]:
     reader, sample_id = job
     sample = reader.read(sample_id)  # type: ignore[attr-defined]
     if sample.semantic_mask is None:
         raise DataError(f"sample {sample_id!r} has no semantic masks: the reference model trains on AVSS-layout data")
     keep = sample.annotated
-    return sample.frames[keep], sample.semantic_mask[keep], sample.audio, np.flatnonzero(keep), sample.num_frames
+    return (sample.frames[keep], sample.semantic_mask[keep], sample.audio, np.flatnonzero(keep), sample.num_frames,
+            bool(sample.meta.get("bed_only")))
 
 
 def load_frames(root: str | Path, split: str, classes: Sequence[str], frame_size: int, *,
@@ -78,10 +80,13 @@ def load_frames(root: str | Path, split: str, classes: Sequence[str], frame_size
     frames, labels, log_mel, presence, clip_ids = [], [], [], [], []
     num_frames = max(r[4] for r in rows)
     examples = vggish_examples([r[2] for r in rows], num_examples=num_frames, precision="float32")[:, :, 0]  # [C, T, 96, 64]
-    for (f, sem, _, index, _), ex, sample_id in zip(rows, examples, ids, strict=True):
+    for (f, sem, _, index, _, bed_only), ex, sample_id in zip(rows, examples, ids, strict=True):
         model_labels = lookup[np.clip(sem, 0, len(lookup) - 1)]
         present = np.zeros(len(classes), dtype=bool)
-        present[np.unique(model_labels[model_labels > 0]) - 1] = True
+        # Phi's labels describe the audio: a bed-only clip (world v3) sounds no class, though its masks keep
+        # the objects the world planted as sounding (the segmentation target is the visual prior's to learn)
+        if not bed_only:
+            present[np.unique(model_labels[model_labels > 0]) - 1] = True
         frames.append(f)
         labels.append(model_labels)
         log_mel.append(ex[torch.from_numpy(index)])

@@ -44,3 +44,28 @@ def test_phi_with_negatives_marks_nothing_on_silence_beds_and_noise(train_frames
         found = phi.activity(log_mel_descriptor(train_frames.log_mel))
     exact = (found == train_frames.presence.bool()).all(dim=1).float().mean()
     assert exact >= 0.8
+
+
+def test_phi_hears_no_class_in_a_clip_whose_audio_is_its_bed_alone(tmp_path) -> None:  # noqa: ANN001
+    """World v3: a bed-only clip keeps its masks (the planted prior) but Phi's labels say no class sounds."""
+    import dataclasses
+    import json
+
+    from avsprobe.data.biaslab.spec import load_world_spec
+    from avsprobe.data.biaslab.world import build_world
+    from avsprobe.reference.data import load_frames
+    from avsprobe.reference.train import _classes_of
+
+    build_world(tmp_path / "w", spec=dataclasses.replace(load_world_spec(), ambiguous_fraction=0.5), clips=24,
+                workers=1)
+    frames = load_frames(tmp_path / "w", "train", _classes_of(tmp_path / "w"), 32, workers=1)
+    bed_only = {p.parent.name for p in (tmp_path / "w").rglob("objects.json")
+                if json.loads(p.read_text())["mixture"].get("bed_only")}
+    assert bed_only
+    for k, clip in enumerate(frames.clip_ids):
+        has_object = bool((frames.labels[k] > 0).any())
+        if clip in bed_only:
+            assert not frames.presence[k].any()
+        elif has_object:  # any other clip hears exactly the classes its masks show
+            assert frames.presence[k].any()
+    assert any(clip in bed_only and (frames.labels[k] > 0).any() for k, clip in enumerate(frames.clip_ids))

@@ -325,12 +325,16 @@ class AVSSReader(AVSBenchReader):
 
     @staticmethod
     def _bed(folder: Path) -> dict[str, float]:
-        """``{"background_noise_lufs": L}`` when the clip's ``objects.json`` says a background bed was mixed in."""
+        """``{"background_noise_lufs": L}`` when the clip's ``objects.json`` says a background bed was mixed in,
+        with ``"bed_only": True`` where the bed is all the clip's audio (bias lab world v3)."""
         objects_file = folder / "objects.json"
         if not objects_file.is_file():
             return {}
-        bed = json.loads(objects_file.read_text()).get("mixture", {}).get("background_noise_lufs")
-        return {} if bed is None else {"background_noise_lufs": float(bed)}
+        mixture = json.loads(objects_file.read_text()).get("mixture", {})
+        bed = mixture.get("background_noise_lufs")
+        if bed is None:
+            return {}
+        return {"background_noise_lufs": float(bed), **({"bed_only": True} if mixture.get("bed_only") else {})}
 
     @staticmethod
     def _objects(folder: Path, num_frames: int) -> tuple[ObjectInfo, ...]:
