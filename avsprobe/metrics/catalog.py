@@ -30,7 +30,8 @@ __all__ = ["BiasMetric", "Contribution", "FAMILIES", "register", "catalog", "get
 FAMILIES = {
     "overall": "Segmentation with the original audio",
     "audio": "Audio priming and mixing",
-    "prior": "Visual prior under negative audio",
+    "prior": "Visual prior, in distribution",
+    "ood": "Out-of-distribution robustness (negative audio no training clip resembles)",
 }
 """The LaTeX table families, in the order the tables come."""
 
@@ -62,6 +63,7 @@ class BiasMetric:
         probes: the probes that must have run (all of them).
         semantic_only: only for semantic (class-logit) models.
         needs_info: ``run.json`` keys it needs (``train_sounding_frequency``, ``posterior_bed``).
+        needs_columns: record columns only some models write (``phi_marks``: models with a perception module).
         family: the LaTeX table it belongs to (a key of :data:`FAMILIES`) and its row there, or None.
         per_clip: per-clip values (``Series`` by ``sample_id``) where the metric is their mean, so seeds and
             models compare clip by clip; None otherwise.
@@ -77,20 +79,25 @@ class BiasMetric:
     probes: tuple[str, ...] = ()
     semantic_only: bool = False
     needs_info: tuple[str, ...] = ()
+    needs_columns: tuple[str, ...] = ()
     family: tuple[str, int] | None = None
     per_clip: Callable[[pd.DataFrame], pd.Series] | None = None
     compute: Compute | None = None
     source: str = "avsprobe"
     order: float = 0.0
 
-    def applies(self, probes: set[str], output: str, info: dict[str, Any] | None = None) -> bool:
-        """Whether a run with these probes, output kind and ``run.json`` supports the metric."""
+    def applies(self, probes: set[str], output: str, info: dict[str, Any] | None = None,
+                columns: set[str] | None = None) -> bool:
+        """Whether a run with these probes, output kind, ``run.json`` and (where given) record columns supports
+        the metric."""
         return (set(self.probes) <= probes and (not self.semantic_only or output == "semantic")
-                and all((info or {}).get(key) for key in self.needs_info))
+                and all((info or {}).get(key) for key in self.needs_info)
+                and (columns is None or set(self.needs_columns) <= columns))
 
 
 _REGISTERED: dict[str, BiasMetric] = {}
-_MODULES = ("avsprobe.metrics.catalog_builtin", "avsprobe.metrics.prior_slope", "avsprobe.metrics.prior_calibration")
+_MODULES = ("avsprobe.metrics.catalog_builtin", "avsprobe.metrics.prior_slope", "avsprobe.metrics.prior_calibration",
+            "avsprobe.metrics.threshold_free", "avsprobe.metrics.phi_marks")
 """Modules whose import registers metrics (a new metric's module joins this list)."""
 
 
@@ -151,7 +158,8 @@ def markdown_table() -> str:
     arrow = {True: "higher", False: "lower", None: "–"}
     lines = ["| metric | better | unit | needs | definition |", "|---|---|---|---|---|"]
     for m in catalog():
-        needs = ", ".join([*m.probes, *(f"`{key}`" for key in m.needs_info)]) or "any run"
+        needs = ", ".join([*m.probes, *(f"`{key}`" for key in m.needs_info),
+                           *(f"records' `{c}`" for c in m.needs_columns)]) or "any run"
         if m.semantic_only:
             needs += " (semantic models)"
         text = m.definition.replace("|", "\\|")

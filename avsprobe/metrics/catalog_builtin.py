@@ -54,8 +54,11 @@ def _prior_coverage(records: pd.DataFrame, info: dict[str, Any], headline: Headl
     by_condition = bias.prior_coverage(records)
     if by_condition:
         out.groups["prior_coverage"] = by_condition
+        # the headline is in distribution: the data's own bed; digital silence is out of distribution
+        if "background" in by_condition:
+            out.headline["prior_coverage"] = by_condition["background"]
         if "silence" in by_condition:
-            out.headline["prior_coverage"] = by_condition["silence"]
+            out.headline["silence_coverage"] = by_condition["silence"]
     return out
 
 
@@ -118,6 +121,10 @@ def _class_accuracy(records: pd.DataFrame, info: dict[str, Any], headline: Headl
     return Contribution(groups={"semantic_class_accuracy": class_aware.semantic_class_accuracy(records, _classes(info))})
 
 
+def _prior_coverage_per_clip(label: str):  # noqa: ANN202 - a per-clip function
+    return lambda records: bias.prior_coverage_per_clip(records, label)
+
+
 def _fpr_per_clip(name: str):  # noqa: ANN202 - a per-clip function
     return lambda records: bias.fpr_per_clip(records, name)
 
@@ -136,11 +143,12 @@ _ENTRIES = [
                "fraction", ("mix",), family=("audio", 2), per_clip=bias.dominance_per_clip, compute=_dominance),
     BiasMetric("additivity", "mean IoU(P_AB, P_A | P_B) over mixes and frames, on 64x64 prediction thumbnails", True,
                "IoU", ("mix",), family=("audio", 3), per_clip=bias.additivity_per_clip, compute=_additivity),
-    BiasMetric("fpr_silence", "mean fraction of the frame predicted under digital silence", False,
-               "fraction of the frame", ("negative",), family=("prior", 3), per_clip=_fpr_per_clip("fpr_silence"),
+    BiasMetric("fpr_silence", "out of distribution: mean fraction of the frame predicted under digital silence", False,
+               "fraction of the frame", ("negative",), family=("ood", 2), per_clip=_fpr_per_clip("fpr_silence"),
                compute=_fpr),
-    BiasMetric("fpr_noise", "mean fraction of the frame predicted under white and pink noise", False,
-               "fraction of the frame", ("negative",), family=("prior", 5), per_clip=_fpr_per_clip("fpr_noise"),
+    BiasMetric("fpr_noise", "out of distribution: mean fraction of the frame predicted under white and pink noise "
+               "at -23 LUFS", False,
+               "fraction of the frame", ("negative",), family=("ood", 3), per_clip=_fpr_per_clip("fpr_noise"),
                compute=_fpr),
     BiasMetric("fpr_offscreen", "mean fraction of the frame predicted under an off-screen class", False,
                "fraction of the frame", ("negative",), family=("prior", 6), per_clip=_fpr_per_clip("fpr_offscreen"),
@@ -149,10 +157,15 @@ _ENTRIES = [
                "bias lab's -60 LUFS pink noise: the in-distribution 'nothing sounds')", False,
                "fraction of the frame", ("negative",), family=("prior", 4), per_clip=_fpr_per_clip("fpr_background"),
                compute=_fpr),
-    BiasMetric("prior_coverage", "under digital silence, the mean over a clip's visible objects of the fraction of "
-               "each object predicted, averaged over clips (object-normalised; per condition and class in the groups)",
-               False, "fraction of an object", ("negative",), family=("prior", 1),
-               per_clip=bias.prior_coverage_per_clip, compute=_prior_coverage),
+    BiasMetric("prior_coverage", "under the data's background bed alone (in distribution: the bias lab's -60 LUFS "
+               "pink noise), the mean over a clip's visible objects of the fraction of each object predicted, averaged "
+               "over clips (object-normalised; per condition and class in the groups)", False,
+               "fraction of an object", ("negative",), family=("prior", 1),
+               per_clip=_prior_coverage_per_clip("background"), compute=_prior_coverage),
+    BiasMetric("silence_coverage", "out of distribution: as prior_coverage, under digital silence (an input no "
+               "training clip resembles; what a model answers there is a property of its initialisation and, for "
+               "active-query models, of Phi, not a visual prior)", False, "fraction of an object", ("negative",),
+               family=("ood", 1), per_clip=_prior_coverage_per_clip("silence"), compute=_prior_coverage),
     BiasMetric("silent_object_coverage", "under the original audio, the mean fraction predicted of the visible "
                "objects that do not sound, per clip, averaged", False, "fraction of an object", ("negative",),
                family=("prior", 2), per_clip=bias.silent_object_coverage_per_clip, compute=_silent),

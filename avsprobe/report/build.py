@@ -22,8 +22,10 @@ from avsprobe.report.compute import (
     dumps,
     find_run_folders,
     load_run,
+    matched_recall_groups,
     metric_json,
     seed_groups,
+    seed_paired_differences,
     seed_summary,
 )
 from avsprobe.report.style import COLUMN_WIDTH_IN, FIGURE_WIDTHS_IN, FULL_WIDTH_IN, paper_style, save_figure
@@ -61,30 +63,61 @@ def _rows(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> list[tupl
     return rows
 
 
-def _seed_section(seeds: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
-    """Each seed group: per metric the across-seed mean, [min, max] over seeds, and the clip-bootstrap
-    interval of the seed-averaged per-clip values."""
+def _seed_cell(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "–"
+    clip = f" ({v['ci_low']:.3f}, {v['ci_high']:.3f})" if "ci_low" in v else ""
+    return (f"{v['mean']:.3f} [{v['seed_ci_low']:.3f}, {v['seed_ci_high']:.3f}] sd {v['sd']:.3f} "
+            f"{{{v['min']:.3f}, {v['max']:.3f}}}{clip}")
+
+
+def _seed_section(seeds: dict[str, dict[str, dict[str, Any]]],
+                  seed_paired: dict[str, dict[str, dict[str, Any]]] | None = None) -> list[str]:
+    """Each seed group: per metric the across-seed mean with its seed-level interval, SD and range, and (clip
+    means) the clip-bootstrap interval of the seed-averaged per-clip values; then seed-paired differences."""
     if not seeds:
         return []
     lines = ["", "## Seeds", "", "Runs of one model from checkpoints of several training seeds: across-seed mean "
-             "with its seed-level 95 % t-interval, then {min, max} over seeds and (in parentheses) the 95 % "
-             "clip-bootstrap interval of the seed-averaged per-clip values, which leaves the seeds' own variation "
-             "out.", "", "| metric | " + " | ".join(escape.markdown(g) for g in seeds) + " |",
-             "|---|" + "---|" * len(seeds)]
+             "with its seed-level 95 % t-interval [in brackets], the seeds' sample SD, {min, max} over seeds and, "
+             "for means of per-clip values, (in parentheses) the 95 % clip-bootstrap interval of the seed-averaged "
+             "per-clip values, which leaves the seeds' own variation out.", "",
+             "| metric | " + " | ".join(escape.markdown(g) for g in seeds) + " |", "|---|" + "---|" * len(seeds)]
     names = list(dict.fromkeys(n for summary in seeds.values() for n in summary))
-    for name in names:
-        cells = []
-        for summary in seeds.values():
-            v = summary.get(name)
-            cells.append("–" if v is None else f"{v['mean']:.3f} [{v['seed_ci_low']:.3f}, {v['seed_ci_high']:.3f}] "
-                                               f"{{{v['min']:.3f}, {v['max']:.3f}}} ({v['ci_low']:.3f}, {v['ci_high']:.3f})")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [f"| {name} | " + " | ".join(_seed_cell(summary.get(name)) for summary in seeds.values()) + " |"
+              for name in names]
+    if seed_paired:
+        lines += ["", "### Seed-paired differences", "", "Each seed group minus the first, seed by seed (the seeds "
+                  "both have): mean difference with its seed-level 95 % t-interval.", "",
+                  "| metric | " + " | ".join(escape.markdown(p) for p in seed_paired) + " |",
+                  "|---|" + "---|" * len(seed_paired)]
+        names = list(dict.fromkeys(n for d in seed_paired.values() for n in d))
+        lines += [f"| {n} | " + " | ".join(
+            "–" if n not in d else f"{d[n]['mean']:+.3f} [{d[n]['seed_ci_low']:+.3f}, {d[n]['seed_ci_high']:+.3f}]"
+            for d in seed_paired.values()) + " |" for n in names]
+    return lines
+
+
+def _matched_section(matched: list[dict[str, Any]]) -> list[str]:
+    """The matched-recall comparison of runs over the same clips (see :mod:`avsprobe.metrics.threshold_free`)."""
+    lines = []
+    for group in matched:
+        lines += ["", "## Silent objects at matched recall", "",
+                  f"Runs over {escape.markdown(group['data'])}, original audio (negative probe). Each model's "
+                  "threshold moved until its coverage of sounding objects equals the lowest of the models' at "
+                  f"probability 0.5 ({group['target_recall']:.3f}); its coverage of silent objects there, with a "
+                  "clip-bootstrap interval at that threshold. Lower is better: at equal recall, a model that covers "
+                  "fewer silent objects follows the audio, not merely predicts less.", "",
+                  "| model | recall at 0.5 | silent coverage at 0.5 | threshold at the matched recall | "
+                  "silent coverage at the matched recall |", "|---|---|---|---|---|"]
+        lines += [f"| {escape.markdown(p['model'])} | {p['recall_at_half']:.3f} | {p['silent_at_half']:.3f} | "
+                  f"{p['threshold']:.2f} | {_cell(p['silent_at_matched'])} |" for p in group["models"]]
     return lines
 
 
 def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures: list[str],
-              paired: dict[str, dict[str, MetricValue]], seeds: dict[str, dict[str, dict[str, Any]]] | None = None
-              ) -> str:
+              paired: dict[str, dict[str, MetricValue]], seeds: dict[str, dict[str, dict[str, Any]]] | None = None,
+              seed_paired: dict[str, dict[str, dict[str, Any]]] | None = None,
+              matched: list[dict[str, Any]] | None = None) -> str:
     md = escape.markdown
     models = [md(r.model) for r in runs]
     lines = ["# avsprobe report", "", "Values are point estimates with bootstrap 95 % intervals over clips.", "",
@@ -95,7 +128,8 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
                   "| metric | " + " | ".join(md(p) for p in paired) + " |", "|---|" + "---|" * len(paired)]
         names = list(dict.fromkeys(n for d in paired.values() for n in d))
         lines += [f"| {n} | " + " | ".join(_cell(d.get(n)) for d in paired.values()) + " |" for n in names]
-    lines += _seed_section(seeds or {})
+    lines += _matched_section(matched or [])
+    lines += _seed_section(seeds or {}, seed_paired)
     lines += _protocol_sections(runs, metrics)
     lines += ["", "## Runs", "", "| model | suite | data | clips evaluated | failed clips | seed | model fingerprint | suite fingerprint | data fingerprint |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -344,6 +378,8 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
             m.headline["coavs_drop"] = drop
     paired = _paired(runs)
     seeds = {label: seed_summary(members) for label, members in seed_groups(runs)}
+    seed_paired = seed_paired_differences(list(seeds.items()))
+    matched = matched_recall_groups(runs)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written = []
@@ -375,13 +411,16 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                  for r, m in zip(runs, metrics, strict=True)],
         "paired_differences": {pair: {k: metric_json(v) for k, v in diffs.items()} for pair, diffs in paired.items()},
         "seed_groups": seeds,
+        "seed_paired_differences": seed_paired,
+        "matched_recall": [{**g, "models": [{**p, "silent_at_matched": metric_json(p["silent_at_matched"])}
+                                            for p in g["models"]]} for g in matched],
         "metric_definitions": METRIC_DEFINITIONS,
         "figures": written,
     }
     if "json" in formats:
         atomic_write_text(out / "report.json", dumps(content) + "\n")
     if "md" in formats:
-        atomic_write_text(out / "report.md", _markdown(runs, metrics, written, paired, seeds))
+        atomic_write_text(out / "report.md", _markdown(runs, metrics, written, paired, seeds, seed_paired, matched))
     if "html" in formats:
         atomic_write_text(out / "report.html", _html(_rows(runs, metrics), runs, written, metrics))
     if "latex" in formats:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["RunResult", "load_run", "find_run_folders", "fscore_with_interval", "overall_scores", "compute_metrics",
-           "METRIC_DEFINITIONS", "seed_groups", "seed_summary"]
+           "METRIC_DEFINITIONS", "seed_groups", "seed_summary",
+           "seed_paired_differences", "matched_recall_groups"]
 
 METRIC_DEFINITIONS = {m.name: m.definition for m in catalog()}
 """Every bias metric's definition, in report order (from the catalog)."""
@@ -123,9 +124,10 @@ def compute_metrics(run: RunResult) -> RunMetrics:
     if out.clips_evaluated == 0:  # every clip failed or did not apply: the report shows the failures alone
         return out
     output = str(run.info.get("output", "binary"))
+    columns = set(r.columns)
     done: set[object] = set()
     for metric in catalog():
-        if metric.compute is None or metric.compute in done or not metric.applies(probes, output, run.info):
+        if metric.compute is None or metric.compute in done or not metric.applies(probes, output, run.info, columns):
             continue
         done.add(metric.compute)
         part = metric.compute(r, run.info, out.headline)
@@ -201,10 +203,19 @@ def seed_groups(runs: list[RunResult]) -> list[tuple[str, list[RunResult]]]:
     return out
 
 
+def _seed_value(values: list[float]) -> dict[str, Any]:
+    mean, low, high = seed_interval(values)
+    finite = [v for v in values if math.isfinite(v)]
+    return {"mean": mean, "min": min(finite) if finite else math.nan, "max": max(finite) if finite else math.nan,
+            "sd": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan,
+            "seed_ci_low": low, "seed_ci_high": high}
+
+
 def seed_summary(members: list[RunResult]) -> dict[str, dict[str, Any]]:
-    """Per clip-mean metric: each seed's value, their mean, the seed-level 95 % t-interval of that mean
-    (``seed_ci_*``), the range, and the clip-bootstrap 95 % interval of the seed-averaged per-clip values
-    (over the clips every seed saw; it leaves the seeds' own variation out)."""
+    """Per metric: each seed's value, their mean, sample SD, range and seed-level 95 % t-interval of the mean
+    (``seed_ci_*``); for clip-mean metrics also the clip-bootstrap 95 % interval of the seed-averaged per-clip
+    values (``ci_*``, over the clips every seed saw; it leaves the seeds' own variation out). Metrics that are
+    not clip means (a correlation, a slope) come from each run's computed headline (``RunResult.metrics``)."""
     out: dict[str, dict[str, Any]] = {}
     for name, per_clip_of in per_clip_metrics().items():
         per_seed = [per_clip_of(run.records) for run in members]
@@ -217,9 +228,63 @@ def seed_summary(members: list[RunResult]) -> dict[str, dict[str, Any]]:
             continue
         values = [float(p.mean()) for p in per_seed]
         _, low, high = bias.bootstrap(np.mean([p[shared].to_numpy(np.float64) for p in per_seed], axis=0))
-        _, seed_low, seed_high = seed_interval(values)
         out[name] = {"seeds": {int(r.info["model_seed"]): v for r, v in zip(members, values, strict=True)},
-                     "mean": float(np.mean(values)), "min": min(values), "max": max(values),
-                     "seed_ci_low": seed_low, "seed_ci_high": seed_high,
-                     "ci_low": float(low), "ci_high": float(high), "n_clips": int(len(shared))}
+                     **_seed_value(values), "ci_low": float(low), "ci_high": float(high),
+                     "n_clips": int(len(shared))}
+    if all(run.metrics is not None for run in members):
+        for metric in catalog():
+            if metric.per_clip is not None or metric.name in out:
+                continue
+            found = [run.metrics.headline.get(metric.name) for run in members]
+            if any(v is None for v in found):
+                continue
+            values = [v.value for v in found]
+            out[metric.name] = {"seeds": {int(r.info["model_seed"]): v for r, v in zip(members, values, strict=True)},
+                                **_seed_value(values)}
+    return out
+
+
+def seed_paired_differences(groups: list[tuple[str, dict[str, dict[str, Any]]]]
+                            ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each later seed group minus the first, seed by seed (the seeds both have), per metric: the mean of the
+    per-seed differences with its seed-level 95 % t-interval; models trained from the same seed are paired
+    (the same data order and initialisation stream)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    if len(groups) < 2:
+        return out
+    first_label, first = groups[0]
+    for label, summary in groups[1:]:
+        diffs = {}
+        for name, value in summary.items():
+            if name not in first:
+                continue
+            base = first[name]["seeds"]
+            seeds = sorted(set(value["seeds"]) & set(base))
+            if len(seeds) < 2:
+                continue
+            per_seed = [value["seeds"][s] - base[s] for s in seeds]
+            mean, low, high = seed_interval(per_seed)
+            diffs[name] = {"seeds": dict(zip(seeds, per_seed, strict=True)), "mean": mean, "seed_ci_low": low,
+                           "seed_ci_high": high}
+        out[f"{label} - {first_label}"] = diffs
+    return out
+
+
+def matched_recall_groups(runs: list[RunResult]) -> list[dict[str, Any]]:
+    """Per data set (fingerprint) with at least two runs whose records carry per-object curves: the
+    matched-recall comparison (:func:`avsprobe.metrics.threshold_free.matched_recall`), models by label."""
+    from avsprobe.metrics.threshold_free import matched_recall, operating_curve
+
+    by_data: dict[str, list[tuple[RunResult, Any]]] = {}
+    for run in runs:
+        curve = operating_curve(run.records) if run.has_results else None
+        if curve is not None:
+            by_data.setdefault(run.info["data_fingerprint"], []).append((run, curve))
+    out = []
+    for members in by_data.values():
+        if len(members) < 2:
+            continue
+        target, points = matched_recall({run.label or run.model: curve for run, curve in members})
+        out.append({"data": members[0][0].info["data"], "target_recall": target,
+                    "models": [p.__dict__ for p in points]})
     return out

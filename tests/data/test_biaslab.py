@@ -181,7 +181,7 @@ def test_world_v3_bed_only_clips_and_their_posterior(tmp_path: Path) -> None:
     plans = plan_world(spec, 0, split_counts(spec, 1000))
     share = np.mean([p.bed_only for p in plans if p.split != "test"])
     assert abs(share - 0.4) < 0.05 and not any(p.bed_only for p in plans if p.split == "test")
-    v2 = plan_world(load_world_spec(), 0, split_counts(spec, 1000))
+    v2 = plan_world(dataclasses.replace(spec, ambiguous_fraction=0.0), 0, split_counts(spec, 1000))
     assert [dataclasses.replace(p, bed_only=False) for p in plans] == v2  # every other draw unchanged
     post = posterior_bed(spec, plans)
     assert post["piano"] > post["bell"]  # the planted prior: pianos usually sound, bells rarely
@@ -210,6 +210,13 @@ def test_world_v3_bed_only_clips_and_their_posterior(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "w3" / "world.json").read_text())["spec"]["ambiguous_fraction"] == 0.4
 
 
-def test_world_v2_has_no_bed_only_clips(small_world: Path) -> None:
-    world = json.loads((small_world / "world.json").read_text())
+def test_world_v2_has_no_bed_only_clips(tmp_path: Path) -> None:
+    spec = dataclasses.replace(load_world_spec(), ambiguous_fraction=0.0, version=2)
+    world = build_world(tmp_path / "v2", spec=spec, clips=6, workers=1)
     assert "posterior_bed" not in world and "ambiguous_fraction" not in world["spec"]
+
+
+def test_the_default_world_is_v3() -> None:
+    """The default bias lab carries the ambiguous share chosen on val (reports/worldv3/selection.md)."""
+    spec = load_world_spec()
+    assert spec.version == 3 and spec.ambiguous_fraction == pytest.approx(0.30)

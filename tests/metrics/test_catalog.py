@@ -63,5 +63,6 @@ def test_every_applicable_metric_is_computed_on_a_full_run(tmp_path) -> None:  #
     metrics = compute_metrics(run)
     found = set(metrics.headline) | set(metrics.groups) | set(metrics.protocols)
     probes = set(run.records.probe)
-    expected = {m.name for m in catalog() if m.compute is not None and m.applies(probes, "binary", run.info)}
+    columns = set(run.records.columns)
+    expected = {m.name for m in catalog() if m.compute is not None and m.applies(probes, "binary", run.info, columns)}
     assert expected <= found, sorted(expected - found)

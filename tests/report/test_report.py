@@ -55,7 +55,8 @@ def test_report_files_and_figures(run_dirs: list[Path], tmp_path: Path, capsys: 
     specs = re.findall(r"\\begin\{tabular\}\{(l[r]*)\}", tex)
     assert len(specs) >= 5 and all(len(spec) <= 6 for spec in specs)
     assert tex.count(r"\begin{table}") == len(specs) == tex.count(r"\bottomrule")
-    assert r"\caption{Visual prior under negative audio" in tex and r"\label{tab:avsprobe-prior}" in tex
+    assert r"\caption{Visual prior, in distribution" in tex and r"\label{tab:avsprobe-prior}" in tex
+    assert r"\caption{Out-of-distribution robustness" in tex and r"\label{tab:avsprobe-ood}" in tex
     md = (out / "report.md").read_text()
     from avsprobe.report.compute import METRIC_DEFINITIONS
 

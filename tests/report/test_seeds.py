@@ -45,5 +45,26 @@ def test_two_seeds_of_one_model_are_grouped(tmp_path: Path) -> None:
     # the seed-level t-interval by hand: two seeds, t(0.975, 1) = 12.706
     half = 12.706204736174707 * float(np.std(by_seed, ddof=1)) / np.sqrt(2)
     assert (fpr["seed_ci_low"], fpr["seed_ci_high"]) == pytest.approx((np.mean(by_seed) - half, np.mean(by_seed) + half))
+    # a metric that is not a clip mean (the dataset-level F-score) comes from each run's own headline
+    from avsprobe.report.compute import compute_metrics, load_run
+
+    auroc = groups["vanilla (seeds 0, 1)"]["fscore"]
+    by_seed = [compute_metrics(load_run(d)).headline["fscore"].value for d in dirs]
+    assert auroc["seeds"] == {0: pytest.approx(by_seed[0]), 1: pytest.approx(by_seed[1])}
+    assert auroc["sd"] == pytest.approx(float(np.std(by_seed, ddof=1))) and "ci_low" not in auroc
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "## Seeds" in text and "| vanilla (seeds 0, 1) |" in text
+
+
+def test_seed_paired_differences_by_hand() -> None:
+    from avsprobe.report.compute import seed_paired_differences
+
+    first = {"miou": {"seeds": {0: 0.5, 1: 0.6, 2: 0.7}}}
+    second = {"miou": {"seeds": {0: 0.6, 1: 0.6, 2: 0.9, 3: 0.1}}, "other": {"seeds": {0: 1.0, 1: 2.0}}}
+    out = seed_paired_differences([("a", first), ("b", second)])
+    diff = out["b - a"]["miou"]
+    assert diff["seeds"] == {0: pytest.approx(0.1), 1: pytest.approx(0.0), 2: pytest.approx(0.2)}  # seed 3 unpaired
+    # t(0.975, 2) = 4.302653: mean 0.1, sd 0.1
+    half = 4.302652729911275 * 0.1 / np.sqrt(3)
+    assert (diff["mean"], diff["seed_ci_low"], diff["seed_ci_high"]) == pytest.approx((0.1, 0.1 - half, 0.1 + half))
+    assert "other" not in out["b - a"]
