@@ -51,6 +51,9 @@ class DemoSettings:
     batch_size: int = 8
 
 
+PHI_MODELS = ("ours-nodebias", "ours")
+"""The reference models with a perception module Phi (active queries)."""
+
 OURS_INFERENCE = {"contrast_on": "foreground"}
 """Inference of a retrained ``ours``: the setting chosen on val (``reports/debias/val-choice.md``), which the
 bundled checkpoint's ``config.json`` carries."""
@@ -78,7 +81,9 @@ def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -
 
         for model in TRAINED_FOR_DEMO:
             folder = settings.checkpoints / model
-            train(TrainSettings(model=model, epochs=settings.epochs, data=str(world), debias="uncertainty"), folder,
+            # the bundled recipe: Phi (models with active queries) fitted with "no class" negatives
+            train(TrainSettings(model=model, epochs=settings.epochs, data=str(world), debias="uncertainty",
+                                phi_negatives=model in PHI_MODELS), folder,
                   on_progress=(lambda s, d, t, m=model: on_progress(f"training {m} ({s})", d, t)) if on_progress else None)
             options[model] = {"checkpoint": str(folder), **(OURS_INFERENCE if model == "ours" else {})}
     adapters = []

@@ -2,8 +2,8 @@
 audio, canonical mIoU), write ``TRAINING.md`` beside it with the exact command, and drop the resume state.
 
     avsprobe train --model vanilla --out avsprobe/checkpoints/vanilla --force
-    avsprobe train --model ours-nodebias --out avsprobe/checkpoints/ours-nodebias --force
-    avsprobe train --model ours --debias uncertainty --loss LOSS --out avsprobe/checkpoints/ours --force
+    avsprobe train --model ours-nodebias --phi-negatives --out avsprobe/checkpoints/ours-nodebias --force
+    avsprobe train --model ours --debias uncertainty --loss LOSS --phi-negatives --out avsprobe/checkpoints/ours --force
     avsprobe train --model visual-only --out avsprobe/checkpoints/visual-only --force
     python scripts/bundle_checkpoints.py
 
@@ -30,8 +30,10 @@ from avsprobe.reference.train import evaluate_miou
 BUNDLED = Path(__file__).resolve().parents[1] / "avsprobe" / "checkpoints"
 COMMANDS = {
     "vanilla": "avsprobe train --model vanilla --out avsprobe/checkpoints/vanilla --force",
-    "ours-nodebias": "avsprobe train --model ours-nodebias --out avsprobe/checkpoints/ours-nodebias --force",
-    "ours": "avsprobe train --model ours --debias uncertainty --loss {loss} --out avsprobe/checkpoints/ours --force",
+    "ours-nodebias": "avsprobe train --model ours-nodebias --phi-negatives --out avsprobe/checkpoints/ours-nodebias "
+                     "--force",
+    "ours": "avsprobe train --model ours --debias uncertainty --loss {loss} --phi-negatives --out "
+            "avsprobe/checkpoints/ours --force",
     "visual-only": "avsprobe train --model visual-only --out avsprobe/checkpoints/visual-only --force",
 }
 
@@ -68,12 +70,14 @@ def main() -> None:
     parser.add_argument("--ours-folder", default="ours-paper-s0", help="the ours checkpoint under --from")
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         help="KEY=VALUE inference setting of the bundled ours, chosen on val")
+    parser.add_argument("--timing", default="2 CPU cores", help="how the trainings ran, for TRAINING.md")
     args = parser.parse_args()
     if args.source is not None:
         _copy_in(args.source, args.ours_folder)
     inference = _set_inference(args.settings) if args.settings else {}
     torch.set_num_threads(2)
     world = ensure_default_world()
+    world_version = json.loads((world / "world.json").read_text())["spec"]["version"]
     data: dict[str, object] = {}
     for name, command in COMMANDS.items():
         folder = BUNDLED / name
@@ -89,7 +93,8 @@ def main() -> None:
         size_mb = (folder / "model.safetensors").stat().st_size / 1e6
         lines = [
             f"# {name}", "",
-            "Trained on the default bias lab (world seed 0, `probes/worlds/biaslab.toml`), tiny variant, by:", "",
+            f"Trained on the default bias lab (world version {world_version}, world seed 0, "
+            "`probes/worlds/biaslab.toml`), tiny variant, by:", "",
             "```bash", command, "```", "",
             *([f"then its inference settings chosen on val (`reports/debias/val-choice.md`) were written into "
                f"`config.json`: {', '.join(f'`{k}={v}`' for k, v in inference.items())} "
@@ -98,7 +103,7 @@ def main() -> None:
             f"- training seed: {training['settings']['seed']}; epochs: {training['settings']['epochs']}; "
             f"batch: {training['settings']['batch_size']} frames; best epoch on val: {training['best']['epoch'] + 1}",
             f"- canonical mIoU, original audio: val {scores['val']:.4f}, balanced test {scores['test']:.4f}",
-            f"- seconds per epoch (2 CPU cores): {', '.join(str(round(h['seconds'])) for h in history)}",
+            f"- seconds per epoch ({args.timing}): {', '.join(str(round(h['seconds'])) for h in history)}",
             f"- perception fit: {json.dumps(training['perception_fit'])}",
             f"- weights: {size_mb:.2f} MB (`model.safetensors`), config and full training record in `config.json`",
             "",

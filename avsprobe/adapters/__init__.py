@@ -148,9 +148,9 @@ def resolve_model(spec: str, options: dict[str, Any] | None = None, *, debias: s
         from avsprobe.adapters.builtin import Contrastive, parse_options
 
         extra = parse_options([a for a in args.split(",") if a]) if args else {}
-        unknown = sorted(set(extra) - {"alpha"})
+        unknown = sorted(set(extra) - {"alpha", "noise_lufs"})
         if unknown:
-            raise ConfigError(f"--debias contrastive takes alpha=A only, not {', '.join(unknown)}")
+            raise ConfigError(f"--debias contrastive takes alpha=A and noise_lufs=L only, not {', '.join(unknown)}")
         try:
             adapter = Contrastive(adapter, **extra)
         except (TypeError, ValueError) as exc:

@@ -79,17 +79,21 @@ class AudioBlind(ModelAdapter):
 class Contrastive(ModelAdapter):
     """The paper's contrast at inference for any adapter: ``(1 + a) * logits(V, A) - a * logits(V, noise)``.
 
-    Both branches run in one batched forward (the batch is doubled). The noise is Gaussian, seeded per
-    (sample, condition), scaled to the RMS of each clip's audio (digital silence stays silence), so
-    predictions are deterministic.
+    Both branches run in one batched forward (the batch is doubled). The noise is white, seeded per (sample,
+    condition) and brought to a fixed loudness, ``noise_lufs`` (default -23 LUFS, the negative probe's
+    reference level), whatever the clip's audio: the distorted branch then hears the same kind of input on
+    every clip, digital silence included (scaled to the clip's RMS, as before, it was silence there and the
+    wrapper the identity). Predictions are deterministic.
     """
 
-    def __init__(self, inner: ModelAdapter, alpha: float = 1.0) -> None:
+    def __init__(self, inner: ModelAdapter, alpha: float = 1.0, noise_lufs: float = -23.0) -> None:
         super().__init__()
         self.inner = inner
         self.alpha = float(alpha)
+        self.noise_lufs = float(noise_lufs)
         self.input_spec = inner.input_spec
-        self.options = {"inner": inner.name, "inner_fingerprint": inner.fingerprint(), "alpha": self.alpha}
+        self.options = {"inner": inner.name, "inner_fingerprint": inner.fingerprint(), "alpha": self.alpha,
+                        "noise_lufs": self.noise_lufs}
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -98,19 +102,27 @@ class Contrastive(ModelAdapter):
     def variant(self) -> dict[str, Any]:
         return self.inner.variant()  # alpha is in the name
 
+    def noise(self, batch: AVBatch) -> torch.Tensor:
+        """``float32 [B, N]``: each clip's seeded white noise at ``noise_lufs``."""
+        import torch
+
+        from avsprobe.audio.noise import noise_at_loudness
+        from avsprobe.seeding import rng_for
+
+        rate = self.input_spec.sample_rate_hz
+        seconds = batch.audio.shape[1] / rate
+        return torch.stack([
+            torch.from_numpy(noise_at_loudness("white", seconds, self.noise_lufs, rng_for("contrastive", s, c),
+                                               sample_rate_hz=rate).audio.astype(np.float32))
+            for s, c in zip(batch.sample_ids, batch.condition_ids, strict=True)]).to(batch.audio.device)
+
     def predict(self, batch: AVBatch) -> torch.Tensor:
         import dataclasses
 
         import torch
 
-        from avsprobe.seeding import rng_for
-
-        noise = torch.stack([
-            torch.from_numpy(rng_for("contrastive", s, c).standard_normal(batch.audio.shape[1]).astype(np.float32))
-            for s, c in zip(batch.sample_ids, batch.condition_ids, strict=True)]).to(batch.audio.device)
-        rms = batch.audio.pow(2).mean(dim=1, keepdim=True).sqrt()
         doubled = dataclasses.replace(
-            batch, frames=torch.cat([batch.frames, batch.frames]), audio=torch.cat([batch.audio, noise * rms]),
+            batch, frames=torch.cat([batch.frames, batch.frames]), audio=torch.cat([batch.audio, self.noise(batch)]),
             sample_ids=batch.sample_ids * 2, condition_ids=batch.condition_ids * 2,
             truth=None if batch.truth is None else batch.truth * 2)
         logits = self.inner.predict(doubled)

@@ -78,13 +78,31 @@ def test_contrastive_arithmetic_and_determinism() -> None:
     assert isinstance(wrapped, Contrastive) and wrapped.alpha == 2.0
     out = wrapped.predict(batch)
     assert torch.equal(out, wrapped.predict(batch))
+    from avsprobe.audio.loudness import measure_loudness
+    from avsprobe.audio.noise import noise_at_loudness
+
     for i, (s, c) in enumerate(zip(batch.sample_ids, batch.condition_ids, strict=True)):
-        rms = batch.audio[i].pow(2).mean().sqrt()
-        noise0 = float(rng_for("contrastive", s, c).standard_normal(batch.audio.shape[1]).astype(np.float32)[0])
-        expected = 3 * float(batch.audio[i, 0]) - 2 * noise0 * float(rms)
+        noise = noise_at_loudness("white", batch.audio.shape[1] / 16000, -23.0, rng_for("contrastive", s, c)).audio
+        assert measure_loudness(noise).value == pytest.approx(-23.0, abs=0.1)
+        expected = 3 * float(batch.audio[i, 0]) - 2 * float(noise[0])
         assert float(out[i, 0, 0, 0]) == pytest.approx(expected, rel=1e-5, abs=1e-6)
     with pytest.raises(ConfigError, match="unknown debias"):
         resolve_model("full", debias="mean:1")
+
+
+def test_the_contrast_acts_under_digital_silence() -> None:
+    """Noise scaled to the clip's RMS was silence under digital silence, so the wrapper was the identity there."""
+    batch = prepare_batch(_probed_batch(5, 16), AudioEcho.input_spec, "cpu")
+    batch.audio = torch.zeros_like(batch.audio)
+    inner = AudioEcho()
+    wrapped = resolve_model(f"{__name__}:AudioEcho", debias="contrastive:alpha=1")
+    assert torch.equal(inner.predict(batch), torch.zeros(2, 5, 16, 16))
+    out = wrapped.predict(batch)
+    assert not torch.equal(out, inner.predict(batch))
+    # a level other than the default is an option of its own
+    quieter = resolve_model(f"{__name__}:AudioEcho", debias="contrastive:alpha=1,noise_lufs=-43")
+    ratio = float(quieter.predict(batch)[0, 0, 0, 0] / out[0, 0, 0, 0])
+    assert ratio == pytest.approx(10 ** (-20 / 20), rel=1e-3)  # 20 dB quieter noise, the same draw
 
 
 def test_known_answer_adapters_need_the_truth() -> None:
@@ -179,7 +197,7 @@ def test_bad_option_values_are_one_clear_error(capsys: pytest.CaptureFixture[str
 
     code, _, err = run_cli(["models", "check", "ours", "--model-opt", "alpha=abc"], capsys)
     assert code == 1 and "Traceback" not in err and "alpha" in err and "abc" in err
-    with pytest.raises(ConfigError, match="takes alpha=A only, not alpa"):
+    with pytest.raises(ConfigError, match="takes alpha=A and noise_lufs=L only, not alpa"):
         resolve_model("oracle", debias="contrastive:alpa=1")
     with pytest.raises(ConfigError, match="could not convert"):
         resolve_model("oracle", debias="contrastive:alpha=abc")
