@@ -594,7 +594,6 @@ def run_models(
             count is refused, since a model's float results depend on it.
     """
     from avsprobe.devices import check_device
-    from avsprobe.heap import keep_freed_memory
     from avsprobe.pipeline import default_probe_workers
 
     if len(adapters) != len(run_dirs):
@@ -602,7 +601,6 @@ def run_models(
     if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
         raise ConfigError(f"shard {shard[0]}/{shard[1]} does not exist: use i/n with 0 <= i < n")
     check_device(device)
-    keep_freed_memory()
     for adapter in adapters:
         if adapter.input_spec.audio == "precomputed":
             from avsprobe.audio.features import NOT_PROBEABLE

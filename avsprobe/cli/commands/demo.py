@@ -24,6 +24,9 @@ def demo_command(
 
     from avsprobe.cli.progress import staged_progress
     from avsprobe.demo import DemoSettings, run_demo
+    from avsprobe.heap import keep_freed_memory
+
+    keep_freed_memory()  # the process is ours (see ``avsprobe run``)
 
     started = time.perf_counter()
     settings = DemoSettings(out=out, runs=runs, clips=clips or None, coavs_videos=coavs_videos, retrain=retrain,

@@ -42,8 +42,11 @@ def run_command(
     from avsprobe.cli.progress import progress_bar
     from avsprobe.data.source import open_data
     from avsprobe.distributed import distributed_shard, finish_distributed, parse_shard
+    from avsprobe.heap import keep_freed_memory
     from avsprobe.probes.suite import ProbeSuite, load_suite
     from avsprobe.runner import model_folder_name, run_suite
+
+    keep_freed_memory()  # the process is ours: a library caller (a notebook) keeps its own malloc policy
 
     if (not probe) == (suite is None):
         raise ConfigError("give --probe (one or more) or --suite, not both")
