@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from avsprobe.errors import ConfigError
 
-__all__ = ["BYTES_PER_JOB_PIXEL", "BatchChoice", "available_memory_bytes", "choose_batch"]
+__all__ = ["BYTES_PER_JOB_PIXEL", "BatchChoice", "available_memory_bytes", "choose_batch", "peak_rss_mb"]
 
 BYTES_PER_JOB_PIXEL = 28
 """Peak bytes per pixel of a clip's frames (T x H x W) for each job of a chunk."""
@@ -70,3 +70,10 @@ def choose_batch(asked: int, frame_pixels: int, available_bytes: int | None) -> 
                           f"and {available_bytes / 2**30:.1f} GB of memory is available: free memory, or resize the "
                           "frames before probing")
     return BatchChoice(asked, min(asked, fits), per_job, budget)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # Linux reports KiB

@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avsprobe._version import __version__
+from avsprobe.adapters.batching import prepare_batch
 from avsprobe.errors import AdapterError, ConfigError, DataError
 from avsprobe.fileio import atomic_write_text
-from avsprobe.memory_guard import BatchChoice
+from avsprobe.memory_guard import BatchChoice, peak_rss_mb
 from avsprobe.results import PARTS_DIR, THUMB, done_jobs, read_run_info, run_lock, write_part
 
 if TYPE_CHECKING:
@@ -79,64 +80,6 @@ def _git_hash() -> str | None:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
-    """An ``AVBatch`` at the adapter's input spec: frames resized (bilinear) and normalised, audio resampled,
-    and the audio features the spec asks for computed from the probed waveform (``avsprobe.audio.features``)."""
-    import torch
-
-    from avsprobe.audio.io import resample
-    from avsprobe.types import AVBatch
-
-    frames = torch.from_numpy(np.stack([p.frames for p in probed])).to(device)  # [B, T, H, W, 3] uint8
-    b, t, h, w, _ = frames.shape
-    if spec.frames_per_clip is not None and spec.frames_per_clip != t:
-        raise AdapterError(f"the model takes {spec.frames_per_clip} frames per clip; the data has {t}")
-    x = frames.permute(0, 1, 4, 2, 3).reshape(b * t, 3, h, w).float() / 255.0
-    if spec.frame_size is not None and tuple(spec.frame_size) != (h, w):
-        x = torch.nn.functional.interpolate(x, size=tuple(spec.frame_size), mode="bilinear", align_corners=False)
-    mean = torch.tensor(spec.mean, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std, device=x.device).view(1, 3, 1, 1)
-    x = ((x - mean) / std).reshape(b, t, 3, *x.shape[-2:])
-    audio = [p.audio if spec.sample_rate_hz == 16_000 else resample(p.audio, 16_000, spec.sample_rate_hz)
-             for p in probed]
-    length = max(a.shape[0] for a in audio)
-    audio_t = torch.zeros(b, length)
-    for i, a in enumerate(audio):
-        audio_t[i, : a.shape[0]] = torch.from_numpy(a.astype(np.float32))
-    audio_t = audio_t.to(device)
-    features = None
-    if getattr(spec, "audio", "waveform") != "waveform":
-        from avsprobe.audio.features import audio_features
-
-        # from each probed waveform at 16 kHz (unpadded: the spec's short-clip policy decides), on the device
-        features = audio_features([p.audio for p in probed], spec, t, device)
-    return AVBatch(frames=x, audio=audio_t, sample_ids=[p.sample_id for p in probed],
-                   condition_ids=[p.condition_id for p in probed], truth=[_read_only_copy(p) for p in probed],
-                   audio_features=features)
-
-
-def _frozen(array: np.ndarray | None, *, copy: bool = True) -> np.ndarray | None:
-    if array is None:
-        return None
-    out = array.copy() if copy else array.view()
-    out.flags.writeable = False
-    return out
-
-
-def _read_only_copy(probed: ProbedSample) -> ProbedSample:
-    """What an adapter may look at: read-only copies of everything scoring uses (masks, what was applied),
-    and read-only views of the frames and audio (large, and never scored), so an adapter that writes into
-    the ground truth fails its clip instead of changing its score."""
-    import copy
-
-    return dataclasses.replace(
-        probed, audio=_frozen(probed.audio, copy=False), frames=_frozen(probed.frames, copy=False),
-        expected_mask=_frozen(probed.expected_mask),
-        object_masks={k: _frozen(v) for k, v in probed.object_masks.items()}, annotated=_frozen(probed.annotated),
-        applied=copy.deepcopy(probed.applied), expected_labels=_frozen(probed.expected_labels),
-        original_mask=_frozen(probed.original_mask))
 
 
 def _base_row(job: Job, index: int, model: str, sample: Any) -> dict[str, Any]:
@@ -641,13 +584,6 @@ def _batch_for(plan: RunPlan, source: DataSource, asked: int) -> BatchChoice:
     except DataError:  # the clip fails on its own later, with its reason
         return BatchChoice(asked, asked, 0, None)
     return choose_batch(asked, int(np.prod(frames.shape[:3])), available_memory_bytes())
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB."""
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # Linux reports KiB
 
 
 def _record_peak_memory(run_dir: Path, shard: tuple[int, int] | None) -> None:

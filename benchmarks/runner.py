@@ -21,9 +21,10 @@ from pathlib import Path
 import torch
 
 from avsprobe.adapters import InputSpec, ModelAdapter
+from avsprobe.adapters.batching import prepare_batch
 from avsprobe.data.source import open_data
 from avsprobe.probes.suite import ProbeSuite
-from avsprobe.runner import prepare_batch, run_suite
+from avsprobe.runner import run_suite
 
 
 class SmallConvNet(ModelAdapter):

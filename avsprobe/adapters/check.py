@@ -87,7 +87,7 @@ def _probed_batch(frames: int, size: int) -> list:
 def _peak_memory(device: str) -> str:
     import torch
 
-    from avsprobe.runner import peak_rss_mb
+    from avsprobe.memory_guard import peak_rss_mb
 
     rss = peak_rss_mb()
     if device.startswith("cuda") and torch.cuda.is_available():
@@ -101,8 +101,8 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu", timeout_s: floa
     longer than ``timeout_s`` fails its check."""
     import torch
 
+    from avsprobe.adapters.batching import prepare_batch
     from avsprobe.devices import check_device
-    from avsprobe.runner import prepare_batch
 
     check_device(device)
     spec = adapter.input_spec
@@ -156,7 +156,7 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu", timeout_s: floa
 
 def _batch_independence(adapter: ModelAdapter, predict: Callable[[object], Any], probed: list, batched: object,
                         device: str) -> list[CheckResult]:
-    from avsprobe.runner import prepare_batch
+    from avsprobe.adapters.batching import prepare_batch
 
     try:
         alone = predict(prepare_batch(probed[:1], adapter.input_spec, device))

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from avsprobe.data.category_map import load_category_map
 from avsprobe.errors import ConfigError, DataError
 
 __all__ = ["BankClip", "AudioBank", "load_category_map", "s4_audio_bank", "avss_audio_bank", "biaslab_audio_bank"]
 
-_DEFAULT_MAP = Path(__file__).with_name("s4_categories.toml")
 
 
 @dataclass(frozen=True)
@@ -71,23 +71,6 @@ class AudioBank:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_class.values())
-
-
-def load_category_map(path: str | Path | None = None) -> dict[str, str]:
-    """S4 category -> AVSS class name, from ``path`` (default: the table shipped with avsprobe)."""
-    from avsprobe.resources import read_toml
-
-    p = Path(path) if path else _DEFAULT_MAP
-    raw = read_toml(p, "category map")
-    if not isinstance(raw.get("s4_to_avss"), dict):
-        raise ConfigError(f"category map {p} must have a [s4_to_avss] table")
-    table = raw["s4_to_avss"]
-    from avsprobe.data.palette import AVSS_CLASSES
-
-    unknown = sorted(v for v in table.values() if v not in AVSS_CLASSES)
-    if unknown:
-        raise ConfigError(f"category map {p} names classes that are not AVSS classes: {', '.join(unknown)}")
-    return {str(k): str(v) for k, v in table.items()}
 
 
 def s4_audio_bank(s4_root: str | Path, split: str = "train", *, category_map: dict[str, str] | None = None) -> AudioBank:

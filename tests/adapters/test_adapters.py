@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from avsprobe.adapters import MODELS, ModelAdapter, resolve_model
+from avsprobe.adapters.batching import prepare_batch
 from avsprobe.adapters.builtin import AudioBlind, Contrastive, parse_options
 from avsprobe.adapters.check import _probed_batch, check_adapter
 from avsprobe.errors import AdapterError, ConfigError
-from avsprobe.runner import prepare_batch
 from avsprobe.seeding import rng_for
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "custom_adapter.py"

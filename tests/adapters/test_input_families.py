@@ -13,12 +13,12 @@ import torch
 
 from avsprobe.adapters import ModelAdapter
 from avsprobe.adapters.base import InputSpec
+from avsprobe.adapters.batching import prepare_batch
 from avsprobe.adapters.check import _probed_batch, check_adapter
 from avsprobe.audio.features import postprocess_embeddings
 from avsprobe.audio.vggish import vggish_examples
 from avsprobe.audio.vggish_net import VGGish
 from avsprobe.errors import ConfigError, DataError
-from avsprobe.runner import prepare_batch
 from tests.cli.test_app import run_cli
 
 

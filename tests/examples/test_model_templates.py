@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from avsprobe.adapters.batching import prepare_batch
 from avsprobe.adapters.check import _probed_batch
 from avsprobe.audio.vggish import vggish_examples
-from avsprobe.runner import prepare_batch
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGENET_MEAN, IMAGENET_STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])

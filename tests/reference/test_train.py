@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from avsprobe.adapters import resolve_model
+from avsprobe.adapters.batching import prepare_batch
 from avsprobe.adapters.check import _probed_batch, check_adapter
 from avsprobe.data.biaslab.world import build_world
 from avsprobe.errors import AdapterError, ConfigError
 from avsprobe.reference.checkpoint import load_checkpoint
 from avsprobe.reference.data import load_frames
 from avsprobe.reference.train import TrainSettings, evaluate_miou, train
-from avsprobe.runner import prepare_batch
 from tests.cli.test_app import run_cli
 
 

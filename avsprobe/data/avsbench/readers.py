@@ -162,7 +162,7 @@ class S4Reader(AVSBenchReader):
     FRAMES = 5
 
     def __init__(self, root: str | Path, split: str, *, category_map: dict[str, str] | None = None) -> None:
-        from avsprobe.data.audio_bank import load_category_map
+        from avsprobe.data.category_map import load_category_map
 
         super().__init__(root, split)
         rows = _read_positional_csv(self.root / "s4_meta_data.csv", {"name": 0, "category": 2, "split": 3})
