@@ -362,10 +362,13 @@ def run_suite(
                       threads=threads)[0]
 
 
-RECORDS_FORMAT = 3
+RECORDS_FORMAT = 4
 """Version of the records: 2 numbers jobs over every sample of the split, so ``--limit`` only selects among
 them and a larger limit extends a run; 3 adds each frame's counts against the original mask where a probe
-changed the expected one (``original_*``), which a run recorded before could not give for its older parts."""
+changed the expected one (``original_*``), which a run recorded before could not give for its older parts;
+4 adds each object's mean probability (``object_score``), its covered pixels at the object thresholds on the
+negative probe (``object_covered_at``) and what a model reports per frame (``phi_marks``), which older parts
+lack (a resumed format-3 folder would have mixed them: threshold-free metrics over part of the clips)."""
 
 IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
                    "data_files_fingerprint", "split", "subset", "torch_threads", "predict_batch")

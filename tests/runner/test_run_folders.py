@@ -322,3 +322,15 @@ def test_a_report_of_runs_given_by_a_dotdot_path_from_another_folder(world: Path
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
     assert find_run_folders(Path("../runs")) == [Path("../runs/x")]
+
+
+def test_a_folder_of_the_previous_records_format_is_not_resumed(world: Path, tmp_path: Path) -> None:
+    """Format 3 had no per-object scores: resuming one would score threshold-free metrics on part of the clips."""
+    _run(world, tmp_path / "r", limit=2, suite=ProbeSuite.single("negative"))
+    info_file = tmp_path / "r" / "run.json"
+    info = json.loads(info_file.read_text())
+    assert info["records_format"] == 4
+    info["records_format"] = 3
+    info_file.write_text(json.dumps(info))
+    with pytest.raises(ConfigError, match="records format 3, now 4"):
+        _run(world, tmp_path / "r", limit=3, suite=ProbeSuite.single("negative"))
