@@ -87,6 +87,7 @@ def load_records(run_dir: str | Path) -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.concat([_read_part(f) for f in files], ignore_index=True)
     _normalise_optional(frame)
+    _validate(frame, Path(run_dir))
     duplicated = frame.duplicated(["job_index", "frame"])
     if duplicated.any():
         first = frame[duplicated].iloc[0]
@@ -94,6 +95,18 @@ def load_records(run_dir: str | Path) -> pd.DataFrame:
                         f"{first.job_index}, {first.sample_id} {first.condition_id}); two runs wrote into this "
                         "folder. Delete it and run again")
     return frame.sort_values(["job_index", "frame"], kind="stable").reset_index(drop=True)
+
+
+def _validate(frame: pd.DataFrame, run_dir: Path) -> None:
+    """The table against the records schema of the format its ``run.json`` says it was written in."""
+    from avsprobe.records import RECORDS_FORMAT, validate
+
+    info_file = run_dir / "run.json"
+    try:
+        written = int(json.loads(info_file.read_text()).get("records_format", 1)) if info_file.is_file() else RECORDS_FORMAT
+    except (OSError, ValueError):
+        written = RECORDS_FORMAT  # read_run_info reports a damaged run.json with its own message
+    validate(frame, run_dir, written)
 
 
 OPTIONAL_COUNTS = ("original_intersection", "original_union", "original_area")

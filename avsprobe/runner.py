@@ -34,6 +34,7 @@ from avsprobe.adapters.batching import prepare_batch
 from avsprobe.errors import AdapterError, ConfigError, DataError
 from avsprobe.fileio import atomic_write_text
 from avsprobe.memory_guard import BatchChoice, peak_rss_mb
+from avsprobe.records import RECORDS_FORMAT
 from avsprobe.results import PARTS_DIR, THUMB, done_jobs, read_run_info, run_lock, write_part
 
 if TYPE_CHECKING:
@@ -361,14 +362,6 @@ def run_suite(
                       flush_jobs=flush_jobs, on_progress=on_progress, workers=workers, shard=shard,
                       threads=threads)[0]
 
-
-RECORDS_FORMAT = 4
-"""Version of the records: 2 numbers jobs over every sample of the split, so ``--limit`` only selects among
-them and a larger limit extends a run; 3 adds each frame's counts against the original mask where a probe
-changed the expected one (``original_*``), which a run recorded before could not give for its older parts;
-4 adds each object's mean probability (``object_score``), its covered pixels at the object thresholds on the
-negative probe (``object_covered_at``) and what a model reports per frame (``phi_marks``), which older parts
-lack (a resumed format-3 folder would have mixed them: threshold-free metrics over part of the clips)."""
 
 IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
                    "data_files_fingerprint", "split", "subset", "torch_threads", "predict_batch")

@@ -134,20 +134,24 @@ def ok_rows(records: pd.DataFrame, probe: str | None = None, *, baseline: bool |
 _ok = ok_rows
 
 
-_MISSED_LEVEL = '"level_reached_ok": false'  # how a missed level reads in the sorted ``applied`` JSON
+def _missed_level(rows: pd.DataFrame) -> pd.Series:
+    """Per row: the probe recorded that the audio did not reach its level (``applied``'s ``level_reached_ok``
+    false), read from the JSON (each distinct text parsed once)."""
+    flags = {text: json.loads(text).get("level_reached_ok", True) is False for text in set(rows.applied)}
+    return rows.applied.map(flags).astype(bool)
 
 
 def _intensity_rows(records: pd.DataFrame) -> pd.DataFrame:
     """OK intensity rows, without the conditions whose audio missed its level (``level_reached_ok`` false):
     a clip that cannot reach -23 LUFS without clipping must not count as heard at -23 LUFS."""
     rows = _ok(records, "intensity")
-    return rows[~rows.applied.astype(str).str.contains(_MISSED_LEVEL, regex=False)]
+    return rows[~_missed_level(rows)]
 
 
 def missed_levels(records: pd.DataFrame) -> dict[str, int]:
     """Per intensity level: how many clips missed it (kept out of that level's metrics)."""
     rows = _ok(records, "intensity")
-    missed = rows[rows.applied.astype(str).str.contains(_MISSED_LEVEL, regex=False)]
+    missed = rows[_missed_level(rows)]
     counts = missed.drop_duplicates(["sample_id", "condition_label"]).groupby("condition_label").size()
     return {str(k): int(v) for k, v in counts.items()}
 

@@ -199,3 +199,16 @@ def test_max_minus_min_gets_an_interval_that_contains_it() -> None:
     point_c, low_c, high_c = bias.bootstrap(values, spread, median_corrected=True)
     assert point_c == point and low_c <= point <= high_c
     assert high_c - low_c == pytest.approx(high - low)  # the same width, shifted by the median's bias
+
+
+def test_a_missed_level_is_read_from_the_json_not_its_spelling() -> None:
+    """The flag is a JSON field: a compact writer (no space after the colon) must not hide a missed level."""
+    import pandas as pd
+
+    rows = pd.DataFrame([
+        {"sample_id": "a", "probe": "intensity", "condition_label": "-23LUFS", "status": "ok", "annotated": True,
+         "is_baseline": False, "applied": json.dumps({"level_reached_ok": False}, separators=(",", ":"))},
+        {"sample_id": "b", "probe": "intensity", "condition_label": "-23LUFS", "status": "ok", "annotated": True,
+         "is_baseline": False, "applied": json.dumps({"level_reached_ok": True})},
+    ])
+    assert bias.missed_levels(rows) == {"-23LUFS": 1}
