@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import functools
 import json
-import math
 import os
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
@@ -35,10 +34,10 @@ from avsprobe.errors import AdapterError, ConfigError, DataError
 from avsprobe.fileio import atomic_write_text
 from avsprobe.memory_guard import BatchChoice, peak_rss_mb
 from avsprobe.records import RECORDS_FORMAT
-from avsprobe.results import PARTS_DIR, THUMB, done_jobs, read_run_info, run_lock, write_part
+from avsprobe.results import PARTS_DIR, done_jobs, read_run_info, run_lock, write_part
+from avsprobe.scoring import base_row, empty_rows, score_rows
 
 if TYPE_CHECKING:
-    import torch
 
     from avsprobe.adapters.base import ModelAdapter
     from avsprobe.data.source import DataSource
@@ -81,123 +80,6 @@ def _git_hash() -> str | None:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def _base_row(job: Job, index: int, model: str, sample: Any) -> dict[str, Any]:
-    c = job.condition
-    return {"job_index": index, "model": model, "sample_id": job.sample_id, "condition_id": c.condition_id,
-            "probe": job.probe.name, "condition_label": c.label, "condition_order": float(c.order),
-            "is_baseline": c.is_baseline, "category": getattr(sample, "category", ""),
-            "split": getattr(sample, "split", "")}
-
-
-def _empty_rows(base: dict[str, Any], status: str, reason: str) -> list[dict[str, Any]]:
-    return [{**base, "status": status, "reason": reason, "frame": -1, "annotated": False}]
-
-
-def _score(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torch.Tensor,
-           extra: list[list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
-    """Rows for clips of one frame shape: per-frame statistics of ``logits [B, T, H, W]`` against each
-    clip's expected mask, computed for all the clips' frames at once (every statistic is per frame);
-    ``extra[i][k]`` adds fields to clip i's frame k (a semantic model's class counts)."""
-    import torch
-
-    from avsprobe.metrics.binary import (
-        binarize,
-        binary_frame_stats_many,
-        clips_object_counts,
-        clips_object_scores,
-        coverage_from_counts,
-        frame_iou,
-    )
-
-    b = len(probed)
-    t, h, w = probed[0].expected_mask.shape
-    logits = logits.detach().float()
-    if logits.shape[-2:] != (h, w):
-        logits = torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
-    logits = logits.cpu()
-    # against the unprobed clip's sounding mask too where a probe changed what should sound (negative
-    # audio, swaps): the AVSBench-Robust protocol scores negative audio against the original positive masks
-    changed = [i for i, p in enumerate(probed)
-               if p.original_mask is not None and not np.array_equal(p.original_mask, p.expected_mask)]
-    targets = [(None, np.concatenate([p.expected_mask for p in probed]))]
-    if changed:
-        targets.append(([i * t + k for i in changed for k in range(t)],
-                        np.concatenate([probed[i].original_mask for i in changed])))
-    stats, *o_stats = binary_frame_stats_many(logits.reshape(b * t, h, w), targets)
-    iou = frame_iou(stats)
-    original = {i: (o_stats[0], n) for n, i in enumerate(changed)}
-    # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
-    rows_at, cols_at = _nearest_indices(h, THUMB), _nearest_indices(w, THUMB)
-    # binarised by the records' own rule (sigmoid > 0.5 in float32): ``logits > 0`` disagrees on (0, 6e-8]
-    thumbs = binarize(logits[:, :, torch.tensor(rows_at)[:, None], torch.tensor(cols_at)]).numpy()
-    packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB), axis=1)
-    names_by_clip = [sorted(clip.object_masks) for clip in probed]
-    masks_by_clip = [np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
-                     for clip, names in zip(probed, names_by_clip, strict=True)]
-    counts_by_clip = clips_object_counts(logits, masks_by_clip)
-    scores_by_clip = clips_object_scores(logits, masks_by_clip)
-    rows = []
-    for i, (base, clip) in enumerate(zip(bases, probed, strict=True)):
-        names = names_by_clip[i]
-        areas = counts_by_clip[i][1] if names else None
-        coverage = coverage_from_counts(*counts_by_clip[i]) if names else None
-        applied = json.dumps(clip.applied, sort_keys=True, default=float)
-        # threshold curves per object only where a metric reads them (the negative probe: matched recall)
-        curves = base["probe"] == "negative"
-        for k in range(t):
-            f = i * t + k
-            rows.append({
-                **base, "status": "ok", "reason": "", "frame": k, "annotated": bool(clip.annotated[k]),
-                "num_pixels": stats.num_pixels, "intersection": int(stats.intersection[f]),
-                "union": int(stats.union[f]), "pred_area": int(stats.pred_area[f]),
-                "expected_area": int(stats.gt_area[f]), "iou": float(iou[f]),
-                "fpr": float(stats.pred_area[f] / stats.num_pixels),
-                "tp_at": stats.tp_at[f].astype(np.int32), "pp_at": stats.pp_at[f].astype(np.int32),
-                "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
-                                        for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
-                "object_area": json.dumps({n: int(areas[k, o]) for o, n in enumerate(names)}),
-                "object_score": _object_means_json(names, scores_by_clip[i], k),
-                "object_covered_at": _object_curves_json(names, scores_by_clip[i], k) if curves else "{}",
-                "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {}),
-                **(_original_fields(*original[i], t, k) if i in original else {})})
-    return rows
-
-
-def _object_means_json(names: list[str], scores: tuple[np.ndarray, np.ndarray] | None, k: int) -> str:
-    """Frame ``k``'s mean predicted probability per object (null where the object is absent)."""
-    if not names or scores is None:
-        return "{}"
-    return json.dumps({n: None if math.isnan(v) else v for n, v in zip(names, scores[0][k].tolist(), strict=True)})
-
-
-def _object_curves_json(names: list[str], scores: tuple[np.ndarray, np.ndarray] | None, k: int) -> str:
-    """Frame ``k``'s covered pixels per object at :data:`~avsprobe.metrics.binary.OBJECT_THRESHOLDS`."""
-    if not names or scores is None:
-        return "{}"
-    return json.dumps({n: scores[1][k, o].tolist() for o, n in enumerate(names)})
-
-
-@functools.lru_cache(maxsize=16)
-def _nearest_indices(size_in: int, size_out: int) -> np.ndarray:
-    """``int64 [size_out]``: the input index torch's ``interpolate(mode="nearest")`` takes for each output
-    index along an axis of ``size_in`` (found by interpolating the indices themselves, so it is torch's own
-    rounding); picking them resizes a mask exactly as that call does, without a float copy."""
-    import torch
-
-    positions = torch.arange(size_in, dtype=torch.float64).view(1, 1, size_in)
-    picked = torch.nn.functional.interpolate(positions, size=size_out, mode="nearest").view(size_out)
-    out = picked.to(torch.int64).numpy()
-    out.flags.writeable = False
-    return out
-
-
-def _original_fields(stats: Any, clip: int, t: int, k: int) -> dict[str, Any]:
-    """Frame ``k`` of clip number ``clip`` scored against the original mask (absent where it is the expected one)."""
-    f = clip * t + k
-    return {"original_intersection": int(stats.intersection[f]), "original_union": int(stats.union[f]),
-            "original_area": int(stats.gt_area[f]), "original_tp_at": stats.tp_at[f].astype(np.int32)}
 
 
 @dataclass
@@ -272,7 +154,7 @@ def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, dev
         if len(items) > 1:
             return [row for item in items for row in _predict_rows(adapter, [item], model, device)]
         job, index, info, _ = items[0]
-        return _empty_rows(_base_row(job, index, model, info), "failed",
+        return empty_rows(base_row(job, index, model, info), "failed",
                            f"predict raised {type(logits).__name__}: {logits}")
     expected = (len(items), call.batch.frames.shape[1])
     semantic = adapter.input_spec.output == "semantic"
@@ -288,9 +170,9 @@ def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, dev
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise AdapterError(f"{model}: predict must return logits {layout} and B, T = {expected}, got {shape}")
     finite = torch.isfinite(logits.reshape(len(items), -1)).all(dim=1).tolist()
-    bases = [_base_row(job, index, model, info) for job, index, info, _ in items]
+    bases = [base_row(job, index, model, info) for job, index, info, _ in items]
     rows = [row for base, ok in zip(bases, finite, strict=True) if not ok
-            for row in _empty_rows(base, "failed", "logits contain NaN or inf")]
+            for row in empty_rows(base, "failed", "logits contain NaN or inf")]
     keep = [i for i, ok in enumerate(finite) if ok]
     if not keep:
         return rows
@@ -303,7 +185,7 @@ def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, dev
         logits = torch.stack([p[0] for p in parts])
     else:
         logits = logits[keep]
-    return rows + _score([bases[i] for i in keep], [items[i][3] for i in keep], logits, extra)
+    return rows + score_rows([bases[i] for i in keep], [items[i][3] for i in keep], logits, extra)
 
 
 def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, ProbedSample]], model: str,
@@ -687,7 +569,7 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
                     continue
                 for m, model in enumerate(models):
                     if model.needs(job):
-                        early[m] += _empty_rows(_base_row(job, outcome.index, model.adapter.name, outcome),
+                        early[m] += empty_rows(base_row(job, outcome.index, model.adapter.name, outcome),
                                                 outcome.status, outcome.reason)
             calls = [_prepare_calls(model.adapter, [it for it in items if model.needs(it[0])], device)
                      for model in models]

@@ -193,7 +193,7 @@ def test_thumbnails_pick_the_pixels_nearest_interpolation_picks(h: int, w: int) 
     """The records' 64x64 mask thumbnails are taken by index; they equal torch's nearest-neighbour resize of
     the binary mask, shrinking or enlarging, for any frame size."""
     from avsprobe.results import THUMB
-    from avsprobe.runner import _nearest_indices
+    from avsprobe.scoring import nearest_indices as _nearest_indices
 
     logits = torch.randn(2, 3, h, w, generator=torch.Generator().manual_seed(h * w))
     want = torch.nn.functional.interpolate((logits > 0).float(), size=(THUMB, THUMB), mode="nearest") > 0.5
