@@ -54,9 +54,9 @@ class DemoSettings:
 PHI_MODELS = ("ours-nodebias", "ours")
 """The reference models with a perception module Phi (active queries)."""
 
-OURS_INFERENCE = {"contrast_on": "foreground"}
-"""Inference of a retrained ``ours``: the setting chosen on val (``reports/debias/val-choice.md``), which the
-bundled checkpoint's ``config.json`` carries."""
+OURS_INFERENCE: dict[str, str] = {}
+"""Inference settings of a retrained ``ours`` beyond its own config (none: it infers with the per-query contrast
+it was trained with, as the bundled checkpoint does)."""
 
 
 def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -> dict[str, Any]:

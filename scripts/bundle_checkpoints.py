@@ -96,7 +96,8 @@ def main() -> None:
             f"Trained on the default bias lab (world version {world_version}, world seed 0, "
             "`probes/worlds/biaslab.toml`), tiny variant, by:", "",
             "```bash", command, "```", "",
-            *([f"then its inference settings chosen on val (`reports/debias/val-choice.md`) were written into "
+            *([f"then its inference settings chosen on world v2's val (`reports/debias/val-choice.md`; not re-chosen "
+               f"on v3) were written into "
                f"`config.json`: {', '.join(f'`{k}={v}`' for k, v in inference.items())} "
                f"(`python scripts/bundle_checkpoints.py --set ...`; no weight changes).", ""]
               if name == "ours" and inference else []),

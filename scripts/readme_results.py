@@ -79,6 +79,9 @@ def worldv3_block(must_show: dict) -> str:
              f"{seeds('sounding_auroc', 2)}; out of distribution, `silence_coverage` {seeds('silence_coverage')}.",
              ""]
     lines += [f"- {'met' if c['met'] else 'not met'}: {c['criterion']} ({c['numbers']})" for c in must_show["criteria"]]
+    sd = must_show["seed_sd"]
+    lines += ["", f"Between seeds the in-distribution `prior_coverage` varies with SD {sd['prior_coverage']:.3f}, the "
+                  f"out-of-distribution `silence_coverage` with SD {sd['silence_coverage']:.3f}."]
     return "\n".join(lines)
 
 

@@ -66,4 +66,8 @@ def test_demo_retrains_with_the_recipe(tiny_default_world: None, tmp_path: Path,
     run_info = json.loads((tmp_path / "runs" / folders[0] / "paper" / "run.json").read_text())
     assert run_info["model_options"]["checkpoint"] == str(tmp_path / "ck" / "ours")
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
-    assert "ours [checkpoint=ours, contrast_on=foreground]" in [r["model"] for r in report["runs"]]  # as bundled
+    assert "ours [checkpoint=ours]" in [r["model"] for r in report["runs"]]  # inferred as trained, as bundled
+    # the recipe fits Phi with "no class" negatives, as the bundled checkpoints were
+    for model in ("ours-nodebias", "ours"):
+        settings = json.loads((tmp_path / "ck" / model / "config.json").read_text())["training"]["settings"]
+        assert settings["phi_negatives"] is True
