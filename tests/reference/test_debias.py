@@ -181,3 +181,19 @@ def test_bias_only_adds_the_visual_branch_loss() -> None:
     alone, _ = criterion(type(out)(out.masks, out.classes, out.active), targets)
     bias_total, _ = criterion(out.bias, targets)
     assert torch.isclose(total, alone + bias_total) and parts["bias"] > 0
+
+
+def test_the_second_branch_through_distort_hears_no_clean_audio_under_the_paper_preset() -> None:
+    """End to end through ``_distorted`` (no injected features): the ``paper`` preset infers with pure noise
+    (alpha_bar 0), so the second branch's logits are the same for any clean audio; the ``official`` preset keeps
+    part of the audio at t = 99 of 100 (alpha_bar about 0.36), so they follow it."""
+    frames = torch.randn(2, 3, 64, 64)
+    audio_a, audio_b = torch.randn(2, 96, 64), 3 * torch.randn(2, 96, 64) + 1
+    for preset, same in (("paper", True), ("official", False)):
+        model = _model(debias="uncertainty", noise_preset=preset).eval()
+        with torch.no_grad():
+            first, other = model(frames, audio_a), model(frames, audio_b)
+        assert not torch.equal(first.main_branch.masks[-1], other.main_branch.masks[-1])
+        equal = [torch.equal(x, y) for x, y in zip(first.second_branch.masks + first.second_branch.classes,
+                                                    other.second_branch.masks + other.second_branch.classes, strict=True)]
+        assert all(equal) if same else not any(equal), preset
