@@ -61,6 +61,9 @@ class ReferenceAdapter(ModelAdapter):
     """
 
     checkpoint_name: ClassVar[str] = ""
+    also_loads: ClassVar[tuple[str, ...]] = ()
+    """Recipes other than its own name whose checkpoints the adapter loads (``ours``: the logits ensemble's
+    visual-only part)."""
 
     def __init__(self, checkpoint: str | None = None, batch_frames: int | str = 64,
                  mute_unmarked_zeroth: bool | str | None = None) -> None:
@@ -75,6 +78,12 @@ class ReferenceAdapter(ModelAdapter):
             hint = (" (train one with 'avsprobe train')" if checkpoint
                     else f" (train it with 'avsprobe train --model {self.name} --out {folder}')")
             raise AdapterError(f"model {self.name!r}: {exc}{hint}") from exc
+        trained = self.record.get("model")
+        if trained is not None and trained not in (self.name, *self.also_loads):
+            # the adapter's name labels the runs and groups seeds in reports: a checkpoint of another recipe
+            # loaded under it would be reported, and averaged, as this model
+            raise AdapterError(f"model {self.name!r}: {folder} holds a checkpoint trained as {trained!r} (its "
+                               f"config.json); load it with --model {trained}")
         self.folder = folder
         self.batch_frames = int(batch_frames)
         size = self.model.config.frame_size
@@ -198,6 +207,7 @@ class OursAdapter(ReferenceAdapter):
     """
 
     name = "ours"
+    also_loads = ("visual-only",)
 
     def __init__(self, checkpoint: str | None = None, strategy: str | None = None, main: str | None = None,
                  alpha: float | str | None = None, batch_frames: int | str = 64, contrast_on: str | None = None,
@@ -208,6 +218,9 @@ class OursAdapter(ReferenceAdapter):
         super().__init__(checkpoint, batch_frames, mute_unmarked_zeroth)
         config = self.model.config
         ensemble = ensemble or config.debias == "logits-ensemble"
+        if self.record.get("model") == "visual-only" and not ensemble:
+            raise AdapterError(f"model 'ours': {self.folder} holds a visual-only checkpoint, which 'ours' runs only as "
+                               "the logits ensemble's visual part (strategy=logits-ensemble)")
         if strategy is not None and not ensemble and strategy != config.debias:
             raise AdapterError(f"model 'ours': {self.folder} was trained with debias {config.debias!r}, not {strategy!r}")
         self.main_model = None

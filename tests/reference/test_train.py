@@ -62,7 +62,7 @@ def test_train_resume_and_load(world: Path, tmp_path: Path) -> None:
     batch = prepare_batch(_probed_batch(5, 64), ensemble.input_spec, "cpu")
     expected = 1.5 * adapter.predict(batch) - 0.5 * visual.predict(batch)
     assert torch.allclose(ensemble.predict(batch), expected, atol=1e-5)
-    with pytest.raises(AdapterError, match="trained with debias"):
+    with pytest.raises(AdapterError, match="trained as 'ours-nodebias'"):  # not an 'ours' checkpoint at all
         resolve_model("ours", {"checkpoint": str(out), "strategy": "bias-only"})
 
 
@@ -106,8 +106,10 @@ def test_alpha_and_inference_options_are_honoured_and_fingerprinted(world: Path,
     saved_fg = resolve_model("ours", {"checkpoint": str(out)})
     assert saved_fg.fingerprint() != prints[None]
     assert torch.equal(saved_fg.predict(batch), contrast_fg.predict(batch))
-    with pytest.raises(AdapterError, match="alpha would change nothing"):
+    with pytest.raises(AdapterError, match="trained as 'ours-nodebias'"):
         resolve_model("ours", {"checkpoint": str(_nodebias(world, tmp_path)), "alpha": "2"})
+    with pytest.raises(AdapterError, match="trained with debias 'uncertainty', not 'bias-only'"):
+        resolve_model("ours", {"checkpoint": str(out), "strategy": "bias-only"})
     with pytest.raises(AdapterError, match="noise_draws='many' is not a int"):
         resolve_model("ours", {"checkpoint": str(out), "noise_draws": "many"})
     # a checkpoint from before the fix loads as it was trained (leaky marks, unit noise, one draw)
@@ -194,3 +196,14 @@ def test_two_cpu_processes_train_with_ddp(world: Path, tmp_path: Path) -> None:
     model, meta = load_checkpoint(tmp_path / "ddp")
     val = load_frames(world, "val", tuple(meta["classes"]), 64, workers=1)
     assert len(record["history"]) == 1 and record["history"][0]["val_miou"] == evaluate_miou(model, val)
+
+
+def test_a_checkpoint_loads_only_as_the_model_it_was_trained_as(world: Path, tmp_path: Path) -> None:
+    """Reports label runs and group seeds by the adapter's name: a vanilla checkpoint run as 'ours-nodebias'
+    would be averaged with the real ones."""
+    train(_settings(world, model="vanilla"), tmp_path / "v", max_steps=1, workers=1)
+    with pytest.raises(AdapterError, match="trained as 'vanilla'.*--model vanilla"):
+        resolve_model("ours-nodebias", {"checkpoint": str(tmp_path / "v")})
+    with pytest.raises(AdapterError, match="trained as 'vanilla'"):
+        resolve_model("ours", {"checkpoint": str(tmp_path / "v")})
+    assert resolve_model("vanilla", {"checkpoint": str(tmp_path / "v")}).name == "vanilla"
