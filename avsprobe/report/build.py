@@ -356,19 +356,57 @@ def run_labels(runs: Sequence[RunResult]) -> list[str]:
     return labels
 
 
+def _relabel_and_order(runs: list[RunResult], labels: dict[str, str] | None, order: Sequence[str] | None
+                       ) -> list[RunResult]:
+    """Runs renamed (``labels``: old label -> new) and put in ``order`` (labels after renaming; runs not named
+    follow in their own order). An unknown label, a repeated one or two runs under one name is an error that
+    lists the labels there are."""
+    from avsprobe.errors import ConfigError
+
+    known = [r.label for r in runs]
+    for old in labels or {}:
+        if old not in known:
+            raise ConfigError(f"--label {old}=...: no run is labelled {old!r}; the runs are: {', '.join(known)}")
+    for run in runs:
+        run.label = (labels or {}).get(run.label, run.label)
+    final = [r.label for r in runs]
+    if len(set(final)) < len(final):
+        raise ConfigError(f"two runs would share a label: {', '.join(sorted({x for x in final if final.count(x) > 1}))}")
+    if not order:
+        return runs
+    unknown = [name for name in order if name not in final]
+    if unknown or len(set(order)) < len(order):
+        raise ConfigError(f"--order {', '.join(unknown or order)}: give each run's label once; the runs are: "
+                          f"{', '.join(final)}")
+    ranked = {name: i for i, name in enumerate(order)}
+    return sorted(runs, key=lambda r: ranked.get(r.label, len(ranked)))
+
+
 def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
-                 grid_clips: Sequence[str] | None = None) -> dict[str, Any]:
+                 grid_clips: Sequence[str] | None = None, labels: dict[str, str] | None = None,
+                 order: Sequence[str] | None = None, figures: Sequence[str] | None = None) -> dict[str, Any]:
     """Compute every supported metric for the runs and write the report; return the JSON content.
 
-    ``grid_clips``: the clips the qualitative grid shows (default: where the models differ most)."""
+    Args:
+        grid_clips: the clips the qualitative grid shows (default: where the models differ most).
+        labels: old label -> new label, for the model names a paper uses.
+        order: labels in the order the tables, figures and paired differences take (the first is the
+            reference of the paired differences); runs not named follow.
+        figures: the figures to draw, by name (default: all of :data:`FIGURES`; empty: none).
+    """
     from avsprobe.errors import ConfigError
 
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ConfigError(f"unknown report format {', '.join(unknown)}; use {', '.join(FORMATS)}")
+    wanted = list(FIGURES) if figures is None else list(figures)
+    unknown = sorted(set(wanted) - set(FIGURES))
+    if unknown:
+        raise ConfigError(f"unknown figure {', '.join(unknown)}; the figures are: {', '.join(FIGURES)}")
     runs = [load_run(folder) for p in run_dirs for folder in find_run_folders(p)]
     for run, label in zip(runs, run_labels(runs), strict=True):
         run.label = label
+    runs = _relabel_and_order(runs, labels, order)
     metrics = [compute_metrics(run) for run in runs]
     for run, m in zip(runs, metrics, strict=True):
         run.metrics = m
@@ -386,6 +424,8 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     shown = [r for r in runs if r.has_results]
     with paper_style():
         for name, fn in FIGURES.items():
+            if name not in wanted:
+                continue
             for suffix, width_in in FIGURE_WIDTHS_IN.items():
                 extra = {"clips": grid_clips} if name == "qualitative_grid" else {}
                 result = fn(shown, width_in=width_in, **extra)

@@ -497,3 +497,25 @@ def test_the_report_warns_when_runs_cover_different_clips(tmp_path: Path) -> Non
     run_suite(resolve_model("full"), ProbeSuite.single("negative"), source, tmp_path / "c", limit=2)
     build_report([tmp_path / "a", tmp_path / "c"], tmp_path / "rep2", formats=["md"])
     assert "Runs over different clips" not in (tmp_path / "rep2" / "report.md").read_text()
+
+
+def test_report_labels_orders_and_picks_figures_for_a_paper(run_dirs: list[Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "paper"
+    code, _, stderr = run_cli(["report", *map(str, run_dirs), "--out", str(out), "--format", "md,json",
+                               "--label", "audio-blind-oracle=Prior only", "--label", "oracle=Oracle",
+                               "--order", "Prior only", "--order", "Oracle", "--figures", "prior_bars"], capsys)
+    assert code == 0, stderr
+    content = json.loads((out / "report.json").read_text())
+    names = [r["model"] for r in content["runs"]]
+    assert names[:2] == ["Prior only", "Oracle"] and len(names) == 3  # the run not named follows
+    assert list(content["paired_differences"])[0] == "Oracle - Prior only"  # the first is the reference
+    assert content["figures"] == ["prior_bars"]
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == ["prior_bars-column.png", "prior_bars.png"]
+    assert "| metric | Prior only | Oracle |" in (out / "report.md").read_text()
+    code, _, stderr = run_cli(["report", *map(str, run_dirs), "--out", str(tmp_path / "bad"), "--label", "orcale=X"],
+                              capsys)
+    assert code != 0 and "no run is labelled 'orcale'" in stderr and "Traceback" not in stderr
+    code, _, stderr = run_cli(["report", *map(str, run_dirs), "--out", str(tmp_path / "bad"), "--figures", "nope"],
+                              capsys)
+    assert code != 0 and "unknown figure nope" in stderr

@@ -15,12 +15,23 @@ def report_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/report"),
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: md, html, latex, json, browse (the failure browser).")] = "md,html,latex,json,browse",
     grid_clip: Annotated[list[str] | None, typer.Option("--grid-clip", help="A clip id for the qualitative grid (repeat for several; default: where the models differ most).")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="OLD=NEW: show the run labelled OLD as NEW (repeat for several).")] = None,
+    order: Annotated[list[str] | None, typer.Option("--order", help="A run's label (after --label), in the order wanted; the first is the reference of the paired differences (repeat; runs not named follow).")] = None,
+    figures: Annotated[str | None, typer.Option("--figures", help="Comma-separated figure names to draw (default: all; 'none': no figures).")] = None,
 ) -> None:
     """Compute every bias metric the runs support and write the report, tables and figures."""
+    from avsprobe.errors import ConfigError
     from avsprobe.report.build import build_report
 
+    renames = {}
+    for item in label or []:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            raise ConfigError(f"--label {item!r}: write OLD=NEW")
+        renames[old] = new
+    chosen = None if figures is None else [f.strip() for f in figures.split(",") if f.strip() and f.strip() != "none"]
     content = build_report(runs, out, formats=[f.strip() for f in formats.split(",") if f.strip()],
-                           grid_clips=grid_clip or None)
+                           grid_clips=grid_clip or None, labels=renames or None, order=order or None, figures=chosen)
     for run in content["runs"]:
         if "incomplete" in run:
             done, planned = run["incomplete"]["jobs_recorded"], run["incomplete"]["jobs_planned"]
