@@ -10,7 +10,8 @@ better covers fewer silent objects *at the same recall*. Both views read the ``n
   the classes that have both. 0.5: the model cannot tell them apart; 1: every sounding object scores above
   every silent one of its class. The interval resamples clips.
 - :func:`matched_recall`: every model's operating point moved to the recall of sounding objects that the
-  least-recalling model reaches at probability 0.5, and its silent-object coverage read there (the records'
+  least-recalling model reaches at probability 0.5 (among the recalls the most models can reach), and its
+  silent-object coverage read there (the records'
   per-object pixel counts at the thresholds of :data:`~avsprobe.metrics.binary.OBJECT_THRESHOLDS`,
   interpolated linearly between the two thresholds around it).
 """
@@ -169,26 +170,35 @@ class MatchedPoint:
 
 
 def matched_recall(curves: dict[str, tuple[np.ndarray, np.ndarray, list[str]]]) -> tuple[float, list[MatchedPoint]]:
-    """Every model's silent-object coverage at the lowest of the models' recalls at probability 0.5.
+    """Every model's silent-object coverage at one shared recall of sounding objects.
+
+    The shared recall is one of the models' recalls at probability 0.5: of those, the one that the most models
+    can reach (a model reaches the recalls between its recall at the highest threshold and at the lowest),
+    and of those the lowest. A model that hears almost nothing (audio zeroed) then does not set a recall the
+    others cannot come down to; it is left out instead.
 
     Args:
         curves: model -> :func:`operating_curve` of its records.
 
     Returns:
-        ``(target recall, points)``; a model whose curve never reaches the target, or whose recall moves less
-        than :data:`FLAT_RECALL` over all thresholds, is left out.
+        ``(target recall, points)``; a model whose curve still does not reach the target, whose recall moves
+        less than :data:`FLAT_RECALL` over all thresholds, or that has no silent object, is left out.
     """
     half = OBJECT_THRESHOLDS.index(0.5)
 
     def mean(curve: np.ndarray) -> np.ndarray:
-        return np.nanmean(curve, axis=0)
+        return bias._column_means(curve)  # NaN, without a warning, where no clip has that kind of object
 
     # a model whose scores do not move with the threshold (a constant output: empty, full) has no other
     # operating point to move to: it neither sets the target nor is compared
-    movable = {m: c for m, c in curves.items() if np.ptp(mean(c[0])) >= FLAT_RECALL}
+    movable = {m: c for m, c in curves.items()
+               if np.ptp(mean(c[0])) >= FLAT_RECALL and np.isfinite(mean(c[1])).all()}
     if not movable:
         return math.nan, []
-    target = min(float(mean(sounding)[half]) for sounding, _, _ in movable.values())
+    ranges = {m: (float(mean(c[0])[-1]), float(mean(c[0])[0])) for m, c in movable.items()}
+    candidates = sorted(float(mean(c[0])[half]) for c in movable.values())
+    reach = {t: sum(low <= t <= high for low, high in ranges.values()) for t in candidates}
+    target = min(candidates, key=lambda t: (-reach[t], t))
     points = []
     for model, (sounding, silent, _) in movable.items():
         at = _at_recall(mean(sounding), target)

@@ -103,10 +103,11 @@ def _matched_section(matched: list[dict[str, Any]]) -> list[str]:
     for group in matched:
         lines += ["", "## Silent objects at matched recall", "",
                   f"Runs over {escape.markdown(group['data'])}, original audio (negative probe). Each model's "
-                  "threshold moved until its coverage of sounding objects equals the lowest of the models' at "
-                  f"probability 0.5 ({group['target_recall']:.3f}); its coverage of silent objects there, with a "
-                  "clip-bootstrap interval at that threshold. Lower is better: at equal recall, a model that covers "
-                  "fewer silent objects follows the audio, not merely predicts less.", "",
+                  "threshold moved until its coverage of sounding objects equals a shared recall: of the models' "
+                  "recalls at probability 0.5, the lowest of those the most models can reach "
+                  f"({group['target_recall']:.3f}; a model that cannot reach it is left out); its coverage of silent "
+                  "objects there, with a clip-bootstrap interval at that threshold. Lower is better: at equal recall, "
+                  "a model that covers fewer silent objects follows the audio, not merely predicts less.", "",
                   "| model | recall at 0.5 | silent coverage at 0.5 | threshold at the matched recall | "
                   "silent coverage at the matched recall |", "|---|---|---|---|---|"]
         lines += [f"| {escape.markdown(p['model'])} | {p['recall_at_half']:.3f} | {p['silent_at_half']:.3f} | "

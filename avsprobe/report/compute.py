@@ -285,6 +285,8 @@ def matched_recall_groups(runs: list[RunResult]) -> list[dict[str, Any]]:
         if len(members) < 2:
             continue
         target, points = matched_recall({run.label or run.model: curve for run, curve in members})
+        if len(points) < 2:  # nothing to compare (no silent objects, or one model left)
+            continue
         out.append({"data": members[0][0].info["data"], "target_recall": target,
                     "models": [p.__dict__ for p in points]})
     return out

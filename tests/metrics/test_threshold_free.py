@@ -92,6 +92,29 @@ def test_matched_recall_moves_each_model_to_the_lower_recall() -> None:
                       curves={"x-0": [0] * len(OBJECT_THRESHOLDS), "x-1": [0] * len(OBJECT_THRESHOLDS)}, areas=areas)
     again, points = matched_recall({"A": operating_curve(a), "B": operating_curve(b), "empty": operating_curve(empty)})
     assert again == pytest.approx(target) and {p.model for p in points} == {"A", "B"}
+    # a model that hears almost nothing: recall 0.80 -> 0.32 at 0.5 -> 0; another that never comes below 0.60
+    # (100 - i px, floored at 60): 0.32 is reached by one model, floor's 0.76 by both, so 0.76 is shared
+    deaf = _baseline([("x", "dog", True, 0.0), ("x", "dog", False, 0.0)],
+                     curves={"x-0": _curve(80, 2), "x-1": _curve(20, 0)}, areas=areas)
+    floor = _baseline([("x", "dog", True, 0.0), ("x", "dog", False, 0.0)],
+                      curves={"x-0": [max(100 - i, 60) for i in range(len(OBJECT_THRESHOLDS))], "x-1": _curve(40, 0)},
+                      areas=areas)
+    target, points = matched_recall({"deaf": operating_curve(deaf), "floor": operating_curve(floor)})
+    assert target == pytest.approx(0.76)
+    by_model = {p.model: p for p in points}
+    assert by_model["deaf"].threshold == pytest.approx(OBJECT_THRESHOLDS[2])  # 80 - 2 i = 76
+    assert by_model["floor"].threshold == pytest.approx(0.5)  # 100 - i = 76 at i = 24
+    assert by_model["deaf"].silent_at_matched.value == pytest.approx(0.20)
+    # with a second model like floor, 0.76 is reached by three models and a much deafer one's 0.06 by two: the
+    # deafer model is left out rather than pull the target down
+    deafer = _baseline([("x", "dog", True, 0.0), ("x", "dog", False, 0.0)],
+                       curves={"x-0": _curve(30, 1), "x-1": _curve(20, 0)}, areas=areas)
+    target, points = matched_recall({"deaf": operating_curve(deaf), "floor": operating_curve(floor),
+                                     "floor again": operating_curve(floor), "deafer": operating_curve(deafer)})
+    assert target == pytest.approx(0.76) and {p.model for p in points} == {"deaf", "floor", "floor again"}
+    # clips without a silent object (Co-AVS: every object sounds) give no comparison
+    all_sounding = _baseline([("x", "dog", True, 0.0)], curves={"x-0": _curve(100, 2)}, areas={"x-0": 100})
+    assert matched_recall({"A": operating_curve(all_sounding), "B": operating_curve(all_sounding)})[1] == []
 
 
 def test_records_carry_object_scores_and_curves_end_to_end(tmp_path) -> None:  # noqa: ANN001
