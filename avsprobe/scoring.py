@@ -19,6 +19,7 @@ from avsprobe.results import THUMB
 if TYPE_CHECKING:
     import torch
 
+    from avsprobe.metrics.binary import ObjectScores
     from avsprobe.probes.base import ProbedSample
     from avsprobe.probes.suite import Job
 
@@ -47,7 +48,6 @@ def score_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: 
     from avsprobe.metrics.binary import (
         binarize,
         binary_frame_stats_many,
-        clips_object_counts,
         clips_object_scores,
         coverage_from_counts,
         frame_iou,
@@ -78,13 +78,13 @@ def score_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: 
     names_by_clip = [sorted(clip.object_masks) for clip in probed]
     masks_by_clip = [np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
                      for clip, names in zip(probed, names_by_clip, strict=True)]
-    counts_by_clip = clips_object_counts(logits, masks_by_clip)
     scores_by_clip = clips_object_scores(logits, masks_by_clip)
     rows = []
     for i, (base, clip) in enumerate(zip(bases, probed, strict=True)):
         names = names_by_clip[i]
-        areas = counts_by_clip[i][1] if names else None
-        coverage = coverage_from_counts(*counts_by_clip[i]) if names else None
+        scores = scores_by_clip[i]
+        areas = scores.area if names else None
+        coverage = coverage_from_counts(scores.covered, scores.area) if names else None
         applied = json.dumps(clip.applied, sort_keys=True, default=float)
         # threshold curves per object only where a metric reads them (the negative probe: matched recall)
         curves = base["probe"] == "negative"
@@ -100,25 +100,25 @@ def score_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: 
                 "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
                                         for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
                 "object_area": json.dumps({n: int(areas[k, o]) for o, n in enumerate(names)}),
-                "object_score": _object_means_json(names, scores_by_clip[i], k),
-                "object_covered_at": _object_curves_json(names, scores_by_clip[i], k) if curves else "{}",
+                "object_score": _object_means_json(names, scores, k),
+                "object_covered_at": _object_curves_json(names, scores, k) if curves else "{}",
                 "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {}),
                 **(_original_fields(*original[i], t, k) if i in original else {})})
     return rows
 
 
-def _object_means_json(names: list[str], scores: tuple[np.ndarray, np.ndarray] | None, k: int) -> str:
+def _object_means_json(names: list[str], scores: ObjectScores | None, k: int) -> str:
     """Frame ``k``'s mean predicted probability per object (null where the object is absent)."""
-    if not names or scores is None:
+    if scores is None:
         return "{}"
-    return json.dumps({n: None if math.isnan(v) else v for n, v in zip(names, scores[0][k].tolist(), strict=True)})
+    return json.dumps({n: None if math.isnan(v) else v for n, v in zip(names, scores.mean[k].tolist(), strict=True)})
 
 
-def _object_curves_json(names: list[str], scores: tuple[np.ndarray, np.ndarray] | None, k: int) -> str:
+def _object_curves_json(names: list[str], scores: ObjectScores | None, k: int) -> str:
     """Frame ``k``'s covered pixels per object at :data:`~avsprobe.metrics.binary.OBJECT_THRESHOLDS`."""
-    if not names or scores is None:
+    if scores is None:
         return "{}"
-    return json.dumps({n: scores[1][k, o].tolist() for o, n in enumerate(names)})
+    return json.dumps({n: scores.covered_at[k, o].tolist() for o, n in enumerate(names)})
 
 
 @functools.lru_cache(maxsize=16)

@@ -126,18 +126,24 @@ class ReferenceAdapter(ModelAdapter):
     def predict(self, batch: AVBatch) -> torch.Tensor:
         return self._logits(self.model, batch)
 
+    @staticmethod
+    def _frame_log_mel(batch: AVBatch) -> torch.Tensor:
+        """``[B * T, 96, 64]``: each frame's VGGish log-mel example (the fast path), what the model hears."""
+        from avsprobe.audio.vggish import vggish_examples
+
+        t = batch.frames.shape[1]
+        log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device, precision="float32")[:, :, 0]
+        return log_mel.reshape(-1, *log_mel.shape[-2:])
+
     def _logits(self, model: Any, batch: AVBatch) -> torch.Tensor:
         """Foreground logits ``[B, T, H, W]`` of ``model`` (frames in chunks of ``batch_frames``)."""
         import torch
 
-        from avsprobe.audio.vggish import vggish_examples
         from avsprobe.reference.inference import foreground_logits
 
         b, t, _, h, w = batch.frames.shape
-        log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device,
-                                  precision="float32")[:, :, 0]  # [B, T, 96, 64], the fast path
         frames = batch.frames.reshape(b * t, 3, h, w)
-        audio = log_mel.reshape(b * t, *log_mel.shape[-2:])
+        audio = self._frame_log_mel(batch)
         parts = [foreground_logits(model, frames[i : i + self.batch_frames], audio[i : i + self.batch_frames], (h, w))
                  for i in range(0, b * t, self.batch_frames)]
         return torch.cat(parts).reshape(b, t, h, w)
@@ -148,12 +154,10 @@ class ReferenceAdapter(ModelAdapter):
         model = getattr(self, "main_model", None) or self.model  # the ensemble's audio-visual part has the Phi
         if not model.config.active_queries:
             return None
-        from avsprobe.audio.vggish import vggish_examples
         from avsprobe.reference.audio import log_mel_descriptor
 
         b, t = batch.frames.shape[:2]
-        log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device, precision="float32")[:, :, 0]
-        active = model.perception.activity(log_mel_descriptor(log_mel.reshape(b * t, *log_mel.shape[-2:])).float())
+        active = model.perception.activity(log_mel_descriptor(self._frame_log_mel(batch)).float())
         names = list(self.record.get("classes") or range(active.shape[1]))
         marked = active.reshape(b, t, -1).cpu().tolist()
         return [[{"phi_marks": json.dumps([str(names[k]) for k, on in enumerate(frame) if on])} for frame in clip]

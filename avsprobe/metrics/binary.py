@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OBJECT_THRESHOLDS",
+    "ObjectScores",
     "clips_object_scores",
     "NUM_F_THRESHOLDS",
     "F_BETA2",
@@ -471,24 +472,38 @@ OBJECT_THRESHOLDS = tuple(round(0.02 * i, 2) for i in range(1, 50))
 (``object_covered_at``): enough to move a model's operating point to another model's recall."""
 
 
-def clips_object_scores(logits: object, object_masks: Sequence[object | None]
-                        ) -> list[tuple[np.ndarray, np.ndarray] | None]:
-    """Each object's mean predicted probability and its pixels above each of :data:`OBJECT_THRESHOLDS`, for
-    several clips of one frame shape: the threshold-free view of :func:`clips_object_counts`.
+@dataclass(frozen=True)
+class ObjectScores:
+    """One clip's per-object values, each ``[T, O]`` (``covered_at``: ``[T, O, G]``); zero counts and a NaN
+    mean where the object is absent from the frame."""
+
+    covered: np.ndarray
+    """int64: pixels predicted (``sigmoid > 0.5``, as :func:`binarize`)."""
+    area: np.ndarray
+    """int64: the object's pixels."""
+    mean: np.ndarray
+    """float64: the mean predicted probability over the object."""
+    covered_at: np.ndarray
+    """int64: pixels with probability above each of :data:`OBJECT_THRESHOLDS`."""
+
+
+def clips_object_scores(logits: object, object_masks: Sequence[object | None]) -> list[ObjectScores | None]:
+    """Each object's covered pixels and area (as :func:`clips_object_counts`), mean predicted probability and
+    pixels above each of :data:`OBJECT_THRESHOLDS`, for several clips of one frame shape, in one pass.
 
     Args:
         logits: ``[B, T, H, W]`` logits (probability ``sigmoid`` in float32, as :func:`binarize`).
         object_masks: per clip ``[T, O_i, H, W]`` object masks (nonzero = the object), or None.
 
     Returns:
-        Per clip ``(mean_probability float64 [T, O_i], covered_at int64 [T, O_i, G])`` with G thresholds
-        (NaN mean and zero counts where the object is absent from the frame), or None.
+        Per clip its :class:`ObjectScores`, or None for a clip without objects.
     """
     import torch
 
     probability = torch.sigmoid(as_tensor(logits).to(torch.float32)).cpu().numpy()
-    grid = np.asarray(OBJECT_THRESHOLDS, dtype=np.float32)
-    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    # 0.5 first: the records' own rule, then the object thresholds; pixels strictly above each
+    grid = np.asarray((0.5, *OBJECT_THRESHOLDS), dtype=np.float32)
+    out: list[ObjectScores | None] = []
     for clip, masks in enumerate(object_masks):
         if masks is None:
             out.append(None)
@@ -497,16 +512,17 @@ def clips_object_scores(logits: object, object_masks: Sequence[object | None]
         if m.ndim != 4 or m.shape[0] != probability.shape[1] or m.shape[-2:] != probability.shape[-2:]:
             raise ValueError(f"object masks {tuple(m.shape)} do not match predictions {tuple(probability.shape[1:])}")
         t_count, o_count = m.shape[:2]
+        area = np.zeros((t_count, o_count), dtype=np.int64)
         mean = np.full((t_count, o_count), math.nan)
-        covered_at = np.zeros((t_count, o_count, len(grid)), dtype=np.int64)
+        above = np.zeros((t_count, o_count, len(grid)), dtype=np.int64)
         for t in range(t_count):
             for o in range(o_count):
                 inside = np.sort(probability[clip, t][m[t, o]])
+                area[t, o] = inside.size
                 if inside.size:
                     mean[t, o] = float(inside.astype(np.float64).mean())
-                    # pixels strictly above each threshold, as ``binarize`` takes 0.5
-                    covered_at[t, o] = inside.size - np.searchsorted(inside, grid, side="right")
-        out.append((mean, covered_at))
+                    above[t, o] = inside.size - np.searchsorted(inside, grid, side="right")
+        out.append(ObjectScores(above[..., 0], area, mean, above[..., 1:]))
     return out
 
 

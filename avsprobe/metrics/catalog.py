@@ -24,7 +24,7 @@ from avsprobe.metrics.bias import MetricValue, _metric
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BiasMetric", "Contribution", "FAMILIES", "register", "catalog", "get", "per_clip_metrics",
+__all__ = ["BiasMetric", "Contribution", "FAMILIES", "from_info", "register", "catalog", "get", "per_clip_metrics",
            "paired_difference", "markdown_table"]
 
 FAMILIES = {
@@ -49,6 +49,12 @@ class Contribution:
 
 
 Compute = Callable[["pd.DataFrame", dict[str, Any], dict[str, MetricValue]], Contribution]
+
+
+def from_info(name: str, key: str, value: Callable[[pd.DataFrame, Any], MetricValue]) -> Compute:
+    """The computation of one headline metric ``value(records, info[key])`` from a ``run.json`` entry (the
+    metric's ``needs_info`` holds ``key``, so it runs only where the entry is there)."""
+    return lambda records, info, headline: Contribution({name: value(records, info[key])})
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from avsprobe.metrics import bias
 from avsprobe.metrics.bias import MetricValue
-from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+from avsprobe.metrics.catalog import BiasMetric, Contribution, from_info, register
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,11 +65,6 @@ def _prior_coverage(records: pd.DataFrame, info: dict[str, Any], headline: Headl
 def _silent(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
     value = bias.silent_object_coverage(records)
     return Contribution({} if value is None else {"silent_object_coverage": value})
-
-
-def _prior_corr(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
-    frequency = info.get("train_sounding_frequency")
-    return Contribution({"prior_corr": bias.prior_corr(records, frequency)} if frequency else {})
 
 
 def _follow(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
@@ -171,7 +166,7 @@ _ENTRIES = [
                family=("prior", 2), per_clip=bias.silent_object_coverage_per_clip, compute=_silent),
     BiasMetric("prior_corr", "Spearman correlation over classes of prior_score with the training sounding frequency",
                None, "Spearman rho", ("negative",), needs_info=("train_sounding_frequency",), family=("prior", 7),
-               compute=_prior_corr),
+               compute=from_info("prior_corr", "train_sounding_frequency", bias.prior_corr)),
     BiasMetric("follow_rate", "fraction of swapped frames whose new source is covered more than the old one", True,
                "fraction of frames", ("swap",), family=("audio", 4), per_clip=bias.follow_rate_per_clip,
                compute=_follow),

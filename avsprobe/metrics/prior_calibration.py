@@ -13,10 +13,10 @@ a debiased model should have a flat profile, whatever its correlation.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from avsprobe.metrics import bias
-from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+from avsprobe.metrics.catalog import BiasMetric, from_info, register
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,14 +31,9 @@ def prior_calibration(records: pd.DataFrame, posterior: dict[str, float]) -> bia
                                      "prior_calibration", bias.spearman_over_classes, min_classes=3)
 
 
-def _compute(records: pd.DataFrame, info: dict[str, Any], headline: dict[str, bias.MetricValue]) -> Contribution:
-    posterior = info.get("posterior_bed")
-    return Contribution({"prior_calibration": prior_calibration(records, posterior)} if posterior else {})
-
-
 register(BiasMetric(
     "prior_calibration", "under the data's background bed alone (in distribution), the Spearman correlation over "
     "classes of the per-class object coverage with P(sounds | class, bed-only audio) counted from the training "
     "plans (bias lab world v3's posterior_bed)", None, "Spearman rho", ("negative",), needs_info=("posterior_bed",),
     family=("prior", 10),
-    compute=_compute, order=136.0))
+    compute=from_info("prior_calibration", "posterior_bed", prior_calibration), order=136.0))

@@ -11,12 +11,12 @@ a size, not a rank. The interval resamples clips.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from avsprobe.metrics import bias
-from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+from avsprobe.metrics.catalog import BiasMetric, from_info, register
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,13 +35,9 @@ def prior_slope(records: pd.DataFrame, train_frequency: dict[str, float]) -> bia
                                      "prior_slope", slope)
 
 
-def _compute(records: pd.DataFrame, info: dict[str, Any], headline: dict[str, bias.MetricValue]) -> Contribution:
-    frequency = info.get("train_sounding_frequency")
-    return Contribution({"prior_slope": prior_slope(records, frequency)} if frequency else {})
-
-
 register(BiasMetric(
     "prior_slope", "under the original audio, the least-squares slope over classes of the coverage of silent "
     "visible objects (per class, clip-averaged) on the class's training sounding frequency (0: no prior; in "
     "distribution, unlike prior coverage under digital silence)", False, "coverage per unit frequency",
-    ("negative",), needs_info=("train_sounding_frequency",), family=("prior", 9), compute=_compute, order=135.0))
+    ("negative",), needs_info=("train_sounding_frequency",), family=("prior", 9),
+    compute=from_info("prior_slope", "train_sounding_frequency", prior_slope), order=135.0))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +37,21 @@ __all__ = ["object_table", "weighted_auroc", "sounding_auroc", "operating_curve"
            "FLAT_RECALL"]
 
 
-def _baseline_rows(records: pd.DataFrame, column: str) -> pd.DataFrame:
+def _visible_objects(records: pd.DataFrame, column: str) -> Iterator[tuple[str, str, str, bool, Any, dict]]:
+    """``(sample_id, object, class_name, sounding, value, areas)`` for each visible object of the ``negative``
+    probe's original-audio rows: its value in the per-object JSON ``column`` and the row's object areas."""
     rows = bias.ok_rows(records, "negative", baseline=True)
-    return rows if column in rows.columns else rows.iloc[0:0]
+    if column not in rows.columns:
+        return
+    for sample_id, applied, values, areas in zip(rows.sample_id, rows.applied, rows[column], rows.object_area,
+                                                 strict=True):
+        applied = json.loads(applied)
+        classes = applied.get("object_classes", {})
+        silent = set(applied.get("silent_objects", []))
+        areas = json.loads(areas)
+        for obj, value in json.loads(values).items():
+            if obj in classes:
+                yield sample_id, obj, classes[obj], obj not in silent, value, areas
 
 
 def object_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -46,15 +59,8 @@ def object_table(records: pd.DataFrame) -> pd.DataFrame:
     original-audio rows, its class, whether it sounds and its mean ``object_score`` over annotated frames."""
     import pandas as pd
 
-    rows = _baseline_rows(records, "object_score")
-    out = []
-    for sample_id, applied, scores in zip(rows.sample_id, rows.applied, rows.object_score, strict=True):
-        applied = json.loads(applied)
-        classes = applied.get("object_classes", {})
-        silent = set(applied.get("silent_objects", []))
-        for obj, score in json.loads(scores).items():
-            if score is not None and obj in classes:
-                out.append((sample_id, obj, classes[obj], obj not in silent, score))
+    out = [(sample_id, obj, cls, sounding, score)
+           for sample_id, obj, cls, sounding, score, _ in _visible_objects(records, "object_score") if score is not None]
     frame = pd.DataFrame(out, columns=["sample_id", "object", "class_name", "sounding", "score"])
     return frame.groupby(["sample_id", "object", "class_name", "sounding"], as_index=False).score.mean()
 
@@ -106,17 +112,9 @@ def _object_curves(records: pd.DataFrame) -> pd.DataFrame:
     :data:`OBJECT_THRESHOLDS`, averaged over the frames where it is visible."""
     import pandas as pd
 
-    rows = _baseline_rows(records, "object_covered_at")
-    out = []
-    for sample_id, applied, curves, areas in zip(rows.sample_id, rows.applied, rows.object_covered_at,
-                                                 rows.object_area, strict=True):
-        applied = json.loads(applied)
-        classes = applied.get("object_classes", {})
-        silent = set(applied.get("silent_objects", []))
-        areas = json.loads(areas)
-        for obj, covered in json.loads(curves).items():
-            if obj in classes and areas.get(obj, 0) > 0:
-                out.append((sample_id, obj, obj not in silent, np.asarray(covered, dtype=np.float64) / areas[obj]))
+    out = [(sample_id, obj, sounding, np.asarray(covered, dtype=np.float64) / areas[obj])
+           for sample_id, obj, _, sounding, covered, areas in _visible_objects(records, "object_covered_at")
+           if areas.get(obj, 0) > 0]
     frame = pd.DataFrame(out, columns=["sample_id", "object", "sounding", "coverage_at"])
     if frame.empty:
         return frame
