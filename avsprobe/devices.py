@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from avsprobe.errors import ConfigError
 
-__all__ = ["check_device", "resolve_device"]
+__all__ = ["check_device", "exact_float32", "resolve_device"]
 
 
 def resolve_device(device: str) -> str:
@@ -39,3 +42,22 @@ def check_device(device: str) -> str:
     elif parsed.type not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"--device {device}: avsprobe runs on cpu, cuda or mps")
     return device
+
+
+@contextlib.contextmanager
+def exact_float32() -> Iterator[None]:
+    """While a model predicts: float32 convolutions and matrix products in full precision (no TF32) with
+    deterministic cuDNN algorithms, then the previous settings back. On Ampere and later GPUs cuDNN convolutions
+    run in TF32 by default: the bundled models' logits then moved by up to 7.5e-3 between a clip alone and the
+    same clip in a batch of two (H200), where a score must not depend on how clips were batched. No effect on
+    the CPU."""
+    import torch
+
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    tf32_matmul = matmul.allow_tf32
+    matmul.allow_tf32 = False
+    try:
+        with cudnn.flags(enabled=cudnn.enabled, benchmark=False, deterministic=True, allow_tf32=False):
+            yield
+    finally:
+        matmul.allow_tf32 = tf32_matmul

@@ -137,8 +137,10 @@ def _predict_call(adapter: ModelAdapter, call: _Call) -> Any:
     """The adapter's logits for a call, or the exception it raised (an adapter may raise anything)."""
     import torch
 
+    from avsprobe.devices import exact_float32
+
     try:
-        with torch.no_grad():
+        with torch.no_grad(), exact_float32():
             return adapter.predict(call.batch)
     except Exception as exc:  # isolated clip by clip when scored
         return exc

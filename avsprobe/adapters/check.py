@@ -37,12 +37,14 @@ def _predictor(adapter: ModelAdapter, timeout_s: float) -> Callable[[object], An
 
     import torch
 
+    from avsprobe.devices import exact_float32
+
     def predict(batch: object) -> Any:
         result: dict[str, Any] = {}
 
         def call() -> None:
             try:
-                with torch.no_grad():
+                with torch.no_grad(), exact_float32():
                     result["value"] = adapter.predict(batch)  # type: ignore[arg-type]
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 result["error"] = exc

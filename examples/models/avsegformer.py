@@ -11,6 +11,13 @@ frozen VGGish) and ImageNet-normalised frames ``[B*T, 3, 224, 224]``; the first 
         --suite paper --data avsbench_data --subset s4 --device cuda
 
 Run from the AVSegFormer checkout (its configs name ``pretrained/...`` relative to it), or edit those paths.
+
+Upstream needs torchvision, timm, resampy, ``mmcv<2`` (only its ``Config``; ``MMCV_WITH_OPS=0 pip install
+mmcv==1.7.2`` builds it without compiled ops) and its own ``ops/`` MultiScaleDeformableAttention op compiled with
+nvcc (``cd ops && python setup.py build_ext --inplace``, then ``ops/`` on ``PYTHONPATH``; with torch >= 2 the
+op's ``value.type()`` must read ``value.scalar_type()``). The op has no CPU forward: run on a GPU, or use the
+export route when that environment cannot be built. ``scripts/check_templates.py`` checks this template
+against the upstream code with random weights (``reports/templates/check-cuda.md``).
 """
 
 from __future__ import annotations

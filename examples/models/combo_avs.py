@@ -31,6 +31,12 @@ The pre-masks come from SAM run on the frames, so they must follow the visual pr
         --model-opt config=configs/avs_s4/Test_COMBO_PVTV2B5_bs8_90k.yaml \\
         --model-opt checkpoint=PATH/model_best.pth --model-opt sam_checkpoint=PATH/sam_vit_h_4b8939.pth \\
         --suite paper --data avsbench_data --subset s4 --device cuda
+
+Upstream needs detectron2 (no wheel: build it from source against your torch and CUDA), segment_anything for
+the SAM pre-masks and Mask2Former's compiled MultiScaleDeformableAttention op, so a GPU. It was not run against
+the upstream code here (``reports/templates/check-cuda.md``: detectron2 could not be installed); where that
+environment cannot be built next to avsprobe, use the export route (``avsprobe export``, predict with
+``pred.py``, score with ``predictions:DIR``).
 """
 
 from __future__ import annotations

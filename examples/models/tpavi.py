@@ -11,14 +11,21 @@ Frames are ImageNet-normalised at 224x224; the audio is the VGGish log-mel of th
         --model-opt checkpoint=PATH/S4_pvt_best.pth --model-opt vggish=PATH/vggish-10086976.pth \\
         --model-opt pvt=PATH/pvt_v2_b5.pth --suite paper --data avsbench_data --subset s4 --device cuda
 
+Upstream's forward calls ``torch.zeros_like(feature).cuda()`` once per TPAVI stage, so as it is it runs on a
+GPU only. On another device (``--device cpu``, ``models check`` on a laptop) the template sends what those calls
+make to the adapter's device instead, for the duration of the forward. Upstream needs ``easydict`` and
+``pyyaml`` (its ``config.py``) and ``timm`` (its PVT), besides torch and torchvision.
+
 Options: ``subset`` (``s4`` or ``ms3``: which scripts folder), ``backbone`` (``pvt`` or ``resnet``, with
 ``resnet=PATH`` for its ImageNet weights), ``vv=true`` for the ``tpavi_vv_flag`` checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -67,5 +74,20 @@ class TPAVI(ModelAdapter):
         b, t = batch.frames.shape[:2]
         images = batch.frames.reshape(b * t, 3, 224, 224)
         log_mel = batch.audio_features.reshape(b * t, 1, 96, 64)
-        logits = self.model(images, self.audio_backbone(log_mel))[0]  # [B*T, 1, 224, 224]
+        with _cuda_calls_to(self.device):
+            logits = self.model(images, self.audio_backbone(log_mel))[0]  # [B*T, 1, 224, 224]
         return logits.reshape(b, t, *logits.shape[-2:])
+
+
+@contextlib.contextmanager
+def _cuda_calls_to(device: str) -> Iterator[None]:
+    """While upstream's forward runs: ``Tensor.cuda()`` moves to ``device`` when that is not a CUDA device."""
+    if torch.device(device).type == "cuda":
+        yield
+        return
+    cuda = torch.Tensor.cuda
+    torch.Tensor.cuda = lambda tensor, *args, **kwargs: tensor.to(device)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        torch.Tensor.cuda = cuda  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ features and device, and the shape it returns."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -104,7 +105,8 @@ def test_tpavi_template_hands_over_what_avsbench_test_does(tmp_path: Path, isola
                 def forward(self, x, audio_feature=None):
                     record("images", x.detach().cpu())
                     record("audio_feature", audio_feature.detach().cpu())
-                    return self.scale * x.mean(1, keepdim=True), [], []
+                    zeros = torch.zeros_like(x[:, :1]).cuda()  # as upstream's forward, once per TPAVI stage
+                    return self.scale * x.mean(1, keepdim=True) + zeros, [], []
             """,
         "torchvggish/__init__.py": "",
         "torchvggish/vggish.py": """
@@ -132,8 +134,10 @@ def test_tpavi_template_hands_over_what_avsbench_test_does(tmp_path: Path, isola
     assert log.SEEN["init"] == {"channel": 256, "stages": [0, 1, 2, 3], "vv": False, "va": True}
     assert log.SEEN["vggish_cfg"] == (True, False, str(tmp_path / "vggish.pth"))  # frozen, no preprocessing
     assert adapter.input_spec.audio == "vggish_logmel" and adapter.input_spec.frame_size == (224, 224)
+    cuda = torch.Tensor.cuda
     _check_hand_over(adapter, log)
     assert log.SEEN["audio_feature"].shape == (10, 128)
+    assert torch.Tensor.cuda is cuda  # redirected only while the forward ran
 
 
 def test_avsegformer_template_hands_over_what_its_test_does(tmp_path: Path, isolated_imports: None) -> None:
@@ -398,7 +402,8 @@ def test_combo_avs_pre_masks_from_disk_only_for_unchanged_frames(tmp_path: Path,
         adapter.predict(batch)
 
 
-def test_gavs_template_hands_over_what_its_training_script_does(tmp_path: Path, isolated_imports: None) -> None:
+def test_gavs_template_hands_over_what_its_training_script_does(tmp_path: Path, isolated_imports: None,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.adapters.test_input_families import _random_vggish
 
     _write(tmp_path / "site", {"standin_log.py": RECORDER})
@@ -406,6 +411,7 @@ def test_gavs_template_hands_over_what_its_training_script_does(tmp_path: Path, 
     _write(code, {
         "avs_model.py": """
             import torch
+            from config import args
             from standin_log import SEEN
 
 
@@ -418,11 +424,27 @@ def test_gavs_template_hands_over_what_its_training_script_does(tmp_path: Path, 
 
                 def decode_with_pmp(self, image_embed, audio_embed):
                     SEEN.setdefault("audio_embeds", []).append(audio_embed.cpu())
-                    return self.gain * image_embed + audio_embed.mean(), torch.ones(1, 1)
+                    # as upstream: the prompt encoder adds a token axis, the mask decoder moves the prompt to
+                    # args.device and concatenates it after its output tokens
+                    sparse = audio_embed.unsqueeze(dim=0).to(args.device)
+                    tokens = torch.cat([torch.zeros(1, 5, 128, device=args.device), sparse], dim=1)
+                    return self.gain * image_embed + tokens[:, 5:].mean(), torch.ones(1, 1)
+            """,
+        "segment_anything/config.py": """
+            import argparse
+            import os
+
+            parser = argparse.ArgumentParser()  # as upstream: parsed at import, --tune_v required
+            parser.add_argument("--device", type=str, default="cuda:0")
+            parser.add_argument("--gpu_id", type=str, default="0")
+            parser.add_argument("--tune_v", type=int, required=True)
+            args = parser.parse_args()
+            os.environ["CUDA_VISIBLE_DEVICES"] = args.gpu_id
             """,
         "segment_anything/build_sam.py": """
             import torch
             import torch.nn.functional as F
+            from config import args  # as upstream's modeling/image_encoder.py and mask_decoder.py
             from standin_log import record
 
 
@@ -481,8 +503,13 @@ def test_gavs_template_hands_over_what_its_training_script_does(tmp_path: Path, 
     _random_vggish(tmp_path / "vggish.pth")
     torch.save({"gain": torch.full((1,), 2.0)}, tmp_path / "epoch_59.pth")  # AVSM.state_dict() as training saves it
     cls = _template("gavs", "GAVS")
+    monkeypatch.setattr(sys, "argv", ["avsprobe", "run", "--model", "gavs.py:GAVS"])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
     adapter = cls(repo=str(tmp_path / "GAVS-repo"), checkpoint=str(tmp_path / "epoch_59.pth"),
                   sam_checkpoint=str(tmp_path / "sam_vit_b.pth"), vggish_weights=str(tmp_path / "vggish.pth"))
+    # upstream's config parsed the training script's arguments, and left avsprobe's argv and GPUs alone
+    assert sys.modules["config"].args.tune_v == 9
+    assert sys.argv == ["avsprobe", "run", "--model", "gavs.py:GAVS"] and os.environ["CUDA_VISIBLE_DEVICES"] == "2,3"
     log = sys.modules["standin_log"]
     assert log.SEEN["sam_checkpoint"] == str(tmp_path / "sam_vit_b.pth") and float(adapter.avs.gain.detach()) == 2.0
     spec = adapter.input_spec
@@ -499,5 +526,5 @@ def test_gavs_template_hands_over_what_its_training_script_does(tmp_path: Path, 
     assert handed.shape == (32, 32, 3) and np.array_equal(handed, expected.astype(np.float32))
     assert log.SEEN["sizes"] == ((32, 32), (64, 64))
     embeds = log.SEEN["audio_embeds"]
-    assert len(embeds) == 10 and embeds[0].shape == (128,)
-    assert torch.equal(torch.stack(embeds).reshape(2, 5, 128), batch.audio_features)  # clip-major, frame by frame
+    assert len(embeds) == 10 and embeds[0].shape == (1, 128)  # a batch of one, as upstream's DataLoader gives
+    assert torch.equal(torch.cat(embeds).reshape(2, 5, 128), batch.audio_features)  # clip-major, frame by frame
