@@ -1,4 +1,5 @@
-"""Where the data files shipped with the package live (``probes/``: suites and world specs).
+"""Where the data files shipped with the package live (``probes/``: suites and world specs; ``examples/``: the
+adapter examples and model templates).
 
 Their source is the repository's top-level ``probes/`` folder, which a source checkout or an editable
 install (``pip install -e .``) reads in place; a wheel carries a copy as the package data folder
@@ -19,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["probes_dir", "world_spec_path", "read_toml"]
+__all__ = ["probes_dir", "world_spec_path", "read_toml", "examples_dir", "copy_examples"]
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
@@ -49,3 +50,34 @@ def world_spec_path(name: str = "biaslab") -> Path:
     if not path.is_file():
         raise ConfigError(f"no world spec {path}")
     return path
+
+
+def examples_dir() -> Path:
+    """The adapter examples and model templates: ``examples/`` beside the package in a checkout, else the
+    installed copy ``avsprobe/_examples``."""
+    package = Path(__file__).resolve().parent
+    for path in (package.parent / "examples", package / "_examples"):
+        if (path / "models").is_dir():
+            return path
+    raise ConfigError(f"the examples/ folder was found neither at {package.parent / 'examples'} nor at "
+                      f"{package / '_examples'}; reinstall avsprobe")
+
+
+def copy_examples(out: str | Path) -> list[Path]:
+    """Copy the examples (``*.py``, ``models/*.py``) into ``out``; return the written paths (relative to ``out``).
+
+    Raises:
+        ConfigError: a file of that name is already in ``out`` (nothing is written then).
+    """
+    from avsprobe.fileio import atomic_write_text
+
+    source, target = examples_dir(), Path(out)
+    files = sorted(p.relative_to(source) for p in source.rglob("*.py") if not p.name.startswith("_"))
+    clashes = [str(target / f) for f in files if (target / f).exists()]
+    if clashes:
+        raise ConfigError(f"{clashes[0]} already exists{f' (and {len(clashes) - 1} more)' if len(clashes) > 1 else ''}; "
+                          "copy the examples into another folder")
+    for relative in files:
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(target / relative, (source / relative).read_text(encoding="utf-8"))
+    return files

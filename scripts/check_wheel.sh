@@ -16,4 +16,6 @@ cd "$work/empty"
 grep -q "paper" probes.txt
 "$work/venv/bin/avsprobe" run --model ours --probe intensity --limit 2
 test -f runs/ours/intensity/run.json
+"$work/venv/bin/avsprobe" examples ex >/dev/null
+test -f ex/models/gavs.py && test -f ex/custom_adapter.py
 echo "wheel check passed: installed avsprobe ran from an empty folder"

@@ -19,8 +19,8 @@ def test_every_package_folder_is_listed_for_the_wheel() -> None:
     listed = set(config["packages"])
     on_disk = {".".join(p.relative_to(REPO).parts) for p in [REPO / "avsprobe", *(REPO / "avsprobe").rglob("*")]
                if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))}
-    assert on_disk | {"avsprobe._probes"} == listed
-    assert config["package-dir"] == {"avsprobe._probes": "probes"}
+    assert on_disk | {"avsprobe._probes", "avsprobe._examples"} == listed
+    assert config["package-dir"] == {"avsprobe._probes": "probes", "avsprobe._examples": "examples"}
 
 
 def test_an_installed_copy_reads_the_packaged_suites(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
@@ -34,6 +34,31 @@ def test_an_installed_copy_reads_the_packaged_suites(tmp_path: Path, monkeypatch
     monkeypatch.setattr(resources, "__file__", str(package / "resources.py"))
     assert resources.probes_dir() == package / "_probes"
     assert resources.world_spec_path().is_file()
+
+
+def test_an_installed_copy_copies_out_its_examples(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import shutil
+
+    import pytest
+
+    import avsprobe.resources as resources
+    from avsprobe.errors import ConfigError
+
+    package = tmp_path / "site" / "avsprobe"
+    package.mkdir(parents=True)
+    shutil.copytree(REPO / "examples", package / "_examples", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(resources, "__file__", str(package / "resources.py"))
+    assert resources.examples_dir() == package / "_examples"
+    written = resources.copy_examples(tmp_path / "out")
+    expected = sorted(p.relative_to(REPO / "examples") for p in (REPO / "examples").rglob("*.py"))
+    assert written == expected and Path("models/gavs.py") in written
+    for relative in written:
+        assert (tmp_path / "out" / relative).read_bytes() == (REPO / "examples" / relative).read_bytes()
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "score_masks.py").write_text("mine")
+    with pytest.raises(ConfigError, match="score_masks.py already exists"):
+        resources.copy_examples(tmp_path / "again")
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == ["score_masks.py"]  # nothing written
 
 
 def test_every_torch_load_refuses_pickled_code() -> None:

@@ -15,6 +15,7 @@ from avsprobe._version import __version__
 from avsprobe.cli.commands.coavs import build_coavs_command
 from avsprobe.cli.commands.data import data_app
 from avsprobe.cli.commands.demo import demo_command
+from avsprobe.cli.commands.examples import examples_command
 from avsprobe.cli.commands.export import export_command
 from avsprobe.cli.commands.metrics import metrics_command
 from avsprobe.cli.commands.probes import probes_command
@@ -80,6 +81,7 @@ app.add_typer(models_app, name="models")
 app.command("report")(report_command)
 app.command("train")(train_command)
 app.command("demo")(demo_command)
+app.command("examples")(examples_command)
 app.add_typer(data_app, name="data")
 
 

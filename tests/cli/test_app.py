@@ -100,3 +100,11 @@ def test_run_ends_with_its_reasons_and_fails_when_every_job_failed(tmp_path, cap
     code, out, _ = run_cli(["run", "--model", "oracle", "--probe", "swap", "--data", str(tmp_path / "w"),
                             "--limit", "3", "--out", str(tmp_path / "runs")], capsys)
     assert code == 0 and "not applicable (swap):" in out
+
+
+def test_examples_copies_the_templates_and_refuses_to_overwrite(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    code, out, _ = run_cli(["examples", str(tmp_path / "ex")], capsys)
+    assert code == 0 and "7 files" in out
+    assert (tmp_path / "ex" / "models" / "tpavi.py").is_file()
+    code, _, err = run_cli(["examples", str(tmp_path / "ex")], capsys)
+    assert code == 1 and "already exists" in err and "Traceback" not in err
