@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from avsprobe.errors import ConfigError
 from avsprobe.fileio import atomic_write_text
 from avsprobe.metrics.bias import MetricValue
 from avsprobe.metrics.catalog import FAMILIES, catalog, paired_difference, per_clip_metrics
@@ -53,13 +54,51 @@ def _cell(v: MetricValue | None) -> str:
     return f"{v.value:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}]"
 
 
-def _rows(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> list[tuple[str, list[str]]]:
+N_ROW = "N (clips)"
+"""The last row of every table: per model, the clips its values in that table rest on (a range where they differ)."""
+
+
+def _n_cell(values: Sequence[MetricValue | None]) -> str:
+    counts = sorted({v.n_clips for v in values if v is not None and v.n_clips})
+    if not counts:
+        return "–"
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+
+
+def _named(name: str) -> str:
+    """A headline metric's name with its direction (↑ higher is better, ↓ lower), from the catalog."""
+    from avsprobe.metrics.catalog import get
+
+    try:
+        better = get(name).higher_is_better
+    except ConfigError:
+        return name
+    return f"{name} {'↑' if better else '↓'}" if better is not None else name
+
+
+def _headline_rows(metrics: Sequence[RunMetrics]) -> list[tuple[str, list[str]]]:
+    """The headline table: one row per headline metric (with its direction), then the N row."""
     names = list(dict.fromkeys(n for m in metrics for n in m.headline))
-    rows = [(n, [_cell(m.headline.get(n)) for m in metrics]) for n in names]
-    groups = list(dict.fromkeys(g for m in metrics for g in m.groups))
-    for group in groups:
+    rows = [(_named(n), [_cell(m.headline.get(n)) for m in metrics]) for n in names]
+    return rows + [(N_ROW, [_n_cell([m.headline.get(n) for n in names]) for m in metrics])]
+
+
+def _group_tables(metrics: Sequence[RunMetrics]) -> list[tuple[str, list[tuple[str, list[str]]]]]:
+    """Per group (levels, classes, conditions): its rows, then the N row."""
+    tables = []
+    for group in dict.fromkeys(g for m in metrics for g in m.groups):
         keys = list(dict.fromkeys(k for m in metrics for k in m.groups.get(group, {})))
-        rows += [(f"{group}: {k}", [_cell(m.groups.get(group, {}).get(k)) for m in metrics]) for k in keys]
+        rows = [(k, [_cell(m.groups.get(group, {}).get(k)) for m in metrics]) for k in keys]
+        n = [_n_cell([m.groups.get(group, {}).get(k) for k in keys]) for m in metrics]
+        tables.append((group, [*rows, (N_ROW, n)]))
+    return tables
+
+
+def _rows(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> list[tuple[str, list[str]]]:
+    """Every row, headline first, group rows prefixed with their group (the HTML report's one table)."""
+    rows = _headline_rows(metrics)
+    for group, group_rows in _group_tables(metrics):
+        rows += [(f"{group}: {k}", cells) for k, cells in group_rows]
     return rows
 
 
@@ -121,17 +160,22 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
               matched: list[dict[str, Any]] | None = None) -> str:
     md = escape.markdown
     models = [md(r.model) for r in runs]
-    lines = ["# avsprobe report", "", "Values are point estimates with bootstrap 95 % intervals over clips.", "",
-             "| metric | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
-    lines += [f"| {md(name)} | " + " | ".join(cells) + " |" for name, cells in _rows(runs, metrics)]
+    header = ["| metric | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    lines = ["# avsprobe report", "", "Values are point estimates with bootstrap 95 % intervals over clips; ↑ higher "
+             "is better, ↓ lower; the tables by level, class and condition follow the summary sections.", "", *header]
+    lines += [f"| {md(name)} | " + " | ".join(cells) + " |" for name, cells in _headline_rows(metrics)]
     if paired:
         lines += ["", "## Paired differences", "", "Each model minus the first, on the clips both saw (paired bootstrap).", "",
                   "| metric | " + " | ".join(md(p) for p in paired) + " |", "|---|" + "---|" * len(paired)]
         names = list(dict.fromkeys(n for d in paired.values() for n in d))
         lines += [f"| {n} | " + " | ".join(_cell(d.get(n)) for d in paired.values()) + " |" for n in names]
+        lines.append(f"| {N_ROW} | " + " | ".join(_n_cell([d.get(n) for n in names]) for d in paired.values()) + " |")
     lines += _matched_section(matched or [])
     lines += _seed_section(seeds or {}, seed_paired)
     lines += _protocol_sections(runs, metrics)
+    for group, rows in _group_tables(metrics):
+        lines += ["", f"## {md(group.replace('_', ' '))}", "", *header]
+        lines += [f"| {md(name)} | " + " | ".join(cells) + " |" for name, cells in rows]
     lines += ["", "## Runs", "", "| model | suite | data | clips evaluated | failed clips | seed | model fingerprint | suite fingerprint | data fingerprint |",
               "|---|---|---|---|---|---|---|---|---|"]
     for run, m in zip(runs, metrics, strict=True):
@@ -233,6 +277,25 @@ def _latex_families() -> dict[str, tuple[str, tuple[str, ...]]]:
 
 
 LATEX_FAMILIES = _latex_families()
+def _family_rows(metrics: Sequence[RunMetrics], names: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """Rows of the named headline metrics (with their direction), then the N row over them."""
+    rows = [(_named(n), [_cell(m.headline.get(n)) for m in metrics]) for n in names]
+    return rows + [(N_ROW, [_n_cell([m.headline.get(n) for n in names]) for m in metrics])]
+
+
+def _latex_name(name: str) -> str:
+    """A row name for LaTeX: escaped, its direction arrow in math mode (pdfLaTeX has no Unicode arrows)."""
+    for arrow, command in (("↑", r"$\uparrow$"), ("↓", r"$\downarrow$")):
+        if name.endswith(" " + arrow):
+            return escape.latex(name[:-2]) + " " + command
+    return escape.latex(name)
+
+
+def _latex_cell(cell: str) -> str:
+    """A value for LaTeX: the missing-value dash and ranges' en dashes as ``--`` (escaped, they printed ``?``)."""
+    return escape.latex(cell.replace("–", "--"))
+
+
 LATEX_MODELS_PER_TABLE = 5  # with the metric column, at most 6 columns: a paper's column or page width
 
 
@@ -252,23 +315,24 @@ def _latex(runs: Sequence[RunResult], metrics: Sequence[RunMetrics]) -> str:
                     r"\label{tab:avsprobe-" + key + (f"-{start // LATEX_MODELS_PER_TABLE + 1}" if part else "") + "}",
                     r"\begin{tabular}{l" + "r" * len(models) + "}", r"\toprule",
                     "metric & " + " & ".join(models) + r" \\", r"\midrule"]
-            out += [esc(name) + " & " + " & ".join(esc(c) for c in cells[chunk]) + r" \\" for name, cells in rows]
+            out += [_latex_name(name) + " & " + " & ".join(_latex_cell(c) for c in cells[chunk]) + r" \\"
+                    for name, cells in rows if name != N_ROW]
+            out += [r"\midrule"] + [esc(name) + " & " + " & ".join(_latex_cell(c) for c in cells[chunk]) + r" \\"
+                                    for name, cells in rows if name == N_ROW]
             out += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
         return out
 
     lines = [r"% requires \usepackage{booktabs}", ""]
     placed: set[str] = set()
     for key, (caption, names) in LATEX_FAMILIES.items():
-        rows = [(n, [_cell(m.headline.get(n)) for m in metrics]) for n in names if any(n in m.headline for m in metrics)]
-        placed |= {n for n, _ in rows}
-        if rows:
-            lines += table(key, caption, rows)
+        present = [n for n in names if any(n in m.headline for m in metrics)]
+        placed |= set(present)
+        if present:
+            lines += table(key, caption, _family_rows(metrics, present))
     others = [n for n in dict.fromkeys(n for m in metrics for n in m.headline) if n not in placed]
     if others:
-        lines += table("other", "Other metrics", [(n, [_cell(m.headline.get(n)) for m in metrics]) for n in others])
-    for group in dict.fromkeys(g for m in metrics for g in m.groups):
-        keys = list(dict.fromkeys(k for m in metrics for k in m.groups.get(group, {})))
-        rows = [(k, [_cell(m.groups.get(group, {}).get(k)) for m in metrics]) for k in keys]
+        lines += table("other", "Other metrics", _family_rows(metrics, others))
+    for group, rows in _group_tables(metrics):
         lines += table(group.replace("_", "-"), group.replace("_", " "), rows)
     return "\n".join(lines)
 

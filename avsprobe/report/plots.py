@@ -16,7 +16,7 @@ import numpy as np
 
 from avsprobe.metrics import bias
 from avsprobe.report.compute import RunResult
-from avsprobe.report.style import FULL_WIDTH_IN
+from avsprobe.report.style import FULL_WIDTH_IN, REFERENCE_COLOUR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,10 +116,15 @@ def intensity_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> 
 
 def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str, colours: dict[str, str], width_in: float) -> Any:
     """mIoU against ``x``, one line per model with its 95 % band."""
+    from avsprobe.report.style import MARKERS
+
     models = list(dict.fromkeys(table.model))
     fig, ax = _figure(width_in, 2.3, models)
-    for (model, g), style in zip(table.groupby("model", sort=False), _LINESTYLES, strict=False):
-        ax.plot(g[x], g.miou, marker="o", ms=3, linestyle=style, label=model, color=colours[model])
+    for i, ((model, g), style) in enumerate(zip(table.groupby("model", sort=False), _LINESTYLES, strict=False)):
+        # open markers of its own shape, later models drawn smaller: coinciding lines (two models at zero) stay
+        # visible as nested marks
+        ax.plot(g[x], g.miou, marker=MARKERS[i % len(MARKERS)], ms=max(2.5, 5.0 - 0.5 * i), mfc="none", mew=0.8,
+                linestyle=style, label=model, color=colours[model])
         ax.fill_between(g[x], g.ci_low, g.ci_high, alpha=0.2, color=colours[model])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mIoU")
@@ -155,10 +160,15 @@ def semantic_boxes(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tu
         groups = [(x, table[(table.model == model) & (table.class_name == cls)].iou.to_numpy())
                   for x, cls in enumerate(order)]
         groups = [(x, v) for x, v in groups if len(v)]
-        ax.boxplot([v for _, v in groups], positions=[x - 0.4 + width * (m + 0.5) for x, _ in groups], widths=width * 0.9,
+        positions = [x - 0.4 + width * (m + 0.5) for x, _ in groups]
+        ax.boxplot([v for _, v in groups], positions=positions, widths=width * 0.9,
                    patch_artist=True, manage_ticks=False, flierprops={"markersize": 1.5},
-                   boxprops={"facecolor": colour, "linewidth": 0.7}, medianprops={"color": "black", "linewidth": 0.7},
+                   boxprops={"facecolor": colour, "linewidth": 0.7},
+                   medianprops={"color": REFERENCE_COLOUR, "linewidth": 0.7},
                    whiskerprops={"linewidth": 0.7}, capprops={"linewidth": 0.7})
+        # the median as a mark too: a box whose values are all equal (every clip at IoU 0) has no height
+        ax.plot(positions, [float(np.median(v)) for _, v in groups], linestyle="none", marker="D", ms=2.5,
+                mfc=colour, mec=REFERENCE_COLOUR, mew=0.4, label=f"_median {model}")
     _category_ticks(ax, range(len(order)), order, width_in)
     _legend_below(fig, [Patch(facecolor=colours[model]) for model in models], models, width_in)
     ax.set_xlabel("class of the sounding source")
@@ -259,7 +269,7 @@ def prior_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[
         ax.bar(x + (i - (len(models) - 1) / 2) * width, g.prior_score, width, yerr=np.nan_to_num(err), label=model,
                capsize=1.5, error_kw={"lw": 0.6}, color=colours[model])
     if freq.notna().any():
-        ax.plot(x, freq, "k_", ms=14 * min(1.0, width_in / FULL_WIDTH_IN * 1.6), mew=1.5,
+        ax.plot(x, freq, "_", color=REFERENCE_COLOUR, ms=14 * min(1.0, width_in / FULL_WIDTH_IN * 1.6), mew=1.5,
                 label="training sounding frequency")
     _category_ticks(ax, x, order, width_in)
     ax.set_ylim(0, 1.05)
@@ -290,6 +300,7 @@ def area_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple
 def coavs_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
     """mIoU and F on Co-AVS runs (runs whose data is a Co-AVS set)."""
     import pandas as pd
+    from matplotlib.patches import Patch
 
     from avsprobe.report.compute import overall_scores
 
@@ -298,20 +309,28 @@ def coavs_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[
         root = run.info.get("data_root")
         if root and (Path(root) / "coavs.json").is_file():
             scores = overall_scores(run.records)
-            rows.append({"model": run.model, "miou": scores["miou"].value, "fscore": scores["fscore"].value})
+            rows.append({"model": run.model, **{f"{k}{part}": getattr(scores[k], attr) for k in ("miou", "fscore")
+                                                for part, attr in (("", "value"), ("_ci_low", "ci_low"),
+                                                                   ("_ci_high", "ci_high"))}})
     if not rows:
         return None
     table = pd.DataFrame(rows)
     fig, ax = _figure(width_in, 2.3, ["mIoU", "F-score"])
     x = np.arange(len(table))
-    ax.bar(x - 0.2, table.miou, 0.4, label="mIoU")
-    ax.bar(x + 0.2, table.fscore, 0.4, label="F-score")
+    colours = _colours(runs)
+    # one colour per model as in every figure; the metric told apart by its fill (solid mIoU, hatched F)
+    for offset, metric, hatch in ((-0.2, "miou", None), (0.2, "fscore", "////")):
+        err = np.vstack([table[metric] - table[f"{metric}_ci_low"], table[f"{metric}_ci_high"] - table[metric]])
+        ax.bar(x + offset, table[metric], 0.4, yerr=np.nan_to_num(err), capsize=1.5, error_kw={"lw": 0.6},
+               color=[colours[m] for m in table.model], hatch=hatch, edgecolor="white" if hatch else None,
+               linewidth=0)
     # labels as wide as their share of the axis allows ("vanilla on Co-AVS" keeps "Co-AVS" whole)
     share = max(8, int(0.8 * width_in / len(table) / _CHAR_IN))
     _category_ticks(ax, x, [_wrapped(m, share, hyphens=False) for m in table.model], width_in)
     ax.set_ylim(0, 1.05)
     ax.set_title("Co-AVS (two sources at set levels)")
-    _legend_below(fig, *ax.get_legend_handles_labels(), width_in)
+    _legend_below(fig, [Patch(facecolor="#888888"), Patch(facecolor="#888888", hatch="////", edgecolor="white")],
+                  ["mIoU", "F-score"], width_in)
     return fig, table
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from avsprobe.fileio import atomic_path
 
-__all__ = ["PALETTE", "FULL_WIDTH_IN", "COLUMN_WIDTH_IN", "FIGURE_WIDTHS_IN", "paper_style", "save_figure", "rgb255"]
+__all__ = ["PALETTE", "REFERENCE_COLOUR", "MARKERS", "FULL_WIDTH_IN", "COLUMN_WIDTH_IN", "FIGURE_WIDTHS_IN", "paper_style", "save_figure", "rgb255"]
 
 FULL_WIDTH_IN = 7.0
 """Text width of a two-column paper (CVPR, ICCV, NeurIPS-style ``figure*``), inches."""
@@ -20,10 +20,17 @@ COLUMN_WIDTH_IN = 3.3
 FIGURE_WIDTHS_IN = {"": FULL_WIDTH_IN, "-column": COLUMN_WIDTH_IN}
 """File-name suffix -> width: every figure is written as ``NAME`` (full width) and ``NAME-column``."""
 
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#CC6677",
            "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#888888")
-"""Okabe-Ito's 8 colours, then Paul Tol's muted ones and grey, all safe for the common colour-vision
-deficiencies: a report of up to 14 models gives each its own colour."""
+"""Okabe-Ito's colours but black, then Paul Tol's muted ones and grey, all safe for the common colour-vision
+deficiencies: a report of up to 14 models gives each its own colour. Black is kept for reference marks (the
+training sounding frequency, medians), so no model is drawn in it."""
+
+REFERENCE_COLOUR = "#000000"
+"""Reference marks only: never a model's colour."""
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*", "d", "8")
+"""One marker per model in line figures: where lines coincide (two models at zero), each stays visible."""
 
 
 @contextlib.contextmanager

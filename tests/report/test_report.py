@@ -403,7 +403,7 @@ def _latex_is_inert(tex: str) -> None:
     """A parser check of tables.tex: ASCII only, no ^^ escapes, balanced braces, and every control sequence one
     that the tables or the escaping write."""
     allowed = {"begin", "end", "centering", "small", "caption", "label", "toprule", "midrule", "bottomrule",
-               "textbackslash", "textasciitilde", "textasciicircum", "usepackage"}
+               "textbackslash", "textasciitilde", "textasciicircum", "usepackage", "uparrow", "downarrow"}
     assert tex.isascii() and "^^" not in tex
     body = "\n".join(line for line in tex.splitlines() if not line.startswith("%"))
     depth = 0
@@ -519,3 +519,63 @@ def test_report_labels_orders_and_picks_figures_for_a_paper(run_dirs: list[Path]
     code, _, stderr = run_cli(["report", *map(str, run_dirs), "--out", str(tmp_path / "bad"), "--figures", "nope"],
                               capsys)
     assert code != 0 and "unknown figure nope" in stderr
+
+
+def test_headline_table_first_with_directions_and_n_in_every_table(run_dirs: list[Path], tmp_path: Path) -> None:
+    """report.md opens with the headline metrics (each with its direction) and an N row; the tables by level,
+    class and condition come after it; every LaTeX table ends with its N row, and a missing value is ``--``
+    there (it printed ``?`` before)."""
+    from avsprobe.report.build import build_report
+
+    build_report(run_dirs, tmp_path / "rep", formats=["md", "latex"])
+    md = (tmp_path / "rep" / "report.md").read_text().splitlines()
+    first = md.index(next(line for line in md if line.startswith("| metric |")))
+    end = next(i for i in range(first, len(md)) if not md[i].startswith("|"))
+    headline = md[first + 2:end]
+    assert headline[0].startswith("| miou ↑ |") and any(r.startswith("| fpr_silence ↓ |") for r in headline)
+    assert not any(":" in r.split("|")[1] for r in headline)  # no group rows in the headline table
+    # per model the clips its headline values rest on: a range, up to the 8 clips run (follow_rate has fewer)
+    assert re.fullmatch(r"\| N \(clips\) \| (\d+–8 \| ){3}", headline[-1] + " "), headline[-1]
+    assert "## miou by level" in md and md.index("## miou by level") > end
+    tables = sum(line.startswith("| metric |") for line in md)
+    assert tables >= 5 and sum(line.startswith("| N (clips) |") for line in md) == tables
+    tex = (tmp_path / "rep" / "tables.tex").read_text()
+    assert "?" not in tex and " & -- " in tex + " "
+    assert tex.count(r"\begin{tabular}") == tex.count("N (clips) &")
+    assert r"miou $\uparrow$ &" in tex
+
+
+def test_black_is_for_reference_marks_and_every_model_stays_visible(tmp_path: Path) -> None:
+    """No model is drawn in black (the colour of reference marks); models whose curves coincide keep their own
+    markers; a box whose values are all equal still shows its median mark."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from matplotlib.colors import to_hex
+
+    from avsprobe.metrics.bias import MetricValue
+    from avsprobe.report import plots
+    from avsprobe.report.compute import RunMetrics, RunResult
+    from avsprobe.report.style import PALETTE, REFERENCE_COLOUR, paper_style
+
+    assert REFERENCE_COLOUR not in PALETTE and len(set(PALETTE)) == 14
+    flat = {f"{lufs}LUFS": MetricValue("miou", 0.0, 0.0, 0.0, 4) for lufs in (-23, -35, -53)}
+    runs = []
+    for name in "abcdefgh":  # the 8th model was drawn in black before
+        records = pd.DataFrame({"probe": ["semantic"] * 2, "is_baseline": [False] * 2, "status": ["ok"] * 2,
+                                "annotated": [True] * 2, "sample_id": ["s1", "s2"], "condition_label": ["piano"] * 2,
+                                "iou": [0.0, 0.0]})
+        runs.append(RunResult(tmp_path, {"model": name}, records, label=name,
+                              metrics=RunMetrics(groups={"miou_by_level": flat})))
+    with paper_style():
+        fig, _ = plots.intensity_curves(runs)
+        lines = fig.axes[0].get_lines()
+        assert REFERENCE_COLOUR.lower() not in {to_hex(line.get_color()) for line in lines}
+        assert len({line.get_marker() for line in lines}) == len(runs)  # eight lines at zero, eight marks
+        plt.close(fig)
+        fig, _ = plots.semantic_boxes(runs)
+        medians = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("_median")]
+        assert len(medians) == len(runs) and all(list(line.get_ydata()) == [0.0] for line in medians)
+        plt.close(fig)
