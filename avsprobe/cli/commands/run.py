@@ -32,6 +32,7 @@ def run_command(
     workers: Annotated[int | None, typer.Option("--workers", "-w", min=0, help="Processes that read and probe ahead of the model (default: one per core but one, up to 4; 0: none). Records do not depend on it.")] = None,
     shard: Annotated[str | None, typer.Option("--shard", help="I/N: run only shard I of N of the clips (job arrays); the shards share the run folder. Under torchrun each rank is a shard.")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="A CPU model's threads (default: the machine's cores, up to 8, whatever OMP_NUM_THREADS says). Recorded: a resume under another count is refused.")] = None,
+    video: Annotated[Path | None, typer.Option("--video", help="Your own video (mp4, mov, mkv, ...; no masks): cut into the model's clips and probed with silence, quieter levels and a swap; overlay GIFs and metrics that need no ground truth go to OUT/<model>/video-<name>/.")] = None,
 ) -> None:
     """Run a model through a probe or suite and record per-frame statistics (resumes if interrupted).
 
@@ -48,6 +49,12 @@ def run_command(
 
     keep_freed_memory()  # the process is ours: a library caller (a notebook) keeps its own malloc policy
 
+    if video is not None:
+        if probe or suite or data:
+            raise ConfigError("--video runs its own conditions on the video: leave out --probe, --suite and --data")
+        _run_video(resolve_model(model, parse_options(model_opt or []), debias=debias), video, out, device,
+                   batch_size)
+        return
     if (not probe) == (suite is None):
         raise ConfigError("give --probe (one or more) or --suite, not both")
     chosen = ProbeSuite.of(probe) if probe else load_suite(suite)  # type: ignore[arg-type]
@@ -84,6 +91,23 @@ def run_command(
 
 TOP_REASONS = 5
 """Reasons ``run`` prints after its counts (most frequent first)."""
+
+
+def _run_video(adapter, video: Path, out: Path, device: str, batch_size: int) -> None:  # noqa: ANN001
+    """``run --video``: probe one's own video, write overlays and the metrics that need no ground truth."""
+    from avsprobe.cli.progress import progress_bar
+    from avsprobe.devices import check_device, resolve_device
+    from avsprobe.runner import model_folder_name
+    from avsprobe.video import probe_video, write_video_outputs
+
+    device = check_device(resolve_device(device))
+    with progress_bar(f"{adapter.name} on {video.name}") as on_progress:
+        result = probe_video(adapter, video, device=device, batch_size=batch_size, on_progress=on_progress)
+    target = out / model_folder_name(adapter) / f"video-{video.stem}"
+    write_video_outputs(result, target)
+    console.stdout().print((target / "metrics.md").read_text(), markup=False, soft_wrap=True)
+    console.stdout().print(f"overlays and metrics written to [bold]{target}[/] (no ground truth: each value compares "
+                           "a prediction with the one on the original audio)", soft_wrap=True)
 
 
 @models_app.callback()
