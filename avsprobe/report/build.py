@@ -157,13 +157,15 @@ def _matched_section(matched: list[dict[str, Any]]) -> list[str]:
 def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures: list[str],
               paired: dict[str, dict[str, MetricValue]], seeds: dict[str, dict[str, dict[str, Any]]] | None = None,
               seed_paired: dict[str, dict[str, dict[str, Any]]] | None = None,
-              matched: list[dict[str, Any]] | None = None) -> str:
+              matched: list[dict[str, Any]] | None = None, warnings: Sequence[str] = ()) -> str:
     md = escape.markdown
     models = [md(r.model) for r in runs]
     header = ["| metric | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     lines = ["# avsprobe report", "", "Values are point estimates with bootstrap 95 % intervals over clips; ↑ higher "
              "is better, ↓ lower; the tables by level, class and condition follow the summary sections.", "", *header]
     lines += [f"| {md(name)} | " + " | ".join(cells) + " |" for name, cells in _headline_rows(metrics)]
+    if warnings:
+        lines += ["", "## Warnings", "", *(f"- {md(w)}" for w in warnings)]
     if paired:
         lines += ["", "## Paired differences", "", "Each model minus the first, on the clips both saw (paired bootstrap).", "",
                   "| metric | " + " | ".join(md(p) for p in paired) + " |", "|---|" + "---|" * len(paired)]
@@ -245,6 +247,16 @@ def _protocol_sections(runs: Sequence[RunResult], metrics: Sequence[RunMetrics])
                   "|---|---|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(escape.markdown(c) for c in r) + " |" for r in rows]
     return lines
+
+
+def _missing_data_warnings(runs: Sequence[RunResult]) -> list[str]:
+    """One line per data folder that the runs name but that is not there (moved, or runs copied elsewhere): the
+    metrics come from the records alone; what reads the clips again leaves those runs out."""
+    missing = dict.fromkeys(str(r.info["data_root"]) for r in runs
+                            if r.info.get("data_root") and not Path(str(r.info["data_root"])).is_dir())
+    return [f"data folder {root} not found (moved, or the runs were copied elsewhere): every metric comes from the "
+            "records, but the qualitative grid, the failure browser's strips and the Co-AVS drop leave out the "
+            "runs over it" for root in missing]
 
 
 def _clip_set_warning(runs: Sequence[RunResult]) -> list[str]:
@@ -483,6 +495,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
     seeds = {label: seed_summary(members) for label, members in seed_groups(runs)}
     seed_paired = seed_paired_differences(list(seeds.items()))
     matched = matched_recall_groups(runs)
+    warnings = _missing_data_warnings(runs)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written = []
@@ -521,11 +534,13 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                                             for p in g["models"]]} for g in matched],
         "metric_definitions": METRIC_DEFINITIONS,
         "figures": written,
+        "warnings": warnings,
     }
     if "json" in formats:
         atomic_write_text(out / "report.json", dumps(content) + "\n")
     if "md" in formats:
-        atomic_write_text(out / "report.md", _markdown(runs, metrics, written, paired, seeds, seed_paired, matched))
+        atomic_write_text(out / "report.md", _markdown(runs, metrics, written, paired, seeds, seed_paired, matched,
+                                                        warnings))
     if "html" in formats:
         atomic_write_text(out / "report.html", _html(_rows(runs, metrics), runs, written, metrics))
     if "latex" in formats:

@@ -395,7 +395,9 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None,
     from avsprobe.report.style import rgb255
     from avsprobe.results import unpack_thumbnail
 
-    if not runs or "data_root" not in runs[0].info:
+    # the frames are read again from the data: runs whose data folder is gone (moved) are left out
+    runs = [r for r in runs if r.info.get("data_root") and Path(r.info["data_root"]).is_dir()]
+    if not runs:
         return None
     runs = [r for r in runs if r.info.get("data_root") == runs[0].info["data_root"]]  # one clip, one data set
     rows = _grid_rows(runs)

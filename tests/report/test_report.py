@@ -579,3 +579,23 @@ def test_black_is_for_reference_marks_and_every_model_stays_visible(tmp_path: Pa
         medians = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("_median")]
         assert len(medians) == len(runs) and all(list(line.get_ydata()) == [0.0] for line in medians)
         plt.close(fig)
+
+
+def test_runs_whose_data_folder_moved_still_report_with_a_warning(run_dirs: list[Path], tmp_path: Path) -> None:
+    """Runs copied to another machine (their data folder not there): the report is written from the records,
+    with a warning, instead of aborting on the qualitative grid (it raised 'data folder not found')."""
+    import shutil
+
+    from avsprobe.report.build import build_report
+
+    moved = tmp_path / "copied-run"
+    shutil.copytree(run_dirs[0], moved)
+    info = json.loads((moved / "run.json").read_text())
+    info["data_root"] = str(tmp_path / "gone" / "world")
+    (moved / "run.json").write_text(json.dumps(info))
+    content = build_report([moved], tmp_path / "rep", formats=["json", "md", "browse"])
+    here = build_report([run_dirs[0]], tmp_path / "rep-here", formats=["json"])
+    assert content["runs"][0]["metrics"] == here["runs"][0]["metrics"]
+    assert len(content["warnings"]) == 1 and str(tmp_path / "gone" / "world") in content["warnings"][0]
+    assert "qualitative_grid" not in content["figures"] and "qualitative_grid" in here["figures"]
+    assert "## Warnings" in (tmp_path / "rep" / "report.md").read_text()

@@ -37,5 +37,9 @@ def report_command(
             done, planned = run["incomplete"]["jobs_recorded"], run["incomplete"]["jobs_planned"]
             console.stderr().print(f"[yellow]warning: {run['model']} ({run['path']}) is incomplete: {done} of {planned} "
                                    "jobs recorded (a shard not run yet?); its numbers cover only those[/]", soft_wrap=True)
+    from rich.markup import escape
+
+    for warning in content.get("warnings", []):
+        console.stderr().print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     console.stdout().print(f"report written to [bold]{out}[/] ({len(content['runs'])} runs, "
                            f"{len(content['figures'])} figures: {', '.join(content['figures'])})", soft_wrap=True)
