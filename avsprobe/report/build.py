@@ -175,6 +175,7 @@ def _markdown(runs: Sequence[RunResult], metrics: Sequence[RunMetrics], figures:
     lines += _matched_section(matched or [])
     lines += _seed_section(seeds or {}, seed_paired)
     lines += _protocol_sections(runs, metrics)
+    lines += _failures_section(runs)
     for group, rows in _group_tables(metrics):
         lines += ["", f"## {md(group.replace('_', ' '))}", "", *header]
         lines += [f"| {md(name)} | " + " | ".join(cells) + " |" for name, cells in rows]
@@ -246,6 +247,45 @@ def _protocol_sections(runs: Sequence[RunResult], metrics: Sequence[RunMetrics])
         lines += ["", f"## {title}", "", note, "", "| model | negative audio | " + " | ".join(columns) + " |",
                   "|---|---|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(escape.markdown(c) for c in r) + " |" for r in rows]
+    return lines
+
+
+FAILURE_ROWS = 10
+"""Reasons per model in the report's failures section (most clips first); report.json keeps them all."""
+
+
+def failure_reasons(run: RunResult) -> list[dict[str, Any]]:
+    """Per (status, probe, reason) of the run's failed and not-applicable jobs: the clips, most first. A reason
+    naming its own clip is grouped with the same reason for other clips (the clip id reads ``<clip>``)."""
+    r = run.records
+    bad = r.loc[r.status != "ok", ["status", "probe", "reason", "sample_id"]].drop_duplicates()
+    if bad.empty:
+        return []
+    reasons = [str(reason).replace(str(clip), "<clip>") for reason, clip in zip(bad.reason, bad.sample_id, strict=True)]
+    grouped = bad.assign(reason=reasons).groupby(["status", "probe", "reason"], sort=False).sample_id.agg(
+        lambda clips: sorted(set(clips)))
+    out = [{"status": status, "probe": probe, "reason": reason, "clips": len(clips), "examples": clips[:5]}
+           for (status, probe, reason), clips in grouped.items()]
+    return sorted(out, key=lambda f: (-f["clips"], f["status"], f["probe"], f["reason"]))
+
+
+def _failures_section(runs: Sequence[RunResult]) -> list[str]:
+    """Failed and not-applicable jobs by reason, per model: reason -> clips (the counts alone told nothing)."""
+    md = escape.markdown
+    lines: list[str] = []
+    for run in runs:
+        found = failure_reasons(run)
+        if not found:
+            continue
+        if not lines:
+            lines = ["", "## Failures and clips not applicable", "",
+                     "Per model, why jobs did not score, with how many clips and a few of them (report.json lists "
+                     "every reason)."]
+        lines += ["", f"### {md(run.model)}", "", "| status | probe | reason | clips | e.g. |", "|---|---|---|---|---|"]
+        lines += [f"| {f['status'].replace('_', ' ')} | {md(f['probe'])} | {md(f['reason'])} | {f['clips']} | "
+                  f"{md(', '.join(f['examples'][:3]))} |" for f in found[:FAILURE_ROWS]]
+        if len(found) > FAILURE_ROWS:
+            lines += ["", f"... and {len(found) - FAILURE_ROWS} other reasons."]
     return lines
 
 
@@ -522,6 +562,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                   **({"missed_levels": m.missed_levels} if m.missed_levels else {}),
                   **({"incomplete": {"jobs_recorded": r.incomplete[0], "jobs_planned": r.incomplete[1]}}
                      if r.incomplete else {}),
+                  "failures": failure_reasons(r),
                   "metrics": {k: metric_json(v) for k, v in m.headline.items()},
                   "groups": {g: {k: metric_json(v) for k, v in vals.items()} for g, vals in m.groups.items()},
                   "protocols": {p: {c: {k: metric_json(v) for k, v in vals.items()} for c, vals in conds.items()}

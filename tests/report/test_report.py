@@ -599,3 +599,20 @@ def test_runs_whose_data_folder_moved_still_report_with_a_warning(run_dirs: list
     assert len(content["warnings"]) == 1 and str(tmp_path / "gone" / "world") in content["warnings"][0]
     assert "qualitative_grid" not in content["figures"] and "qualitative_grid" in here["figures"]
     assert "## Warnings" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_failures_section_lists_reasons_with_their_clips(run_dirs: list[Path], tmp_path: Path) -> None:
+    """Why jobs did not score, per model: reason -> clips, counted independently from the records."""
+    from avsprobe.report.build import build_report
+
+    content = build_report(run_dirs[:1], tmp_path / "rep", formats=["json", "md"])
+    failures = content["runs"][0]["failures"]
+    records = load_records(run_dirs[0])
+    bad = records[records.status != "ok"]
+    assert failures and sum(f["clips"] for f in failures) == len(bad[["probe", "reason", "sample_id"]].drop_duplicates())
+    for f in failures:  # every clip named has that status and probe, and its own id where the reason reads <clip>
+        for clip in f["examples"]:
+            rows = bad[(bad.sample_id == clip) & (bad.probe == f["probe"])]
+            assert f["reason"].replace("<clip>", clip) in set(rows.reason)
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "## Failures and clips not applicable" in md and f"| {failures[0]['clips']} |" in md
