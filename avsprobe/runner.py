@@ -320,6 +320,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
         "model_classes": list(_semantic_classes(adapter)),
         "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(), "seed": suite.seed,
         "data": source.description, "data_root": str(Path(source.root).resolve()), "subset": source.subset,
+        "data_layout_root": str(Path(source.data_root or source.root).resolve()),
         **fingerprints,
         "split": getattr(source.reader, "split", ""), "limit": limit,
         "sample_ids": plan.sample_ids, "jobs_planned": len(plan.jobs),

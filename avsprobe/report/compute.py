@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -150,6 +151,20 @@ def dumps(data: Any) -> str:
     return json.dumps(data, indent=1, sort_keys=True)
 
 
+def _data_folders(info: dict[str, Any]) -> set[Path]:
+    """The folders a run read, resolved: the ``--data`` folder and the data set's own folder under it (a run as
+    ``--data ROOT --subset avss`` read ``ROOT/AVSS``, where a Co-AVS set built with ``--avsbench ROOT`` names its
+    scenes' folder). Runs from before ``data_layout_root`` was recorded find it again where the data still is."""
+    folders = {Path(str(info[key])).resolve() for key in ("data_root", "data_layout_root") if info.get(key)}
+    root = info.get("data_root")
+    if root and not info.get("data_layout_root") and Path(str(root)).is_dir():
+        from avsprobe.data.avsbench.layout import choose_subset
+
+        with contextlib.suppress(Exception):  # a folder that no longer reads as data: only its path compares
+            folders.add(Path(choose_subset(str(root), info.get("subset") or None).layout.root).resolve())
+    return folders
+
+
 def coavs_drop(coavs_run: RunResult, runs: list[RunResult]) -> MetricValue | None:
     """Co-AVS mIoU drop against the original audio: mIoU of the same model on the source scenes with their
     original audio (a run over the Co-AVS source) minus its mIoU on Co-AVS, paired by scene."""
@@ -162,8 +177,7 @@ def coavs_drop(coavs_run: RunResult, runs: list[RunResult]) -> MetricValue | Non
     source_root = json.loads(meta_file.read_text()).get("source_root")
     # folders compared resolved: run.json stores them absolute, older runs and Co-AVS sets as they were given
     original = next((r for r in runs if r is not coavs_run and r.info.get("model_fingerprint") == coavs_run.info.get("model_fingerprint")
-                     and source_root and Path(r.info.get("data_root", "")).resolve() == Path(source_root).resolve()),
-                    None)
+                     and source_root and Path(source_root).resolve() in _data_folders(r.info)), None)
     if original is None:
         return None
     with open(root / "manifest.csv", newline="") as f:

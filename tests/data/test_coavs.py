@@ -126,3 +126,32 @@ def test_scene_roles_follow_class_names_not_label_ids() -> None:
     assert one is not None and two is not None
     assert one.classes == two.classes == ("dog", "piano")
     assert all(np.array_equal(a, b) for a, b in zip(one.masks, two.masks, strict=True))
+
+
+def test_coavs_drop_found_when_the_source_ran_as_a_subset_of_a_larger_tree(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Co-AVS built with --avsbench ROOT names the AVSS folder as its source; the original run made with
+    --data ROOT --subset avss read that folder too, so the report pairs them (the drop went missing before)."""
+    from avsprobe.report.build import build_report
+
+    tree = tmp_path / "avsbench_data"
+    build_s4(tree, splits=("train", "train"))
+    build_avss(tree / "AVSS", v1m_classes="dog_piano")
+    code, out, err = run_cli(["build-coavs", "--avsbench", str(tree), "--out", str(tmp_path / "co"), "--videos", "6"],
+                             capsys)
+    assert code == 0, out + err
+    assert json.loads((tmp_path / "co" / "coavs.json").read_text())["source_root"] == str((tree / "AVSS").resolve())
+    for name, args in (("orig", ["--data", str(tree), "--subset", "avss"]), ("co", ["--data", str(tmp_path / "co")])):
+        code, out, err = run_cli(["run", "--model", "oracle", "--probe", "intensity", "--out", str(tmp_path / name),
+                                  "--device", "cpu", "--workers", "0", *args], capsys)
+        assert code == 0, out + err
+    content = build_report([tmp_path / "orig", tmp_path / "co"], tmp_path / "rep", formats=["json"])
+    by_data = {Path(r["path"]).parts[-3]: r for r in content["runs"]}
+    assert "coavs_drop" in by_data["co"]["metrics"] and by_data["co"]["metrics"]["coavs_drop"]["value"] == 0.0
+    # a run from before data_layout_root was recorded: found again through its --data folder and subset
+    info_file = next((tmp_path / "orig").rglob("run.json"))
+    info = json.loads(info_file.read_text())
+    del info["data_layout_root"]
+    info_file.write_text(json.dumps(info))
+    content = build_report([tmp_path / "orig", tmp_path / "co"], tmp_path / "rep2", formats=["json"])
+    assert "coavs_drop" in {Path(r["path"]).parts[-3]: r for r in content["runs"]}["co"]["metrics"]
