@@ -6,8 +6,9 @@ audio (:data:`VIDEO_METRICS`): how much of the original prediction persists unde
 levels, and how much it changes when the audio is swapped for another stretch of the same video.
 
 Frames and audio are cut as AVSBench cuts its clips: a clip of ``T`` frames covers ``T`` seconds, frame ``k``
-is the decoded frame nearest to the middle of second ``k``, and its audio is that second, mono at 16 kHz. A
-video is cut into ``floor(duration / T)`` clips; the rest is left out.
+is the frame on screen :data:`FRAME_OFFSET_S` into second ``k`` (AVSBench saves frame ``floor(k fps + 15/16
+fps)``), and its audio is that second, mono at 16 kHz. A video is cut into ``floor(duration / T)`` clips; the
+rest is left out.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from avsprobe.types import SAMPLE_RATE_HZ
 
 __all__ = ["DecodedVideo", "VideoResult", "VIDEO_CONDITIONS", "VIDEO_METRICS", "decode_video", "cut_clips",
            "condition_audio", "video_metrics", "probe_video", "write_video_outputs"]
+
+FRAME_OFFSET_S = 15 / 16
+"""Where in each second a clip's frame is taken: AVSBench's frame extraction, ``floor(l fps + (15/16) fps)``."""
 
 QUIETER_LUFS = (-41.0, -53.0)
 """The quieter levels of the intensity probe that a video's audio is brought to."""
@@ -120,7 +124,8 @@ def _decode_audio(av: Any, path: Path) -> np.ndarray | None:
 
 def cut_clips(video: DecodedVideo, frames_per_clip: int) -> tuple[np.ndarray, np.ndarray]:
     """``(frames uint8 [C, T, H, W, 3], audio float32 [C, T * 16000])``: clip ``c`` covers seconds
-    ``[c T, (c + 1) T)``; frame ``k`` is the one nearest to second ``c T + k + 0.5``.
+    ``[c T, (c + 1) T)``; frame ``k`` is the one on screen at second ``c T + k + 15/16`` (the last frame shown at
+    or before it).
 
     Raises:
         DataError: the video is shorter than one clip.
@@ -129,9 +134,9 @@ def cut_clips(video: DecodedVideo, frames_per_clip: int) -> tuple[np.ndarray, np
     if clips == 0:
         raise DataError(f"the video lasts {video.duration_s:.2f} s; the model takes clips of {frames_per_clip} "
                         f"frames, one per second, so at least {frames_per_clip} s are needed")
-    centres = np.arange(clips * frames_per_clip) + 0.5
-    nearest = np.abs(video.times_s[None, :] - centres[:, None]).argmin(axis=1)
-    frames = video.frames[nearest].reshape(clips, frames_per_clip, *video.frames.shape[1:])
+    at_s = np.arange(clips * frames_per_clip) + FRAME_OFFSET_S
+    shown = np.clip(np.searchsorted(video.times_s, at_s, side="right") - 1, 0, len(video.times_s) - 1)
+    frames = video.frames[shown].reshape(clips, frames_per_clip, *video.frames.shape[1:])
     samples = clips * frames_per_clip * SAMPLE_RATE_HZ
     audio = np.zeros(samples, dtype=np.float32)
     audio[: min(samples, video.audio.size)] = video.audio[:samples]

@@ -52,13 +52,14 @@ def _write_video(path: Path) -> None:
     module.write_video(path, seconds=10, fps=10, size=64, tone_from_s=5.0)
 
 
-def test_cut_clips_takes_the_frame_nearest_each_seconds_middle_and_its_second_of_audio() -> None:
+def test_cut_clips_takes_avsbenchs_frame_of_each_second_and_its_second_of_audio() -> None:
     times = np.arange(0, 11, 0.25)  # 4 fps, 11 s
     frames = np.broadcast_to(np.arange(len(times), dtype=np.uint8)[:, None, None, None], (len(times), 2, 2, 3))
     audio = np.repeat(np.arange(11, dtype=np.float32), 16_000)
     clip_frames, clip_audio = cut_clips(DecodedVideo(frames, times, audio, 11.0, True), 5)
     assert clip_frames.shape == (2, 5, 2, 2, 3) and clip_audio.shape == (2, 5 * 16_000)  # the 11th second left out
-    assert clip_frames[:, :, 0, 0, 0].tolist() == [[2, 6, 10, 14, 18], [22, 26, 30, 34, 38]]  # t = k + 0.5 s
+    # the frame on screen 15/16 s into each second, as AVSBench's floor(k fps + 15/16 fps) at 4 fps
+    assert clip_frames[:, :, 0, 0, 0].tolist() == [[3, 7, 11, 15, 19], [23, 27, 31, 35, 39]]
     assert clip_audio[1, ::16_000].tolist() == [5, 6, 7, 8, 9]
     with pytest.raises(DataError, match="at least 5 s"):
         cut_clips(DecodedVideo(frames[:8], times[:8], audio[:32_000], 2.0, True), 5)

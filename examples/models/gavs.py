@@ -30,7 +30,9 @@ Three upstream habits the template isolates:
   ``sys.argv`` and ``CUDA_VISIBLE_DEVICES``.
 - The mask decoder moves the prompt to ``config.args.device`` (``cuda:0`` by default): the template points it,
   and ``AVSM.device``, at the adapter's device, so ``--device cpu`` works.
-- Upstream needs ``opencv-python`` (``config.py`` imports ``cv2``) besides torch; any Python 3.8+.
+- Upstream needs ``opencv-python`` (``config.py`` imports ``cv2``) and torchvision besides torch; no GPU. Where
+  that environment cannot be built beside avsprobe, use the export route (``avsprobe export``, then
+  ``predictions:DIR``). Checked against the upstream code with random weights: ``reports/templates/check-cuda.md``.
 
     avsprobe run --model examples/models/gavs.py:GAVS --model-opt repo=PATH/Generalizable-Audio-Visual-Segmentation \\
         --model-opt checkpoint=PATH/epoch_59.pth --model-opt sam_checkpoint=PATH/sam_vit_b_01ec64.pth \\

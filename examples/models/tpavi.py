@@ -14,7 +14,10 @@ Frames are ImageNet-normalised at 224x224; the audio is the VGGish log-mel of th
 Upstream's forward calls ``torch.zeros_like(feature).cuda()`` once per TPAVI stage, so as it is it runs on a
 GPU only. On another device (``--device cpu``, ``models check`` on a laptop) the template sends what those calls
 make to the adapter's device instead, for the duration of the forward. Upstream needs ``easydict`` and
-``pyyaml`` (its ``config.py``) and ``timm`` (its PVT), besides torch and torchvision.
+``pyyaml`` (its ``config.py``), ``timm`` (its PVT) and ``resampy`` (its ``torchvggish``), besides torch and
+torchvision; no GPU. Where that environment cannot be built beside avsprobe, use the export route (``avsprobe
+export``, upstream's ``test.py``, ``predictions:DIR``). Checked against the upstream code with random weights:
+``reports/templates/check-cuda.md``.
 
 Options: ``subset`` (``s4`` or ``ms3``: which scripts folder), ``backbone`` (``pvt`` or ``resnet``, with
 ``resnet=PATH`` for its ImageNet weights), ``vv=true`` for the ``tpavi_vv_flag`` checkpoints.
