@@ -50,3 +50,45 @@ def test_a_world_v3_run_records_the_posterior_and_reports_the_metric(tmp_path) -
     # "full" covers every object entirely: a flat profile, no correlation to compute
     value = compute_metrics(run).headline["prior_calibration"]
     assert value.n_clips > 0 and pd.isna(value.value)
+
+
+def test_a_model_covering_the_classes_the_bed_makes_likely_has_the_known_calibration_and_slope(tmp_path) -> None:  # noqa: ANN001
+    """End to end on a world v3: a known-answer model covers every visible object of the classes whose
+    posterior under the bed is above the median (the default world's: piano 0.60 and guitar 0.59 exceed 0.5;
+    this small world's train split draws its own), and nothing else, whatever the audio. Per class its coverage is then
+    1 or 0 under the bed and under the original audio alike, so ``prior_calibration`` is Spearman's rho of that
+    0/1 profile with the posterior (tied ranks averaged) and ``prior_slope`` the least-squares slope of the
+    profile on the training frequency; both computed here by hand."""
+    import numpy as np
+
+    from avsprobe.data.biaslab.world import build_world
+    from avsprobe.data.source import open_data
+    from avsprobe.probes.suite import ProbeSuite
+    from avsprobe.report.compute import compute_metrics, load_run
+    from avsprobe.runner import run_suite
+    from tests.metrics.test_bias import VisibleObjects
+
+    world = build_world(tmp_path / "w3", clips=60, workers=2)
+    posterior = world["posterior_bed"]
+    likely = {c for c, p in posterior.items() if p > float(np.median(list(posterior.values())))}
+    assert 0 < len(likely) < len(posterior)
+    run_suite(VisibleObjects(likely), ProbeSuite.single("negative"), open_data(tmp_path / "w3"), tmp_path / "r",
+              limit=24, workers=0)
+    run = load_run(tmp_path / "r")
+    headline = compute_metrics(run).headline
+    classes = sorted(posterior)  # the balanced test split shows every class
+    profile = np.array([1.0 if c in likely else 0.0 for c in classes])
+
+    def ranks(values: np.ndarray) -> np.ndarray:  # average ranks of ties, by hand
+        order = values.argsort(kind="stable")
+        out = np.empty(len(values))
+        out[order] = np.arange(1, len(values) + 1)
+        return np.array([out[values == v].mean() for v in values])
+
+    rx, ry = ranks(profile), ranks(np.array([posterior[c] for c in classes]))
+    rho = ((rx - rx.mean()) * (ry - ry.mean())).sum() / np.sqrt(((rx - rx.mean()) ** 2).sum()
+                                                                * ((ry - ry.mean()) ** 2).sum())
+    assert headline["prior_calibration"].value == pytest.approx(rho, abs=1e-12)
+    frequency = np.array([run.info["train_sounding_frequency"][c] for c in classes])
+    slope = ((frequency - frequency.mean()) * (profile - profile.mean())).sum() / ((frequency - frequency.mean()) ** 2).sum()
+    assert headline["prior_slope"].value == pytest.approx(slope, abs=1e-12)
