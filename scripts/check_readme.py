@@ -1,4 +1,5 @@
-"""Run every command of the README's ``bash`` blocks, in order, in a scratch folder, as a new user would.
+"""Run every command of the ``bash`` blocks of the README and the docs pages, in order, in a scratch folder, as a
+new user would.
 
 The repository is copied to a temporary folder first (so ``runs/``, ``reports/`` and ``checkpoints/``
 written by the commands never touch the checkout). ``pip install`` steps are skipped with ``--no-install``

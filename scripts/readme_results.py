@@ -1,14 +1,17 @@
-"""The README's result sentences, generated from the committed reports (never typed by hand).
+"""The README's and the docs' generated blocks: result sentences from the committed reports, tables from the
+code and data they describe (never typed by hand).
 
-Three blocks of README.md are written here and checked by ``tests/test_readme_results.py``:
+These marked blocks of README.md and docs/*.md are written here and checked by ``tests/test_readme_results.py``:
 
 * ``demo-results``: what the demo report (``reports/biaslab/report.json``) shows, per reference model;
 * ``debias-results``: the three-seed comparison (``reports/debias/seeds.md``: its table and goal lines);
 * ``bias-metrics``: the metric table, from the bias-metric catalog (``avsprobe.metrics.catalog``);
-* ``worldv3-results``: five seeds of vanilla on bias lab world v3 (``reports/worldv3/must-show.json``).
+* ``worldv3-results``: five seeds of vanilla on bias lab world v3 (``reports/worldv3/must-show.json``);
+* ``cli-reference``: every command, its options and their help, from the typer app;
+* ``benchmarks``: the benchmark table, each entry with its date, machine and command (``benchmarks/results.toml``).
 
-    python scripts/readme_results.py          # rewrite both blocks from the reports
-    python scripts/readme_results.py --check  # exit 1 if the README's blocks differ from the reports
+    python scripts/readme_results.py          # rewrite every block
+    python scripts/readme_results.py --check  # exit 1 if a block differs from what it is generated from
 """
 
 from __future__ import annotations
@@ -122,7 +125,59 @@ BLOCKS = {
                                            json.loads((ROOT / "reports/debias/seeds.json").read_text())),
     "bias-metrics": lambda: _catalog_table(),
     "worldv3-results": lambda: worldv3_block(json.loads((ROOT / "reports/worldv3/must-show.json").read_text())),
+    "cli-reference": lambda: cli_reference(),
+    "benchmarks": lambda: benchmarks_table(),
 }
+
+
+def documents() -> list[Path]:
+    """The files that hold generated blocks: the README and the docs pages."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def cli_reference() -> str:
+    """Each command (subcommands too) with its usage line, first help paragraph and options, from the CLI."""
+    import typer
+
+    from avsprobe.cli.app import app
+
+    def walk(command, path: list[str]) -> list[str]:  # noqa: ANN001 - typer's own (vendored) click command
+        out = []
+        group = hasattr(command, "list_commands")
+        try:  # typer >= 0.20 carries its own click
+            from typer._click.core import Context as context
+        except ImportError:
+            from click import Context as context
+        if not group or len(path) > 1:
+            ctx = context(command, info_name=" ".join(path))
+            usage = " ".join(command.collect_usage_pieces(ctx))
+            help_text = (command.help or "").strip().split("\n\n")[0].replace("\n", " ")
+            out += [f"### `{' '.join(path)}`", "", f"`{' '.join(path)} {usage}`".rstrip(), "", help_text, ""]
+            rows = []
+            for param in command.params:
+                if param.param_type_name == "option" and not param.hidden:
+                    names = ", ".join(f"`{o}`" for o in param.opts + param.secondary_opts)
+                    rows.append(f"| {names} | {(param.help or '').replace('|', '/')} |")
+            if rows:
+                out += ["| option | meaning |", "|---|---|", *rows, ""]
+        if group:
+            ctx = context(command)
+            for name in sorted(command.list_commands(ctx)):
+                out += walk(command.get_command(ctx, name), [*path, name])
+        return out
+
+    return "\n".join(walk(typer.main.get_command(app), ["avsprobe"])).rstrip()
+
+
+def benchmarks_table() -> str:
+    """The benchmark entries of ``benchmarks/results.toml`` as one table, each with its date and machine."""
+    import tomllib
+
+    entries = tomllib.loads((ROOT / "benchmarks" / "results.toml").read_text())["benchmark"]
+    lines = ["| benchmark | command | measured | target | date | machine |", "|---|---|---|---|---|---|"]
+    lines += [f"| {e['what']} | `{e['command']}` | {e['measured']} | {e['target']} | {e['date']} | {e['machine']} |"
+              for e in entries]
+    return "\n".join(lines)
 
 
 def _catalog_table() -> str:
@@ -143,16 +198,21 @@ def main() -> int:
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--block", choices=list(BLOCKS), action="append", help="only these blocks (default: all)")
     args = parser.parse_args()
-    readme = (ROOT / "README.md").read_text()
-    updated = readme
-    for name in args.block or list(BLOCKS):
-        updated = replace_block(updated, name, BLOCKS[name]())
-    if args.check:
-        if updated != readme:
-            print("README.md result blocks differ from the reports; run python scripts/readme_results.py")
-            return 1
-        return 0
-    (ROOT / "README.md").write_text(updated)
+    generated = {name: BLOCKS[name]() for name in args.block or list(BLOCKS)}
+    stale = []
+    for path in documents():
+        text = path.read_text()
+        updated = text
+        for name, block in generated.items():
+            if f"<!-- {name}:start -->" in updated:
+                updated = replace_block(updated, name, block)
+        if updated != text:
+            stale.append(path.relative_to(ROOT))
+            if not args.check:
+                path.write_text(updated)
+    if args.check and stale:
+        print(f"generated blocks differ in {', '.join(map(str, stale))}; run python scripts/readme_results.py")
+        return 1
     return 0
 
 

@@ -18,12 +18,22 @@ def _script():  # noqa: ANN202
     return module
 
 
-@pytest.mark.parametrize("name", ["demo-results", "debias-results", "bias-metrics"])
-def test_readme_block_is_generated_from_the_report(name: str) -> None:
+def _blocks() -> list[tuple[str, str]]:
+    """(document, block) for every generated block in the README and the docs pages."""
     script = _script()
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split(f"<!-- {name}:start -->\n", 1)[1].split(f"\n<!-- {name}:end -->", 1)[0]
-    assert block == script.BLOCKS[name]()
+    return [(str(path.relative_to(ROOT)), name) for path in script.documents() for name in script.BLOCKS
+            if f"<!-- {name}:start -->" in path.read_text()]
+
+
+def test_every_block_is_in_some_document() -> None:
+    assert {name for _, name in _blocks()} == set(_script().BLOCKS)
+
+
+@pytest.mark.parametrize(("document", "name"), _blocks())
+def test_block_is_generated_from_its_source(document: str, name: str) -> None:
+    text = (ROOT / document).read_text()
+    block = text.split(f"<!-- {name}:start -->\n", 1)[1].split(f"\n<!-- {name}:end -->", 1)[0]
+    assert block == _script().BLOCKS[name]()
 
 
 def test_a_changed_number_is_caught(tmp_path: Path) -> None:
