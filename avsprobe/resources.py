@@ -34,14 +34,20 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"{what} {p} is not valid TOML: {exc}") from None
 
 
+def _shipped_folder(name: str, marker: str) -> Path:
+    """``name/`` beside the package in a checkout (or an editable install), else the wheel's copy
+    ``avsprobe/_name``; the one holding ``marker``."""
+    package = Path(__file__).resolve().parent
+    for path in (package.parent / name, package / f"_{name}"):
+        if (path / marker).is_dir():
+            return path
+    raise ConfigError(f"the {name}/ folder was found neither at {package.parent / name} nor at "
+                      f"{package / f'_{name}'}; reinstall avsprobe")
+
+
 def probes_dir() -> Path:
     """The suites and world specs: ``probes/`` beside the package in a checkout, else the installed copy."""
-    package = Path(__file__).resolve().parent
-    for path in (package.parent / "probes", package / "_probes"):
-        if (path / "worlds").is_dir():
-            return path
-    raise ConfigError(f"the probes/ data folder was found neither at {package.parent / 'probes'} nor at "
-                      f"{package / '_probes'}; reinstall avsprobe")
+    return _shipped_folder("probes", "worlds")
 
 
 def world_spec_path(name: str = "biaslab") -> Path:
@@ -55,12 +61,7 @@ def world_spec_path(name: str = "biaslab") -> Path:
 def examples_dir() -> Path:
     """The adapter examples and model templates: ``examples/`` beside the package in a checkout, else the
     installed copy ``avsprobe/_examples``."""
-    package = Path(__file__).resolve().parent
-    for path in (package.parent / "examples", package / "_examples"):
-        if (path / "models").is_dir():
-            return path
-    raise ConfigError(f"the examples/ folder was found neither at {package.parent / 'examples'} nor at "
-                      f"{package / '_examples'}; reinstall avsprobe")
+    return _shipped_folder("examples", "models")
 
 
 def copy_examples(out: str | Path) -> list[Path]:
