@@ -4,7 +4,7 @@ val ``prior_calibration`` of ``vanilla`` with three training seeds per candidate
 Each ``--run Q:SEED:FOLDER`` is a run folder of the ``negative`` suite on the val split of the world built with
 ``ambiguous_fraction = Q``. Writes ``OUT/selection-2.md`` and ``OUT/selection-2.json``.
 
-    python scripts/world_v3_selection.py --out reports/worldv3 --run 0.30:0:val2/q30-s0 ... --command "..."
+    python scripts/world_v3_selection.py --out reports/worldv3 --run 0.30:0:FOLDER ... --command "..."   # see selection-2.md
 """
 
 from __future__ import annotations
