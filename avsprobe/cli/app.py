@@ -17,6 +17,7 @@ from avsprobe.cli.commands.data import data_app
 from avsprobe.cli.commands.demo import demo_command
 from avsprobe.cli.commands.examples import examples_command
 from avsprobe.cli.commands.export import export_command
+from avsprobe.cli.commands.leaderboard import leaderboard_command
 from avsprobe.cli.commands.metrics import metrics_command
 from avsprobe.cli.commands.probes import probes_command
 from avsprobe.cli.commands.report import report_command
@@ -79,6 +80,7 @@ app.command("export")(export_command)
 app.command("run")(run_command)
 app.add_typer(models_app, name="models")
 app.command("report")(report_command)
+app.command("leaderboard")(leaderboard_command)
 app.command("train")(train_command)
 app.command("demo")(demo_command)
 app.command("examples")(examples_command)
