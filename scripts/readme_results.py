@@ -8,7 +8,8 @@ These marked blocks of README.md and docs/*.md are written here and checked by `
 * ``bias-metrics``: the metric table, from the bias-metric catalog (``avsprobe.metrics.catalog``);
 * ``worldv3-results``: five seeds of vanilla on bias lab world v3 (``reports/worldv3/must-show.json``);
 * ``cli-reference``: every command, its options and their help, from the typer app;
-* ``benchmarks``: the benchmark table, each entry with its date, machine and command (``benchmarks/results.toml``).
+* ``benchmarks``: the benchmark table, each entry with its date, machine and command (``benchmarks/results.toml``);
+* ``records-schema``: the records columns, from ``avsprobe.records``.
 
     python scripts/readme_results.py          # rewrite every block
     python scripts/readme_results.py --check  # exit 1 if a block differs from what it is generated from
@@ -127,7 +128,18 @@ BLOCKS = {
     "worldv3-results": lambda: worldv3_block(json.loads((ROOT / "reports/worldv3/must-show.json").read_text())),
     "cli-reference": lambda: cli_reference(),
     "benchmarks": lambda: benchmarks_table(),
+    "records-schema": lambda: records_table(),
 }
+
+
+def records_table() -> str:
+    """Every records column with its type, the rows that carry it, the format that added it and its meaning."""
+    from avsprobe.records import RECORDS_FORMAT, SCHEMA
+
+    lines = [f"Records format {RECORDS_FORMAT}.", "", "| column | type | rows | since | meaning |",
+             "|---|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.kind} | {c.rows} | {c.since} | {c.meaning.replace('|', '/')} |" for c in SCHEMA]
+    return "\n".join(lines)
 
 
 def documents() -> list[Path]:

@@ -35,6 +35,10 @@ __all__ = ["FORMATS", "build_report"]
 """``browse``: the failure browser, ``browse.html`` and its strips (``report.browse``)."""
 
 FORMATS = ("md", "html", "latex", "json", "browse")
+
+REPORT_SCHEMA_VERSION = 1
+"""``report.json``'s ``schema_version``: its JSON Schema ships as ``avsprobe/report/report.schema.json``."""
+
 FIGURES = {
     "intensity_curves": plots.intensity_curves,
     "semantic_boxes": plots.semantic_boxes,
@@ -555,6 +559,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
                 atomic_write_text(out / "figures" / f"{name}.csv", table.to_csv(index=False))
                 written.append(name)
     content = {
+        "schema_version": REPORT_SCHEMA_VERSION,
         "runs": [{"path": str(r.path), "model": r.model, "suite": r.info["suite"], "data": r.info["data"],
                   "seed": r.info["seed"], "model_fingerprint": r.info["model_fingerprint"],
                   "suite_fingerprint": r.info["suite_fingerprint"], "data_fingerprint": r.info["data_fingerprint"],
