@@ -13,4 +13,6 @@ for _name, _cls in [("intensity", "IntensityProbe"), ("semantic", "SemanticProbe
                     ("negative", "NegativeProbe"), ("swap", "SwapProbe")]:
     PROBES.register(_name, f"avsprobe.probes.audio_probes:{_cls}")
 PROBES.register("area", "avsprobe.probes.area:AreaProbe")
+PROBES.register("audio_corruption", "avsprobe.probes.corruption:AudioCorruptionProbe")
+PROBES.register("visual_corruption", "avsprobe.probes.corruption:VisualCorruptionProbe")
 PROBES.freeze()

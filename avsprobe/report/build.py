@@ -46,6 +46,7 @@ FIGURES = {
     "prior_bars": plots.prior_bars,
     "area_curves": plots.area_curves,
     "coavs_bars": plots.coavs_bars,
+    "robustness_curves": plots.robustness_curves,
     "qualitative_grid": plots.qualitative_grid,
 }
 

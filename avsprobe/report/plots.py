@@ -34,7 +34,7 @@ _NARROW_IN = 5.0
 """Below this width category labels are slanted so that eight class names fit side by side."""
 
 __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_bars", "area_curves", "coavs_bars",
-           "qualitative_grid"]
+           "robustness_curves", "qualitative_grid"]
 
 
 def _colours(runs: list[RunResult]) -> dict[str, str]:
@@ -331,6 +331,61 @@ def coavs_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[
     ax.set_title("Co-AVS (two sources at set levels)")
     _legend_below(fig, [Patch(facecolor="#888888"), Patch(facecolor="#888888", hatch="////", edgecolor="white")],
                   ["mIoU", "F-score"], width_in)
+    return fig, table
+
+
+def robustness_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
+    """mIoU against the severity of each corruption family (0: the clean clip), one panel per family, one line
+    per model with its 95 % band (the ``audio_corruption`` and ``visual_corruption`` probes)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from avsprobe.report.style import MARKERS
+
+    rows = []
+    for run in runs:
+        for group in ("miou_by_audio_corruption", "miou_by_visual_corruption"):
+            values = (run.metrics.groups if run.metrics is not None else {}).get(group, {})
+            original = values.get("original")
+            for label, v in values.items():
+                if "@" in label:
+                    family, severity = label.split("@")
+                    rows.append({"model": run.model, "family": family, "severity": int(severity), "miou": v.value,
+                                 "ci_low": v.ci_low, "ci_high": v.ci_high})
+            if original is not None:
+                for family in {label.split("@")[0] for label in values if "@" in label}:
+                    rows.append({"model": run.model, "family": family, "severity": 0, "miou": original.value,
+                                 "ci_low": original.ci_low, "ci_high": original.ci_high})
+    if not rows:
+        return None
+    table = pd.DataFrame(rows).sort_values(["family", "model", "severity"])
+    families = sorted(table.family.unique())
+    models = list(dict.fromkeys(r.model for r in runs if r.model in set(table.model)))
+    columns = 4 if width_in >= _NARROW_IN else 2
+    panel_rows = -(-len(families) // columns)
+    legend_rows = _legend_rows(models, width_in)[1]
+    fig, axes = plt.subplots(panel_rows, columns, squeeze=False, sharex=True, sharey=True, layout="constrained",
+                             figsize=(width_in, 1.25 * panel_rows + 0.16 * legend_rows + 0.5))
+    colours = _colours(runs)
+    for ax, family in zip(axes.flat, families, strict=False):
+        for i, model in enumerate(models):
+            g = table[(table.family == family) & (table.model == model)]
+            ax.plot(g.severity, g.miou, marker=MARKERS[i % len(MARKERS)], ms=max(2.0, 3.5 - 0.4 * i), mfc="none",
+                    mew=0.7, lw=0.9, linestyle=_LINESTYLES[i], color=colours[model], label=model)
+            ax.fill_between(g.severity, g.ci_low, g.ci_high, alpha=0.15, color=colours[model])
+        ax.set_title(family.replace("_", " "), fontsize=7)
+        ax.set_xticks(range(6))
+        ax.tick_params(labelsize=6)
+        ax.set_ylim(-0.02, 1.02)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(families):
+            ax.set_axis_off()
+        elif k + columns >= len(families):  # the lowest panel of its column: the x label there, not under the legend
+            ax.set_xlabel("severity (0: clean)", fontsize=7)
+            ax.tick_params(labelbottom=True)
+    fig.supylabel("mIoU", fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    _legend_below(fig, handles, labels, width_in)
     return fig, table
 
 
