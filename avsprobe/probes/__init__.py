@@ -15,4 +15,5 @@ for _name, _cls in [("intensity", "IntensityProbe"), ("semantic", "SemanticProbe
 PROBES.register("area", "avsprobe.probes.area:AreaProbe")
 PROBES.register("audio_corruption", "avsprobe.probes.corruption:AudioCorruptionProbe")
 PROBES.register("visual_corruption", "avsprobe.probes.corruption:VisualCorruptionProbe")
+PROBES.register("temporal", "avsprobe.probes.temporal:TemporalProbe")
 PROBES.freeze()
