@@ -36,7 +36,7 @@ FAMILIES = {
 """The LaTeX table families, in the order the tables come."""
 
 PROBES = ("intensity", "semantic", "mix", "negative", "swap", "area", "audio_corruption", "visual_corruption",
-          "temporal")
+          "temporal", "distractor")
 
 
 @dataclass
@@ -105,7 +105,7 @@ class BiasMetric:
 _REGISTERED: dict[str, BiasMetric] = {}
 _MODULES = ("avsprobe.metrics.catalog_builtin", "avsprobe.metrics.prior_slope", "avsprobe.metrics.prior_calibration",
             "avsprobe.metrics.threshold_free", "avsprobe.metrics.phi_marks", "avsprobe.metrics.robustness",
-            "avsprobe.metrics.temporal")
+            "avsprobe.metrics.temporal", "avsprobe.metrics.distractor")
 """Modules whose import registers metrics (a new metric's module joins this list)."""
 
 
