@@ -114,4 +114,8 @@ def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -
     coavs_dirs = [settings.runs / model_folder_name(a) / coavs_name for a in reference]
     run_models(reference, negative, coavs_source, coavs_dirs, batch_size=settings.batch_size,
                on_progress=stage(f"Co-AVS x {len(reference)} models"), folder_flag="--runs")
-    return build_report([*paper_dirs, *coavs_dirs], settings.out)
+    robustness = load_suite("robustness")  # graded corruptions of the audio and the frames
+    robustness_dirs = [settings.runs / model_folder_name(a) / robustness.name for a in reference]
+    run_models(reference, robustness, source, robustness_dirs, batch_size=settings.batch_size, limit=settings.clips,
+               on_progress=stage(f"robustness suite x {len(reference)} models"), folder_flag="--runs")
+    return build_report([*paper_dirs, *coavs_dirs, *robustness_dirs], settings.out)

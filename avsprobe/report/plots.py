@@ -455,6 +455,11 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None,
     if not runs:
         return None
     runs = [r for r in runs if r.info.get("data_root") == runs[0].info["data_root"]]  # one clip, one data set
+    # runs of other suites (robustness, temporal) have none of the grid's conditions: they are not its columns
+    wanted = {c for _, candidates in _GRID_CONDITIONS for c in candidates}
+    runs = [r for r in runs if wanted & set(r.records.condition_id)]
+    if not runs:
+        return None
     rows = _grid_rows(runs)
     if not rows:
         return None

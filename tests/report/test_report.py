@@ -616,3 +616,17 @@ def test_failures_section_lists_reasons_with_their_clips(run_dirs: list[Path], t
             assert f["reason"].replace("<clip>", clip) in set(rows.reason)
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "## Failures and clips not applicable" in md and f"| {failures[0]['clips']} |" in md
+
+
+def test_runs_of_another_suite_over_the_same_data_keep_the_qualitative_grid(run_dirs: list[Path],
+                                                                            tmp_path: Path) -> None:
+    """A temporal (or robustness) run beside the paper-suite runs shares none of the grid's conditions; the
+    grid is drawn from the runs that have them (it vanished before: the conditions shared by all runs were none)."""
+    from avsprobe.report.build import build_report
+
+    info = json.loads((run_dirs[0] / "run.json").read_text())
+    run_suite(resolve_model("oracle"), load_suite("temporal"), open_data(info["data_root"]), tmp_path / "t", limit=2,
+              workers=0)
+    content = build_report([run_dirs[0], tmp_path / "t"], tmp_path / "rep", formats=["json"],
+                           figures=["qualitative_grid"])
+    assert content["figures"] == ["qualitative_grid"]
