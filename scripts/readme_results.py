@@ -9,7 +9,8 @@ These marked blocks of README.md and docs/*.md are written here and checked by `
 * ``worldv3-results``: five seeds of vanilla on bias lab world v3 (``reports/worldv3/must-show.json``);
 * ``cli-reference``: every command, its options and their help, from the typer app;
 * ``benchmarks``: the benchmark table, each entry with its date, machine and command (``benchmarks/results.toml``);
-* ``records-schema``: the records columns, from ``avsprobe.records``.
+* ``records-schema``: the records columns, from ``avsprobe.records``;
+* ``robustness-results``: what the demo's robustness runs show (``reports/biaslab/report.json``).
 
     python scripts/readme_results.py          # rewrite every block
     python scripts/readme_results.py --check  # exit 1 if a block differs from what it is generated from
@@ -129,7 +130,34 @@ BLOCKS = {
     "cli-reference": lambda: cli_reference(),
     "benchmarks": lambda: benchmarks_table(),
     "records-schema": lambda: records_table(),
+    "robustness-results": lambda: robustness_block(json.loads((ROOT / "reports/biaslab/report.json").read_text())),
 }
+
+
+def robustness_block(report: dict) -> str:
+    """What the demo's robustness runs show: per reference model, the relative mIoU change under audio and visual
+    corruption (over every family and severity), and the family each model loses most to."""
+    runs = {r["model"]: r for r in report["runs"] if r["model"].endswith("(robustness)")}
+    if not runs:
+        return "The demo report has no robustness runs yet."
+
+    def cell(m: dict) -> str:
+        return f"{m['value']:+.1%} [{m['ci_low']:+.1%}, {m['ci_high']:+.1%}]"
+
+    parts, worst = [], []
+    for label, run in runs.items():
+        model = label.removesuffix(" (robustness)")
+        parts.append(f"{model} {cell(run['metrics']['audio_corruption_change'])} under audio corruption and "
+                     f"{cell(run['metrics']['visual_corruption_change'])} under visual corruption")
+        families = {**run["groups"].get("change_by_audio_corruption", {}),
+                    **run["groups"].get("change_by_visual_corruption", {})}
+        name, value = min(((n, v) for n, v in families.items() if v["value"] is not None), key=lambda nv: nv[1]["value"])
+        worst.append(f"{model} {name.replace('_', ' ')} ({value['value']:+.1%})")
+    clips = next(iter(runs.values()))["clips_evaluated"]
+    return (f"*Robustness* (graded corruptions, five severities per family, {clips} test clips; the relative change of "
+            f"mIoU over every family and severity, with its clip-bootstrap interval): " + "; ".join(parts) + ". "
+            "The family each model loses most to: " + ", ".join(worst) + ". Per family and severity: the report's "
+            "`robustness_curves` figure and its `change by ... corruption` tables.")
 
 
 def records_table() -> str:

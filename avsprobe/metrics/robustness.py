@@ -5,7 +5,10 @@
 - ``change_by_audio_corruption`` / ``change_by_visual_corruption`` (groups): per family, the mean relative
   change of mIoU over its severities, ``(mean corrupted - mean original) / mean original``, with a clip-bootstrap
   interval (the clips resampled together for both terms);
-- ``audio_corruption_change`` / ``visual_corruption_change`` (headline): the same over every family and severity.
+- ``audio_corruption_change`` / ``visual_corruption_change`` (headline): the same over every family and severity;
+- ``fscore_by_...`` and ``silent_coverage_by_...`` (groups): per condition, the F-score (``fscore.canonical``,
+  clip-bootstrap interval) and the in-distribution prior, the coverage of the visible objects that do not sound
+  (clip mean), so the report can draw each against severity.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from avsprobe.metrics.catalog import BiasMetric, Contribution, register
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["miou_by_corruption", "relative_change", "relative_changes_by_family"]
+__all__ = ["miou_by_corruption", "relative_change", "relative_changes_by_family", "fscore_by_corruption",
+           "silent_coverage_by_corruption"]
 
 
 def _table(records: pd.DataFrame, probe: str) -> pd.DataFrame:
@@ -31,10 +35,47 @@ def _table(records: pd.DataFrame, probe: str) -> pd.DataFrame:
 def miou_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.MetricValue]:
     """mIoU per condition of ``probe`` (``original`` first, then by family and severity)."""
     table = _table(records, probe)
-    order = ["original", *sorted((c for c in table.columns if c != "original"),
-                                 key=lambda c: (c.split("@")[0], int(c.split("@")[1])))]
     return {label: bias._metric(f"miou@{label}", table[label].dropna().to_numpy())
-            for label in order if label in table.columns}
+            for label in _condition_order(list(table.columns))}
+
+
+def _condition_order(labels: list[str]) -> list[str]:
+    rest = sorted((c for c in labels if c != "original"), key=lambda c: (c.split("@")[0], int(c.split("@")[1])))
+    return (["original"] if "original" in labels else []) + rest
+
+
+def fscore_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.MetricValue]:
+    """The F-score per condition of ``probe``, over the annotated frames, with its clip-bootstrap interval."""
+    from avsprobe.metrics.stats import fscore_with_interval
+
+    rows = bias._ok(records, probe)
+    rows = rows[rows.annotated]
+    return {label: fscore_with_interval(rows[rows.condition_label == label])
+            for label in _condition_order(list(rows.condition_label.unique()))}
+
+
+def silent_coverage_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.MetricValue]:
+    """Per condition of ``probe``: the coverage of each clip's visible objects that do not sound (frame mean per
+    object, then object mean per clip), then over clips; conditions without silent objects are left out."""
+    import json
+
+    import pandas as pd
+
+    rows = bias._ok(records, probe)
+    out = []
+    for sample_id, label, applied, coverage in zip(rows.sample_id, rows.condition_label, rows.applied, rows.coverage,
+                                                   strict=True):
+        silent = set(json.loads(applied).get("silent_objects", []))
+        for obj, cov in json.loads(coverage).items():
+            if obj in silent and cov is not None:
+                out.append((sample_id, label, obj, cov))
+    if not out:
+        return {}
+    frame = pd.DataFrame(out, columns=["sample_id", "condition_label", "object", "coverage"])
+    per_clip = frame.groupby(["sample_id", "condition_label", "object"]).coverage.mean().groupby(
+        ["sample_id", "condition_label"]).mean().unstack()
+    return {label: bias._metric(f"silent_coverage@{label}", per_clip[label].dropna().to_numpy())
+            for label in _condition_order(list(per_clip.columns))}
 
 
 def _change(pairs: np.ndarray) -> float:
@@ -71,6 +112,8 @@ def _compute(probe: str) -> Any:
             return Contribution()
         return Contribution({f"{kind}_corruption_change": relative_change(table, corrupted, f"{kind}_corruption_change")},
                             {f"miou_by_{probe}": miou_by_corruption(records, probe),
+                             f"fscore_by_{probe}": fscore_by_corruption(records, probe),
+                             f"silent_coverage_by_{probe}": silent_coverage_by_corruption(records, probe),
                              f"change_by_{probe}": relative_changes_by_family(records, probe)})
 
     return compute

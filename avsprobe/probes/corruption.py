@@ -5,7 +5,9 @@ low-pass, telephone band, sample-rate reduction, clipping; the clip's loudness k
 ``visual_corruption`` :mod:`avsprobe.probes.visual_corruptions` (blur, motion blur, JPEG, brightness, contrast,
 occlusion of the sounding object). A condition is ``FAMILY@SEVERITY``; the expected mask is the original's,
 except under occlusion, where it is the sounding object's visible part. Babble is made of three bank clips
-(needs an audio bank; without one its conditions are not applicable).
+(needs an audio bank; without one its conditions are not applicable). ``object_masks`` holds every visible
+object (less what an occluder covers) and ``applied`` their classes and which are silent, as the negative
+probe records them, so the prior metrics can be read under each corruption.
 """
 
 from __future__ import annotations
@@ -38,6 +40,16 @@ def _severities(given: Sequence[int], probe: str) -> tuple[int, ...]:
             or list(severities) != sorted(set(severities)):
         raise ConfigError(f"{probe}: severities must be distinct increasing integers 1 to 5; got {list(given)}")
     return severities
+
+
+def _objects(sample: AVSample, covered: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """Every visible object (less ``covered``) and the provenance the prior metrics read."""
+    from avsprobe.probes.audio_probes import _prior_objects
+
+    masks, classes, silent = _prior_objects(sample)
+    if covered is not None:
+        masks = {k: m & ~covered for k, m in masks.items()}
+    return masks, {"object_classes": classes, "silent_objects": silent}
 
 
 def _conditions(name: str, families: tuple[str, ...], severities: tuple[int, ...],
@@ -81,16 +93,19 @@ class AudioCorruptionProbe(Probe):
     def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
         from avsprobe.audio.corruptions import corrupt
 
+        masks, provenance = _objects(sample)
         if condition.is_baseline:
-            return self._baseline(sample, condition, {"sounding": sample.mask.copy()})
+            probed = self._baseline(sample, condition, masks)
+            probed.applied.update(provenance)
+            return probed
         family, severity = condition.params["family"], condition.params["severity"]
         others = self._babble_sources(sample, rng) if family == "babble" else ()
         audio = corrupt(sample.audio, family, severity, rng, others=others)
         labels = None if sample.semantic_mask is None else sample.semantic_mask.astype(np.int16)
         return ProbedSample(sample.sample_id, condition.condition_id, np.clip(audio, -1.0, 1.0), sample.frames.copy(),
-                            sample.mask.copy(), {"sounding": sample.mask.copy()}, sample.annotated.copy(),
-                            {"family": family, "severity": severity, "value": condition.params["value"]}, labels,
-                            sample.mask.copy(), class_names_of(sample))
+                            sample.mask.copy(), masks, sample.annotated.copy(),
+                            {"family": family, "severity": severity, "value": condition.params["value"], **provenance},
+                            labels, sample.mask.copy(), class_names_of(sample))
 
 
 class VisualCorruptionProbe(Probe):
@@ -114,18 +129,24 @@ class VisualCorruptionProbe(Probe):
         return _conditions(self.name, self.families, self.severities, VISUAL_SEVERITIES)
 
     def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
-        from avsprobe.probes.visual_corruptions import corrupt_frames
+        from avsprobe.probes.visual_corruptions import corrupt_frames, occlusion_region
 
         if condition.is_baseline:
-            return self._baseline(sample, condition, {"sounding": sample.mask.copy()})
+            masks, provenance = _objects(sample)
+            probed = self._baseline(sample, condition, masks)
+            probed.applied.update(provenance)
+            return probed
         family, severity = condition.params["family"], condition.params["severity"]
+        covered = None
         if family == "occlusion":
             require_sounding(sample, f"{self.name}/occlusion")
+            covered = occlusion_region(sample.mask, condition.params["value"])
         frames, expected = corrupt_frames(sample.frames, family, severity, sample.mask)
         expected = sample.mask.copy() if expected is None else expected
+        masks, provenance = _objects(sample, covered)
         labels = None if sample.semantic_mask is None else np.where(expected, sample.semantic_mask, 0).astype(np.int16)
-        return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), frames, expected,
-                            {"sounding": expected.copy()}, sample.annotated.copy(),
+        return ProbedSample(sample.sample_id, condition.condition_id, sample.audio.copy(), frames, expected, masks,
+                            sample.annotated.copy(),
                             {"family": family, "severity": severity, "value": condition.params["value"],
-                             "visible_share": float(expected.sum() / max(1, sample.mask.sum()))},
+                             "visible_share": float(expected.sum() / max(1, sample.mask.sum())), **provenance},
                             labels, expected.copy(), class_names_of(sample))

@@ -17,7 +17,7 @@ import io
 import numpy as np
 
 __all__ = ["VISUAL_SEVERITIES", "gaussian_blur", "motion_blur", "jpeg", "scale_brightness", "scale_contrast",
-           "occlude_object", "corrupt_frames"]
+           "occlusion_region", "occlude_object", "corrupt_frames"]
 
 VISUAL_SEVERITIES: dict[str, tuple[float, ...]] = {
     "gaussian_blur": (1.0, 2.0, 3.0, 4.5, 6.0),   # sigma (px)
@@ -77,12 +77,11 @@ def scale_contrast(frames: np.ndarray, factor: float) -> np.ndarray:
     return _to_uint8(mean + (x - mean) * factor)
 
 
-def occlude_object(frames: np.ndarray, mask: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(frames, visible)``: per frame, the object's top rows covered by a grey band until ``share`` of its
-    pixels are covered (the band's last row is the first that reaches it), and the object's mask less the
-    covered pixels. ``mask`` is ``bool [T, H, W]``; a frame without the object is left as it is."""
-    out, visible = frames.copy(), mask.copy()
-    for k in range(len(frames)):
+def occlusion_region(mask: np.ndarray, share: float) -> np.ndarray:
+    """``bool [T, H, W]``: per frame, the band over the object's top rows (across its columns) that covers
+    ``share`` of its pixels (the band's last row is the first that reaches it); empty where the object is not."""
+    region = np.zeros(mask.shape, dtype=bool)
+    for k in range(len(mask)):
         rows = mask[k].sum(axis=1)
         total = rows.sum()
         if total == 0 or share <= 0:
@@ -90,14 +89,19 @@ def occlude_object(frames: np.ndarray, mask: np.ndarray, share: float) -> tuple[
         covered_rows = np.flatnonzero(rows)
         cumulative = np.cumsum(rows[covered_rows])
         last = covered_rows[min(int(np.searchsorted(cumulative, share * total)), len(covered_rows) - 1)]
-        band = np.zeros(mask.shape[1], dtype=bool)
-        band[covered_rows[0]: last + 1] = True
         columns = np.flatnonzero(mask[k].any(axis=0))
-        region = np.zeros(mask.shape[1:], dtype=bool)
-        region[np.ix_(band, np.arange(columns[0], columns[-1] + 1))] = True
-        out[k][region] = OCCLUDER_GREY
-        visible[k] &= ~region
-    return out, visible
+        region[k, covered_rows[0]: last + 1, columns[0]: columns[-1] + 1] = True
+    return region
+
+
+def occlude_object(frames: np.ndarray, mask: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(frames, visible)``: per frame, the object's top rows covered by a grey band until ``share`` of its
+    pixels are covered (:func:`occlusion_region`), and the object's mask less the covered pixels. ``mask`` is
+    ``bool [T, H, W]``; a frame without the object is left as it is."""
+    region = occlusion_region(mask, share)
+    out = frames.copy()
+    out[region] = OCCLUDER_GREY
+    return out, mask & ~region
 
 
 def corrupt_frames(frames: np.ndarray, family: str, severity: int, mask: np.ndarray | None = None

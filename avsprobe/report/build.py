@@ -47,6 +47,8 @@ FIGURES = {
     "area_curves": plots.area_curves,
     "coavs_bars": plots.coavs_bars,
     "robustness_curves": plots.robustness_curves,
+    "robustness_fscore_curves": plots.robustness_fscore_curves,
+    "robustness_prior_curves": plots.robustness_prior_curves,
     "qualitative_grid": plots.qualitative_grid,
 }
 

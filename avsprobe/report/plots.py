@@ -34,7 +34,7 @@ _NARROW_IN = 5.0
 """Below this width category labels are slanted so that eight class names fit side by side."""
 
 __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_bars", "area_curves", "coavs_bars",
-           "robustness_curves", "qualitative_grid"]
+           "robustness_curves", "robustness_fscore_curves", "robustness_prior_curves", "qualitative_grid"]
 
 
 def _colours(runs: list[RunResult]) -> dict[str, str]:
@@ -337,6 +337,26 @@ def coavs_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[
 def robustness_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[Any, pd.DataFrame] | None:
     """mIoU against the severity of each corruption family (0: the clean clip), one panel per family, one line
     per model with its 95 % band (the ``audio_corruption`` and ``visual_corruption`` probes)."""
+    return _severity_curves(runs, "miou_by", "mIoU", width_in)
+
+
+def robustness_fscore_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN
+                             ) -> tuple[Any, pd.DataFrame] | None:
+    """The F-score against the severity of each corruption family, as :func:`robustness_curves`."""
+    return _severity_curves(runs, "fscore_by", "F-score", width_in)
+
+
+def robustness_prior_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN
+                            ) -> tuple[Any, pd.DataFrame] | None:
+    """The coverage of silent visible objects (the in-distribution prior) against the severity of each
+    corruption family, as :func:`robustness_curves`."""
+    return _severity_curves(runs, "silent_coverage_by", "silent-object coverage", width_in)
+
+
+def _severity_curves(runs: list[RunResult], prefix: str, ylabel: str, width_in: float
+                     ) -> tuple[Any, pd.DataFrame] | None:
+    """``value`` of the groups ``{prefix}_audio_corruption`` and ``{prefix}_visual_corruption`` against severity,
+    a panel per family, a line per model."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
@@ -344,18 +364,14 @@ def robustness_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) ->
 
     rows = []
     for run in runs:
-        for group in ("miou_by_audio_corruption", "miou_by_visual_corruption"):
+        for group in (f"{prefix}_audio_corruption", f"{prefix}_visual_corruption"):
             values = (run.metrics.groups if run.metrics is not None else {}).get(group, {})
-            original = values.get("original")
+            families = {label.split("@")[0] for label in values if "@" in label}
             for label, v in values.items():
-                if "@" in label:
-                    family, severity = label.split("@")
-                    rows.append({"model": run.model, "family": family, "severity": int(severity), "miou": v.value,
-                                 "ci_low": v.ci_low, "ci_high": v.ci_high})
-            if original is not None:
-                for family in {label.split("@")[0] for label in values if "@" in label}:
-                    rows.append({"model": run.model, "family": family, "severity": 0, "miou": original.value,
-                                 "ci_low": original.ci_low, "ci_high": original.ci_high})
+                points = [(label.split("@")[0], int(label.split("@")[1]))] if "@" in label else \
+                    [(family, 0) for family in families]
+                rows += [{"model": run.model, "family": f, "severity": sev, "value": v.value, "ci_low": v.ci_low,
+                          "ci_high": v.ci_high} for f, sev in points]
     if not rows:
         return None
     table = pd.DataFrame(rows).sort_values(["family", "model", "severity"])
@@ -370,7 +386,7 @@ def robustness_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) ->
     for ax, family in zip(axes.flat, families, strict=False):
         for i, model in enumerate(models):
             g = table[(table.family == family) & (table.model == model)]
-            ax.plot(g.severity, g.miou, marker=MARKERS[i % len(MARKERS)], ms=max(2.0, 3.5 - 0.4 * i), mfc="none",
+            ax.plot(g.severity, g.value, marker=MARKERS[i % len(MARKERS)], ms=max(2.0, 3.5 - 0.4 * i), mfc="none",
                     mew=0.7, lw=0.9, linestyle=_LINESTYLES[i], color=colours[model], label=model)
             ax.fill_between(g.severity, g.ci_low, g.ci_high, alpha=0.15, color=colours[model])
         ax.set_title(family.replace("_", " "), fontsize=7)
@@ -383,10 +399,10 @@ def robustness_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) ->
         elif k + columns >= len(families):  # the lowest panel of its column: the x label there, not under the legend
             ax.set_xlabel("severity (0: clean)", fontsize=7)
             ax.tick_params(labelbottom=True)
-    fig.supylabel("mIoU", fontsize=8)
+    fig.supylabel(ylabel, fontsize=8)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     _legend_below(fig, handles, labels, width_in)
-    return fig, table
+    return fig, table.rename(columns={"value": prefix.removesuffix("_by")})
 
 
 _GRID_CONDITIONS = (("original", ("intensity/original", "negative/original", "swap/original", "mix/original")),

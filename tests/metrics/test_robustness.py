@@ -88,13 +88,17 @@ def test_the_report_draws_severity_curves_and_tables_the_change_per_family(lab, 
     source = open_data(lab)
     suite = ProbeSuite.of(["audio_corruption", "visual_corruption"])
     for model in (OracleAdapter(), BlindUnder("jpeg")):
-        run_suite(model, suite, source, tmp_path / model.name, limit=2, workers=0)
+        run_suite(model, suite, source, tmp_path / model.name, limit=4, workers=0)  # 4: silent objects among them
     content = build_report([tmp_path / "oracle", tmp_path / "blind-under"], tmp_path / "rep", formats=["json", "md"],
-                           figures=["robustness_curves"])
-    assert content["figures"] == ["robustness_curves"]
+                           figures=["robustness_curves", "robustness_fscore_curves", "robustness_prior_curves"])
+    assert content["figures"] == ["robustness_curves", "robustness_fscore_curves", "robustness_prior_curves"]
     curves = pd.read_csv(tmp_path / "rep" / "figures" / "robustness_curves.csv")
     assert curves.family.nunique() == 14 and set(curves.severity) == set(range(6))
     jpeg = curves[(curves.model == "blind-under") & (curves.family == "jpeg")].set_index("severity").miou
+    fscore = pd.read_csv(tmp_path / "rep" / "figures" / "robustness_fscore_curves.csv")
+    assert fscore.family.nunique() == 14 and (fscore[fscore.model == "oracle"].fscore == 1.0).all()
+    prior = pd.read_csv(tmp_path / "rep" / "figures" / "robustness_prior_curves.csv")
+    assert (prior[prior.model == "oracle"].silent_coverage == 0.0).all()  # the oracle covers no silent object
     assert jpeg[0] == 1.0 and (jpeg[1:] < 1.0).all()  # the clean clip scored by the oracle, JPEG by nothing
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "## change by visual corruption" in md and "| jpeg |" in md
