@@ -67,3 +67,23 @@ def test_shifts_pad_with_silence_and_the_switch_cuts_at_the_middle() -> None:
     assert shift_audio(audio, 3).tolist() == [0, 0, 0, 1, 2, 3, 4, 5, 6, 7]
     assert shift_audio(audio, -3).tolist() == [4, 5, 6, 7, 8, 9, 10, 0, 0, 0]
     assert switch_frame(5) == 3 and switch_frame(10) == 5
+
+
+@pytest.mark.parametrize("shift_s", [-2, -1, 1, 2])
+def test_a_shift_moves_the_clip_audio_by_exactly_k_frames_of_one_second(lab, shift_s: int) -> None:  # noqa: ANN001
+    from avsprobe.probes.suite import make_probe
+    from avsprobe.seeding import rng_for
+
+    source = open_data(lab)
+    sample = next(s for s in map(source.reader.read, source.reader.sample_ids()) if s.mask.any())
+    probe = make_probe("temporal")
+    condition = next(c for c in probe.conditions() if c.label == f"shift{shift_s:+d}s")
+    out = probe.apply(sample, condition, rng_for(0, sample.sample_id, condition.condition_id))
+    k = shift_s * sample.sample_rate_hz
+    if k > 0:
+        assert np.array_equal(out.audio[k:], sample.audio[:-k]) and not out.audio[:k].any()
+    else:
+        assert np.array_equal(out.audio[:k], sample.audio[-k:]) and not out.audio[k:].any()
+    silent = list(range(shift_s)) if shift_s > 0 else list(range(5 + shift_s, 5))
+    assert out.applied["silent_frames"] == silent and not out.expected_mask[silent].any()
+    assert np.array_equal(np.delete(out.expected_mask, silent, axis=0), np.delete(sample.mask, silent, axis=0))
