@@ -377,11 +377,13 @@ def _severity_curves(runs: list[RunResult], prefix: str, ylabel: str, width_in: 
     table = pd.DataFrame(rows).sort_values(["family", "model", "severity"])
     families = sorted(table.family.unique())
     models = list(dict.fromkeys(r.model for r in runs if r.model in set(table.model)))
-    columns = 4 if width_in >= _NARROW_IN else 2
+    # a paper column holds three panels across (fourteen families in five rows), the full width four
+    columns = 4 if width_in >= _NARROW_IN else 3
     panel_rows = -(-len(families) // columns)
     legend_rows = _legend_rows(models, width_in)[1]
+    panel_in = 1.25 if width_in >= _NARROW_IN else 1.1
     fig, axes = plt.subplots(panel_rows, columns, squeeze=False, sharex=True, sharey=True, layout="constrained",
-                             figsize=(width_in, 1.25 * panel_rows + 0.16 * legend_rows + 0.5))
+                             figsize=(width_in, panel_in * panel_rows + 0.16 * legend_rows + 0.5))
     colours = _colours(runs)
     for ax, family in zip(axes.flat, families, strict=False):
         for i, model in enumerate(models):
