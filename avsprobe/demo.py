@@ -3,7 +3,7 @@
 Builds (or reuses) the default bias lab and a Co-AVS set from its test scenes, runs the ``paper`` suite over
 the balanced test split for the reference models (bundled checkpoints, or retrained with the documented
 recipe), the audio-blind vanilla model and the trivial baselines in one shared pass (each probed sample is
-made once), runs the reference models on Co-AVS, and writes the report.
+made once), runs the reference models on Co-AVS and through the robustness suite, and writes the report.
 
 Defaults are sized so the whole demo takes about five minutes on two CPU cores: the first ``clips`` test clips
 and ``coavs_videos`` Co-AVS videos. ``clips=None`` uses the whole test split (200 clips).
