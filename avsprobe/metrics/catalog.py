@@ -24,7 +24,8 @@ from avsprobe.metrics.bias import MetricValue, _metric
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BiasMetric", "Contribution", "FAMILIES", "from_info", "register", "catalog", "get", "per_clip_metrics",
+__all__ = ["BiasMetric", "Contribution", "FAMILIES", "from_info", "register", "catalog", "get", "direction",
+           "with_arrow", "per_clip_metrics",
            "paired_difference", "markdown_table"]
 
 FAMILIES = {
@@ -143,6 +144,20 @@ def get(name: str) -> BiasMetric:
         if metric.name == name:
             return metric
     raise ConfigError(f"unknown bias metric {name!r}")
+
+
+def direction(name: str) -> bool | None:
+    """Whether higher is better for the metric ``name`` (None where neither is, or for a name the catalog does
+    not know, such as a metric of a newer report)."""
+    for metric in catalog():
+        if metric.name == name:
+            return metric.higher_is_better
+    return None
+
+
+def with_arrow(name: str) -> str:
+    """``name`` followed by its direction, `` ↑`` (higher is better) or `` ↓`` (lower), where it has one."""
+    return name + {True: " ↑", False: " ↓", None: ""}[direction(name)]
 
 
 def per_clip_metrics() -> dict[str, Callable[[pd.DataFrame], pd.Series]]:

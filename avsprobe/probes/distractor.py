@@ -30,6 +30,7 @@ class DistractorProbe(Probe):
             raise ConfigError(f"distractor: size_frac must lie in [0.02, 0.3], got {size_frac!r}")
         self.class_name = class_name
         self.size_frac = float(size_frac)
+        self._spec: object | None = None  # the world spec, read once at the first clip
 
     def params(self) -> dict:
         return {"class_name": self.class_name, "size_frac": self.size_frac}
@@ -54,8 +55,9 @@ class DistractorProbe(Probe):
 
         if condition.is_baseline:
             return self._baseline(sample, condition, {"sounding": sample.mask.copy()})
-        spec = load_world_spec()
-        cls = self._class(spec, sample)
+        if self._spec is None:
+            self._spec = load_world_spec()
+        cls = self._class(self._spec, sample)
         frames_n, size = sample.frames.shape[0], sample.frames.shape[1]
         patch_mask, rgb = render_patch(cls.shape, np.asarray(cls.colour, dtype=np.float64), self.size_frac * size)
         half = patch_mask.shape[0] // 2

@@ -12,7 +12,7 @@ from typing import Any
 from avsprobe.errors import ConfigError
 from avsprobe.fileio import atomic_write_text
 from avsprobe.metrics.bias import MetricValue
-from avsprobe.metrics.catalog import FAMILIES, catalog, paired_difference, per_clip_metrics
+from avsprobe.metrics.catalog import FAMILIES, catalog, paired_difference, per_clip_metrics, with_arrow
 from avsprobe.report import escape, plots
 from avsprobe.report.compute import (
     METRIC_DEFINITIONS,
@@ -72,21 +72,10 @@ def _n_cell(values: Sequence[MetricValue | None]) -> str:
     return str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
 
 
-def _named(name: str) -> str:
-    """A headline metric's name with its direction (↑ higher is better, ↓ lower), from the catalog."""
-    from avsprobe.metrics.catalog import get
-
-    try:
-        better = get(name).higher_is_better
-    except ConfigError:
-        return name
-    return f"{name} {'↑' if better else '↓'}" if better is not None else name
-
-
 def _headline_rows(metrics: Sequence[RunMetrics]) -> list[tuple[str, list[str]]]:
     """The headline table: one row per headline metric (with its direction), then the N row."""
     names = list(dict.fromkeys(n for m in metrics for n in m.headline))
-    rows = [(_named(n), [_cell(m.headline.get(n)) for m in metrics]) for n in names]
+    rows = [(with_arrow(n), [_cell(m.headline.get(n)) for m in metrics]) for n in names]
     return rows + [(N_ROW, [_n_cell([m.headline.get(n) for n in names]) for m in metrics])]
 
 
@@ -338,7 +327,7 @@ def _latex_families() -> dict[str, tuple[str, tuple[str, ...]]]:
 LATEX_FAMILIES = _latex_families()
 def _family_rows(metrics: Sequence[RunMetrics], names: Sequence[str]) -> list[tuple[str, list[str]]]:
     """Rows of the named headline metrics (with their direction), then the N row over them."""
-    rows = [(_named(n), [_cell(m.headline.get(n)) for m in metrics]) for n in names]
+    rows = [(with_arrow(n), [_cell(m.headline.get(n)) for m in metrics]) for n in names]
     return rows + [(N_ROW, [_n_cell([m.headline.get(n) for n in names]) for m in metrics])]
 
 
@@ -485,7 +474,6 @@ def _relabel_and_order(runs: list[RunResult], labels: dict[str, str] | None, ord
     """Runs renamed (``labels``: old label -> new) and put in ``order`` (labels after renaming; runs not named
     follow in their own order). An unknown label, a repeated one or two runs under one name is an error that
     lists the labels there are."""
-    from avsprobe.errors import ConfigError
 
     known = [r.label for r in runs]
     for old in labels or {}:
@@ -518,7 +506,6 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
             reference of the paired differences); runs not named follow.
         figures: the figures to draw, by name (default: all of :data:`FIGURES`; empty: none).
     """
-    from avsprobe.errors import ConfigError
 
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:

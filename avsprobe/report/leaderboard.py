@@ -20,6 +20,7 @@ from typing import Any
 
 from avsprobe.errors import DataError
 from avsprobe.fileio import atomic_write_text
+from avsprobe.metrics.catalog import direction, with_arrow
 
 __all__ = ["LeaderboardRow", "DEFAULT_METRICS", "collect_rows", "write_leaderboard"]
 
@@ -77,15 +78,6 @@ def collect_rows(paths: list[str | Path]) -> list[LeaderboardRow]:
     return rows
 
 
-def _direction(name: str) -> bool | None:
-    from avsprobe.metrics.catalog import get
-
-    try:
-        return get(name).higher_is_better
-    except Exception:  # noqa: BLE001 - a metric from a newer report: shown without a direction
-        return None
-
-
 def _columns(rows: list[LeaderboardRow], metrics: list[str] | None) -> list[str]:
     present = {n for r in rows for n in r.metrics}
     wanted = metrics if metrics else [m for m in DEFAULT_METRICS if m in present]
@@ -99,7 +91,7 @@ def _number(metric: dict[str, Any] | None, key: str = "value") -> float | None:
 
 def _sorted(rows: list[LeaderboardRow], by: str) -> list[LeaderboardRow]:
     """Best first by ``by`` (its direction; higher first when it has none), models without it last."""
-    better_high = _direction(by) is not False
+    better_high = direction(by) is not False
     present = [r for r in rows if _number(r.metrics.get(by)) is not None]
     absent = [r for r in rows if _number(r.metrics.get(by)) is None]
     return sorted(present, key=lambda r: -_number(r.metrics[by]) if better_high else _number(r.metrics[by])) + absent
@@ -111,10 +103,6 @@ def _cell(metric: dict[str, Any] | None) -> str:
         return "–"
     low, high = _number(metric, "ci_low"), _number(metric, "ci_high")
     return f"{value:.3f} [{low:.3f}, {high:.3f}]" if low is not None and high is not None else f"{value:.3f}"
-
-
-def _arrow(name: str) -> str:
-    return {True: " ↑", False: " ↓", None: ""}[_direction(name)]
 
 
 def _relative(target: Path, out: Path) -> str:
@@ -159,7 +147,7 @@ def _markdown(rows: list[LeaderboardRow], columns: list[str], by: str) -> str:
     from avsprobe.report.escape import markdown as md
 
     lines = ["# Leaderboard", "", f"Best first by {by}; values with their 95 % intervals over clips (↑ higher is "
-             "better, ↓ lower).", "", "| rank | model | " + " | ".join(c + _arrow(c) for c in columns) + " |",
+             "better, ↓ lower).", "", "| rank | model | " + " | ".join(with_arrow(c) for c in columns) + " |",
              "|---|---|" + "---|" * len(columns)]
     lines += [f"| {i} | {md(r.model)} | " + " | ".join(_cell(r.metrics.get(c)) for c in columns) + " |"
               for i, r in enumerate(rows, 1)]
@@ -204,8 +192,8 @@ if (wanted) {
 def _html(rows: list[LeaderboardRow], columns: list[str], by: str, out: Path) -> str:
     esc = html.escape
     heads = "".join(
-        f'<th data-metric="{esc(c)}" data-higher-is-better="{str(_direction(c) is not False).lower()}" '
-        f'title="click to sort">{esc(c + _arrow(c))}</th>' for c in columns)
+        f'<th data-metric="{esc(c)}" data-higher-is-better="{str(direction(c) is not False).lower()}" '
+        f'title="click to sort">{esc(with_arrow(c))}</th>' for c in columns)
     body = []
     for i, r in enumerate(rows, 1):
         links = " ".join(f'<a href="{esc(_relative(p, out))}">{esc(name)}</a>' for name, p in r.links.items())
