@@ -28,7 +28,8 @@ from avsprobe.fileio import atomic_path
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PARTS_DIR", "LOCK_FILE", "THUMB", "pack_thumbnail", "unpack_thumbnail", "write_part", "load_records",
+__all__ = ["PARTS_DIR", "LOCK_FILE", "THUMB", "pack_thumbnail", "unpack_thumbnail", "new_part_path", "write_part",
+           "read_part", "load_records",
            "done_jobs", "read_run_info", "run_lock"]
 
 PARTS_DIR = "parts"
@@ -48,13 +49,17 @@ LOCK_FILE = "run.lock"
 _PART_COUNTER = itertools.count()
 
 
-def write_part(run_dir: Path, rows: list[dict[str, Any]], *, tag: str = "") -> Path:
-    """Write rows as a new part ``parts/part-{tag}{clock}-{pid}-{n}.parquet`` (a name unique to this write)."""
+def new_part_path(run_dir: Path, *, tag: str = "") -> Path:
+    """A name for a new part, ``parts/part-{tag}{clock}-{pid}-{n}.parquet``, unique to this write."""
+    return run_dir / PARTS_DIR / f"part-{tag}{time.time_ns():x}-{os.getpid()}-{next(_PART_COUNTER)}.parquet"
+
+
+def write_part(run_dir: Path, rows: list[dict[str, Any]], *, tag: str = "", path: Path | None = None) -> Path:
+    """Write rows as a new part (:func:`new_part_path`; ``path``: one it gave), atomically."""
     import pandas as pd
 
-    parts = run_dir / PARTS_DIR
-    parts.mkdir(parents=True, exist_ok=True)
-    path = parts / f"part-{tag}{time.time_ns():x}-{os.getpid()}-{next(_PART_COUNTER)}.parquet"
+    path = path or new_part_path(run_dir, tag=tag)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         pd.DataFrame(rows).to_parquet(tmp, index=False)
     return path
@@ -64,7 +69,7 @@ def _part_files(run_dir: Path) -> list[Path]:
     return sorted((run_dir / PARTS_DIR).glob("part-*.parquet"))
 
 
-def _read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     import pandas as pd
 
     try:
@@ -85,7 +90,7 @@ def load_records(run_dir: str | Path) -> pd.DataFrame:
     files = _part_files(Path(run_dir))
     if not files:
         return pd.DataFrame()
-    frame = pd.concat([_read_part(f) for f in files], ignore_index=True)
+    frame = pd.concat([read_part(f) for f in files], ignore_index=True)
     _normalise_optional(frame)
     _validate(frame, Path(run_dir))
     duplicated = frame.duplicated(["job_index", "frame"])
@@ -139,7 +144,7 @@ def done_jobs(run_dir: Path) -> set[tuple[str, str]]:
     """The jobs already recorded (any status), as ``(sample_id, condition_id)``."""
     done: set[tuple[str, str]] = set()
     for f in _part_files(run_dir):
-        part = _read_part(f, ["sample_id", "condition_id"])
+        part = read_part(f, ["sample_id", "condition_id"])
         done.update(zip(part["sample_id"].tolist(), part["condition_id"].tolist(), strict=True))
     return done
 

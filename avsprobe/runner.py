@@ -33,8 +33,15 @@ from avsprobe.adapters.batching import prepare_batch
 from avsprobe.errors import AdapterError, ConfigError, DataError
 from avsprobe.fileio import atomic_write_text
 from avsprobe.memory_guard import BatchChoice, peak_rss_mb
+from avsprobe.predictions import (
+    PREDICTIONS_FORMAT,
+    KeptPrediction,
+    notes_of,
+    predictions_path,
+    write_predictions,
+)
 from avsprobe.records import RECORDS_FORMAT
-from avsprobe.results import PARTS_DIR, done_jobs, read_run_info, run_lock, write_part
+from avsprobe.results import PARTS_DIR, done_jobs, new_part_path, read_run_info, run_lock, write_part
 from avsprobe.scoring import base_row, empty_rows, score_rows
 
 if TYPE_CHECKING:
@@ -71,6 +78,8 @@ class RunSummary:
     reasons: tuple[tuple[str, str, str, int], ...] = ()
     """``(status, probe, reason, jobs)`` of the jobs that failed or did not apply in this invocation, most
     frequent first."""
+    kept_bytes: int = 0
+    """Bytes of the predictions this invocation kept (:mod:`avsprobe.predictions`; 0: none kept)."""
 
 
 def _git_hash() -> str | None:
@@ -146,18 +155,19 @@ def _predict_call(adapter: ModelAdapter, call: _Call) -> Any:
         return exc
 
 
-def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, device: str) -> list[dict[str, Any]]:
+def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, device: str,
+                kept: list[KeptPrediction] | None = None) -> list[dict[str, Any]]:
     """Rows of one call: scored clips, clips with non-finite logits failed; a call that raised is retried
-    clip by clip to find the culprit."""
+    clip by clip to find the culprit. With ``kept``, the scored clips' kept predictions are appended to it."""
     import torch
 
     items = call.items
     if isinstance(logits, Exception):
         if len(items) > 1:
-            return [row for item in items for row in _predict_rows(adapter, [item], model, device)]
+            return [row for item in items for row in _predict_rows(adapter, [item], model, device, kept)]
         job, index, info, _ = items[0]
         return empty_rows(base_row(job, index, model, info), "failed",
-                           f"predict raised {type(logits).__name__}: {logits}")
+                          f"predict raised {type(logits).__name__}: {logits}")
     expected = (len(items), call.batch.frames.shape[1])
     semantic = adapter.input_spec.output == "semantic"
     if semantic:
@@ -181,20 +191,31 @@ def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, dev
     with torch.no_grad():
         notes = adapter.frame_notes(call.batch)
     extra = [notes[i] if notes else [{} for _ in range(expected[1])] for i in keep]
+    class_maps = None
     if semantic:
         parts = [semantic_parts(items[i][3], logits[i], classes) for i in keep]
+        kept_notes = [notes_of(n) for n in extra]
         extra = [[{**note, **fields} for note, fields in zip(n, p[1], strict=True)] for n, p in zip(extra, parts, strict=True)]
         logits = torch.stack([p[0] for p in parts])
+        class_maps = [p[2] for p in parts]
     else:
+        kept_notes = [notes_of(n) for n in extra]
         logits = logits[keep]
-    return rows + score_rows([bases[i] for i in keep], [items[i][3] for i in keep], logits, extra)
+    clips: list[KeptPrediction] | None = [] if kept is not None else None
+    rows += score_rows([bases[i] for i in keep], [items[i][3] for i in keep], logits, extra, kept=clips)
+    if kept is not None and clips is not None:
+        for n, clip in enumerate(clips):
+            clip.notes = kept_notes[n]
+            clip.classes = class_maps[n] if class_maps else None
+        kept += clips
+    return rows
 
 
 def _predict_rows(adapter: ModelAdapter, items: list[tuple[Job, int, Any, ProbedSample]], model: str,
-                  device: str) -> list[dict[str, Any]]:
+                  device: str, kept: list[KeptPrediction] | None = None) -> list[dict[str, Any]]:
     """Prepare, predict and score ``items`` in this thread (the clip-by-clip retry path)."""
     return [row for call in _prepare_calls(adapter, items, device)
-            for row in _score_call(adapter, call, _predict_call(adapter, call), model, device)]
+            for row in _score_call(adapter, call, _predict_call(adapter, call), model, device, kept)]
 
 
 def model_folder_name(adapter: ModelAdapter) -> str:
@@ -233,6 +254,7 @@ def run_suite(
     workers: int | None = None,
     shard: tuple[int, int] | None = None,
     threads: int | None = None,
+    keep_predictions: bool = True,
 ) -> RunSummary:
     """Run every job of ``suite`` over ``source`` through ``adapter``, recording into ``run_dir``.
 
@@ -244,7 +266,7 @@ def run_suite(
     """
     return run_models([adapter], suite, source, [run_dir], batch_size=batch_size, limit=limit, device=device,
                       flush_jobs=flush_jobs, on_progress=on_progress, workers=workers, shard=shard,
-                      threads=threads)[0]
+                      threads=threads, keep_predictions=keep_predictions)[0]
 
 
 IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
@@ -368,6 +390,9 @@ class _ModelRun:
     reasons: dict[tuple[str, str, str], int] = field(default_factory=dict)
     pending: list[dict[str, Any]] = field(default_factory=list)
     part_tag: str = ""
+    kept: list[KeptPrediction] | None = None
+    """The pending jobs' kept predictions (None: the run does not keep them)."""
+    kept_bytes: int = 0
 
     def needs(self, job: Job) -> bool:
         return (job.sample_id, job.condition.condition_id) not in self.done
@@ -381,7 +406,11 @@ class _ModelRun:
 
     def flush(self) -> None:
         if self.pending:
-            write_part(self.run_dir, self.pending, tag=self.part_tag)
+            path = new_part_path(self.run_dir, tag=self.part_tag)
+            if self.kept is not None:  # first, so that a part on disk always has its predictions
+                self.kept_bytes += write_predictions(predictions_path(path), self.kept)
+                self.kept = []
+            write_part(self.run_dir, self.pending, path=path)
             self.pending = []
 
 
@@ -400,6 +429,7 @@ def run_models(
     workers: int | None = None,
     shard: tuple[int, int] | None = None,
     threads: int | None = None,
+    keep_predictions: bool = True,
 ) -> list[RunSummary]:
     """:func:`run_suite` for several models at once: each probed sample is made once and given to every
     model, each model recording into its own run folder (the records equal separate runs').
@@ -416,6 +446,8 @@ def run_models(
         threads: a CPU model's intra-op threads (None: :func:`default_cpu_threads`), set for the run whatever
             the environment says and recorded in ``run.json`` (``torch_threads``): a resume under another
             count is refused, since a model's float results depend on it.
+        keep_predictions: keep each scored job's predictions (:mod:`avsprobe.predictions`) for
+            ``avsprobe rescore``.
     """
     from avsprobe.devices import check_device
     from avsprobe.pipeline import default_probe_workers
@@ -434,7 +466,8 @@ def run_models(
     batch = _batch_for(plan, source, batch_size)
     batch_size = batch.chosen
     threads = (threads or default_cpu_threads()) if device == "cpu" else None
-    settings = {"torch_threads": threads, "predict_batch": 1 if predicts_clip_by_clip(device) else batch_size}
+    settings = {"torch_threads": threads, "predict_batch": 1 if predicts_clip_by_clip(device) else batch_size,
+                **({"predictions_format": PREDICTIONS_FORMAT} if keep_predictions else {})}
     with contextlib.ExitStack() as stack:
         stack.enter_context(_torch_threads(threads))
         fingerprints = _data_fingerprints(source)  # once for every model: it stats every file of the tree
@@ -444,7 +477,8 @@ def run_models(
             stack.enter_context(run_lock(folder, shard))
             _start_run(adapter, suite, source, folder, plan, limit, device, fingerprints, folder_flag, shard, settings)
             tag = f"s{shard[0]}of{shard[1]}-" if shard else ""
-            models.append(_ModelRun(adapter, folder, done_jobs(folder), part_tag=tag))
+            models.append(_ModelRun(adapter, folder, done_jobs(folder), part_tag=tag,
+                                    kept=[] if keep_predictions else None))
         summaries = _execute(plan, models, suite, source, batch_size=batch_size, device=device,
                              flush_jobs=flush_jobs, on_progress=on_progress,
                              workers=default_probe_workers() if workers is None else workers, shard=shard)
@@ -587,7 +621,7 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
         for m, model in enumerate(models):
             model.add(chunk.early_rows[m])
             for call, out in zip(chunk.calls[m], logits[m], strict=True):
-                model.add(_score_call(model.adapter, call, out, model.adapter.name, device))
+                model.add(_score_call(model.adapter, call, out, model.adapter.name, device, model.kept))
         state["since_flush"] += chunk.jobs
         state["chunks"] += 1
         if state["since_flush"] >= flush_every or state["chunks"] == len(chunks):
@@ -617,5 +651,6 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
             while scoring:
                 scoring.popleft().result()
     return [RunSummary(m.run_dir, len(mine), m.counts["ok"], m.counts["failed"], m.counts["not_applicable"], r,
-                       reasons=tuple((*key, n) for key, n in sorted(m.reasons.items(), key=lambda kv: (-kv[1], kv[0]))))
+                       reasons=tuple((*key, n) for key, n in sorted(m.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+                       kept_bytes=m.kept_bytes)
             for m, r in zip(models, resumed, strict=True)]

@@ -7,6 +7,7 @@ The run engine (:mod:`avsprobe.runner`) calls :func:`score_rows` for every score
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -14,6 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avsprobe.metrics.binary import (
+    binary_frame_stats_many,
+    clips_object_scores,
+    coverage_from_counts,
+    frame_iou,
+)
+from avsprobe.predictions import KeptPrediction, probability_levels
 from avsprobe.results import THUMB
 
 if TYPE_CHECKING:
@@ -23,7 +31,7 @@ if TYPE_CHECKING:
     from avsprobe.probes.base import ProbedSample
     from avsprobe.probes.suite import Job
 
-__all__ = ["base_row", "empty_rows", "score_rows", "nearest_indices"]
+__all__ = ["base_row", "empty_rows", "score_rows", "probability_rows", "nearest_indices"]
 
 
 def base_row(job: Job, index: int, model: str, sample: Any) -> dict[str, Any]:
@@ -39,26 +47,38 @@ def empty_rows(base: dict[str, Any], status: str, reason: str) -> list[dict[str,
 
 
 def score_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: torch.Tensor,
-           extra: list[list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+               extra: list[list[dict[str, Any]]] | None = None, *, kept: list[KeptPrediction] | None = None
+               ) -> list[dict[str, Any]]:
     """Rows for clips of one frame shape: per-frame statistics of ``logits [B, T, H, W]`` against each
     clip's expected mask, computed for all the clips' frames at once (every statistic is per frame);
-    ``extra[i][k]`` adds fields to clip i's frame k (a semantic model's class counts)."""
+    ``extra[i][k]`` adds fields to clip i's frame k (a semantic model's class counts). With ``kept``, each
+    clip's kept prediction (:mod:`avsprobe.predictions`, without notes or classes) is appended to it."""
     import torch
 
-    from avsprobe.metrics.binary import (
-        binarize,
-        binary_frame_stats_many,
-        clips_object_scores,
-        coverage_from_counts,
-        frame_iou,
-    )
-
-    b = len(probed)
     t, h, w = probed[0].expected_mask.shape
     logits = logits.detach().float()
     if logits.shape[-2:] != (h, w):
         logits = torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
-    logits = logits.cpu()
+    # the float32 sigmoid every statistic compares (the records' rule), computed once
+    probability = torch.sigmoid(logits.cpu())
+    rows, scores = probability_rows(bases, probed, probability, extra)
+    if kept is not None:
+        for i, base in enumerate(bases):
+            mean = scores[i].mean if scores[i] is not None else np.zeros((t, 0))
+            kept.append(KeptPrediction(base["job_index"], probability_levels(probability[i]), mean, []))
+    return rows
+
+
+def probability_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], probability: torch.Tensor,
+                     extra: list[list[dict[str, Any]]] | None = None, object_means: list[np.ndarray] | None = None
+                     ) -> tuple[list[dict[str, Any]], list[ObjectScores | None]]:
+    """:func:`score_rows` from float32 probabilities ``[B, T, H, W]`` at the masks' size, and each clip's
+    object scores; ``object_means`` (``float64 [T, O]`` per clip) replaces the means the probabilities give
+    (a rescore's kept means)."""
+    import torch
+
+    b = len(probed)
+    t, h, w = probed[0].expected_mask.shape
     # against the unprobed clip's sounding mask too where a probe changed what should sound (negative
     # audio, swaps): the AVSBench-Robust protocol scores negative audio against the original positive masks
     changed = [i for i, p in enumerate(probed)
@@ -67,18 +87,21 @@ def score_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: 
     if changed:
         targets.append(([i * t + k for i in changed for k in range(t)],
                         np.concatenate([probed[i].original_mask for i in changed])))
-    stats, *o_stats = binary_frame_stats_many(logits.reshape(b * t, h, w), targets)
+    stats, *o_stats = binary_frame_stats_many(probability.reshape(b * t, h, w), targets, score_dtype="probability")
     iou = frame_iou(stats)
     original = {i: (o_stats[0], n) for n, i in enumerate(changed)}
     # a 64x64 thumbnail of each predicted mask (nearest), bit-packed: 512 bytes a frame, for reports
     rows_at, cols_at = nearest_indices(h, THUMB), nearest_indices(w, THUMB)
     # binarised by the records' own rule (sigmoid > 0.5 in float32): ``logits > 0`` disagrees on (0, 6e-8]
-    thumbs = binarize(logits[:, :, torch.tensor(rows_at)[:, None], torch.tensor(cols_at)]).numpy()
+    thumbs = (probability[:, :, torch.tensor(rows_at)[:, None], torch.tensor(cols_at)] > 0.5).numpy()
     packed = np.packbits(thumbs.reshape(b * t, THUMB * THUMB), axis=1)
     names_by_clip = [sorted(clip.object_masks) for clip in probed]
     masks_by_clip = [np.stack([clip.object_masks[n] for n in names], axis=1) if names else None  # [T, O, H, W]
                      for clip, names in zip(probed, names_by_clip, strict=True)]
-    scores_by_clip = clips_object_scores(logits, masks_by_clip)
+    scores_by_clip = clips_object_scores(probability, masks_by_clip, probability=True)
+    if object_means is not None:
+        scores_by_clip = [s if s is None else dataclasses.replace(s, mean=m)
+                          for s, m in zip(scores_by_clip, object_means, strict=True)]
     rows = []
     for i, (base, clip) in enumerate(zip(bases, probed, strict=True)):
         names = names_by_clip[i]
@@ -104,7 +127,7 @@ def score_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], logits: 
                 "object_covered_at": _object_curves_json(names, scores, k) if curves else "{}",
                 "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {}),
                 **(_original_fields(*original[i], t, k) if i in original else {})})
-    return rows
+    return rows, scores_by_clip
 
 
 def _object_means_json(names: list[str], scores: ObjectScores | None, k: int) -> str:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from avsprobe.probes.base import ProbedSample
 
-__all__ = ["model_classes", "semantic_parts"]
+__all__ = ["model_classes", "semantic_parts", "semantic_fields"]
 
 FOREGROUND_LOGIT = 10.0
 
@@ -41,24 +41,35 @@ def model_classes(spec: object) -> tuple[str, ...]:
 
 
 def semantic_parts(probed: ProbedSample, logits: torch.Tensor, classes: tuple[str, ...]
-                   ) -> tuple[torch.Tensor, list[dict[str, Any]]]:
-    """``(foreground logits [T, H, W], per-frame row fields)`` of one clip's class logits ``[T, K, h, w]``,
-    resized to the clip's mask size (bilinear, then the argmax)."""
+                   ) -> tuple[torch.Tensor, list[dict[str, Any]], np.ndarray]:
+    """``(foreground logits [T, H, W], per-frame row fields, class map [T, H, W])`` (uint8, or uint16 past 256
+    classes) of one clip's class
+    logits ``[T, K, h, w]``, resized to the clip's mask size (bilinear, then the argmax)."""
     import torch
-
-    from avsprobe.metrics.semantic import semantic_frame_stats
 
     t, h, w = probed.expected_mask.shape
     x = logits.detach().float()
     if x.shape[-2:] != (h, w):
         x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
-    x = x.cpu()
-    pred = torch.softmax(x, dim=1).argmax(dim=1)  # [T, H, W], ties to the first index as the reference
+    pred = torch.softmax(x.cpu(), dim=1).argmax(dim=1)  # [T, H, W], ties to the first index as the reference
+    foreground, fields = semantic_fields(probed, pred, classes)
+    return foreground, fields, pred.numpy().astype(np.uint8 if len(classes) <= 256 else np.uint16)
+
+
+def semantic_fields(probed: ProbedSample, pred: torch.Tensor, classes: tuple[str, ...]
+                    ) -> tuple[torch.Tensor, list[dict[str, Any]]]:
+    """``(foreground logits [T, H, W], per-frame row fields)`` of one clip's predicted class ids
+    ``pred [T, H, W]`` (what a run keeps of a semantic model, :mod:`avsprobe.predictions`)."""
+    import torch
+
+    from avsprobe.metrics.semantic import semantic_prediction_stats
+
+    t = pred.shape[0]
     foreground = torch.where(pred != 0, FOREGROUND_LOGIT, -FOREGROUND_LOGIT)
     fields: list[dict[str, Any]] = [{} for _ in range(t)]
     labels = probed.labels_as(classes)
     if labels is not None:
-        stats = semantic_frame_stats(x, labels)
+        stats = semantic_prediction_stats(pred, labels, len(classes))
         for k in range(t):
             fields[k].update(sem_intersection=stats.intersection[k].astype(np.int32),
                              sem_pred=stats.pred_count[k].astype(np.int32),

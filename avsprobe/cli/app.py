@@ -21,6 +21,7 @@ from avsprobe.cli.commands.leaderboard import leaderboard_command
 from avsprobe.cli.commands.metrics import metrics_command
 from avsprobe.cli.commands.probes import probes_command
 from avsprobe.cli.commands.report import report_command
+from avsprobe.cli.commands.rescore import rescore_command
 from avsprobe.cli.commands.run import models_app, run_command
 from avsprobe.cli.commands.synth import synth_command
 from avsprobe.cli.commands.train import train_command
@@ -81,6 +82,7 @@ app.command("run")(run_command)
 app.add_typer(models_app, name="models")
 app.command("report")(report_command)
 app.command("leaderboard")(leaderboard_command)
+app.command("rescore")(rescore_command)
 app.command("train")(train_command)
 app.command("demo")(demo_command)
 app.command("examples")(examples_command)

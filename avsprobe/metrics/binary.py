@@ -75,8 +75,10 @@ EmptyPolicy = Literal["strict", "tn_ratio", "skip"]
 * ``skip``: the frame is left out of the mean.
 """
 
-ScoreDtype = Literal["float32", "native"]
-"""In which dtype the sigmoid scores are computed: ``float32`` (canonical) or the logits' own (reference)."""
+ScoreDtype = Literal["float32", "native", "probability"]
+"""In which dtype the sigmoid scores are computed: ``float32`` (canonical) or the logits' own (reference);
+``probability``: the input already holds the float32 sigmoid scores (what the runner computes once per
+call, and what kept predictions restore, :mod:`avsprobe.predictions`)."""
 
 # Frames are processed in chunks so a 1000-frame 224x224 batch never materialises per-pixel int64
 # temporaries for all frames at once.
@@ -171,8 +173,12 @@ def _scores_and_thresholds(logits: torch.Tensor, score_dtype: ScoreDtype) -> tup
     thresholds = f_thresholds().to(logits.device)
     if score_dtype == "float32":
         return torch.sigmoid(logits.to(torch.float32)), thresholds, True
+    if score_dtype == "probability":
+        if logits.dtype != torch.float32:
+            raise ValueError(f"probabilities must be float32, got {logits.dtype}")
+        return logits, thresholds, True
     if score_dtype != "native":
-        raise ValueError(f"unknown score_dtype {score_dtype!r}; use 'float32' or 'native'")
+        raise ValueError(f"unknown score_dtype {score_dtype!r}; use 'float32', 'native' or 'probability'")
     if not logits.is_floating_point():
         logits = logits.to(torch.float32)  # torch's sigmoid promotes integers to the default float32
     scores = torch.sigmoid(logits)
@@ -487,20 +493,24 @@ class ObjectScores:
     """int64: pixels with probability above each of :data:`OBJECT_THRESHOLDS`."""
 
 
-def clips_object_scores(logits: object, object_masks: Sequence[object | None]) -> list[ObjectScores | None]:
+def clips_object_scores(logits: object, object_masks: Sequence[object | None], *, probability: bool = False
+                        ) -> list[ObjectScores | None]:
     """Each object's covered pixels and area (as :func:`clips_object_counts`), mean predicted probability and
     pixels above each of :data:`OBJECT_THRESHOLDS`, for several clips of one frame shape, in one pass.
 
     Args:
         logits: ``[B, T, H, W]`` logits (probability ``sigmoid`` in float32, as :func:`binarize`).
         object_masks: per clip ``[T, O_i, H, W]`` object masks (nonzero = the object), or None.
+        probability: ``logits`` already holds the float32 probabilities.
 
     Returns:
         Per clip its :class:`ObjectScores`, or None for a clip without objects.
     """
     import torch
 
-    probability = torch.sigmoid(as_tensor(logits).to(torch.float32)).cpu().numpy()
+    given = as_tensor(logits)
+    scores = given if probability else torch.sigmoid(given.to(torch.float32))
+    values = scores.cpu().numpy()
     # 0.5 first: the records' own rule, then the object thresholds; pixels strictly above each
     grid = np.asarray((0.5, *OBJECT_THRESHOLDS), dtype=np.float32)
     out: list[ObjectScores | None] = []
@@ -509,15 +519,15 @@ def clips_object_scores(logits: object, object_masks: Sequence[object | None]) -
             out.append(None)
             continue
         m = as_tensor(masks).cpu().numpy() > 0
-        if m.ndim != 4 or m.shape[0] != probability.shape[1] or m.shape[-2:] != probability.shape[-2:]:
-            raise ValueError(f"object masks {tuple(m.shape)} do not match predictions {tuple(probability.shape[1:])}")
+        if m.ndim != 4 or m.shape[0] != values.shape[1] or m.shape[-2:] != values.shape[-2:]:
+            raise ValueError(f"object masks {tuple(m.shape)} do not match predictions {tuple(values.shape[1:])}")
         t_count, o_count = m.shape[:2]
         area = np.zeros((t_count, o_count), dtype=np.int64)
         mean = np.full((t_count, o_count), math.nan)
         above = np.zeros((t_count, o_count, len(grid)), dtype=np.int64)
         for t in range(t_count):
             for o in range(o_count):
-                inside = np.sort(probability[clip, t][m[t, o]])
+                inside = np.sort(values[clip, t][m[t, o]])
                 area[t, o] = inside.size
                 if inside.size:
                     mean[t, o] = float(inside.astype(np.float64).mean())

@@ -22,7 +22,8 @@ import numpy as np
 from avsprobe.metrics._tensor import as_tensor
 from avsprobe.metrics.binary import F_BETA2
 
-__all__ = ["AVSS_NUM_CLASSES", "SemanticFrameStats", "semantic_frame_stats", "frame_class_values", "avss_scores"]
+__all__ = ["AVSS_NUM_CLASSES", "SemanticFrameStats", "semantic_frame_stats", "semantic_prediction_stats",
+           "frame_class_values", "avss_scores"]
 
 AVSS_NUM_CLASSES = 71
 """70 sounding classes + background (index 0)."""
@@ -73,17 +74,28 @@ def semantic_frame_stats(logits: object, labels: object) -> SemanticFrameStats:
     if labels_t.numel() and (labels_t.min() < 0 or labels_t.max() >= k):
         raise ValueError(f"labels must lie in 0..{k - 1}")
     scores = logits_t if logits_t.is_floating_point() else logits_t.to(torch.float32)
-    pred = torch.softmax(scores, dim=1).argmax(dim=1).reshape(n, -1)
+    return semantic_prediction_stats(torch.softmax(scores, dim=1).argmax(dim=1), labels_t, k)
+
+
+def semantic_prediction_stats(pred: object, labels: object, num_classes: int) -> SemanticFrameStats:
+    """Per-class counts of predicted class ids ``pred [N, H, W]`` (the argmax) against ``labels [N, H, W]``,
+    both in ``0..num_classes-1``."""
+    import torch
+
+    pred_t = as_tensor(pred).to(torch.int64)
+    labels_t = as_tensor(labels).to(torch.int64)
+    n, k = pred_t.shape[0], num_classes
+    pred_t = pred_t.reshape(n, -1)
     lab = labels_t.reshape(n, -1)
-    offset = k * torch.arange(n, device=pred.device)[:, None]
+    offset = k * torch.arange(n, device=pred_t.device)[:, None]
 
     def counts(values: torch.Tensor) -> np.ndarray:
         return torch.bincount(values.reshape(-1), minlength=n * k).reshape(n, k).cpu().numpy().astype(np.int64)
 
-    match = pred == lab
+    match = pred_t == lab
     return SemanticFrameStats(
         intersection=counts((lab + offset)[match]),
-        pred_count=counts(pred + offset),
+        pred_count=counts(pred_t + offset),
         label_count=counts(lab + offset),
     )
 

@@ -32,6 +32,7 @@ def run_command(
     workers: Annotated[int | None, typer.Option("--workers", "-w", min=0, help="Processes that read and probe ahead of the model (default: one per core but one, up to 4; 0: none). Records do not depend on it.")] = None,
     shard: Annotated[str | None, typer.Option("--shard", help="I/N: run only shard I of N of the clips (job arrays); the shards share the run folder. Under torchrun each rank is a shard.")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="A CPU model's threads (default: the machine's cores, up to 8, whatever OMP_NUM_THREADS says). Recorded: a resume under another count is refused.")] = None,
+    keep_predictions: Annotated[bool, typer.Option("--keep-predictions/--no-keep-predictions", help="Keep each scored job's predictions in the run folder (about 1.2-1.4 kB a 128 x 128 frame of the bias lab), so that avsprobe rescore recomputes the records without the model.")] = True,
     video: Annotated[Path | None, typer.Option("--video", help="Your own video (mp4, mov, mkv, ...; no masks): cut into the model's clips and probed with silence, quieter levels and a swap; overlay GIFs and metrics that need no ground truth go to OUT/<model>/video-<name>/.")] = None,
 ) -> None:
     """Run a model through a probe or suite and record per-frame statistics (resumes if interrupted).
@@ -69,7 +70,8 @@ def run_command(
     try:
         with progress_bar(f"{adapter.name} x {chosen.name}{where}") as on_progress:
             summary = run_suite(adapter, chosen, source, run_dir, batch_size=batch_size, limit=limit, device=device,
-                                on_progress=on_progress, workers=workers, shard=chosen_shard, threads=threads)
+                                on_progress=on_progress, workers=workers, shard=chosen_shard, threads=threads,
+                                keep_predictions=keep_predictions)
     finally:
         if is_distributed:
             finish_distributed()
@@ -79,6 +81,10 @@ def run_command(
     console.stdout().print(
         f"{summary.jobs} jobs{where}: {summary.ok} ok, {summary.failed} failed, {summary.not_applicable} not "
         f"applicable{resumed}\nrecords written to [bold]{run_dir}[/] (parts/*.parquet, run.json)", soft_wrap=True)
+    if summary.kept_bytes:
+        console.stdout().print(f"predictions kept: {summary.kept_bytes / 1e6:.1f} MB, "
+                               f"{summary.kept_bytes / max(summary.ok, 1) / 1e3:.1f} kB a job (predictions/*.npz; "
+                               "avsprobe rescore recomputes the records from them)", soft_wrap=True)
     for status, probe, reason, count in summary.reasons[:TOP_REASONS]:
         kind = "failed" if status == "failed" else "not applicable"
         console.stdout().print(f"  {count} {kind} ({probe}): {reason}", soft_wrap=True, markup=False)
