@@ -16,6 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from avsprobe.adapters import resolve_model
+from avsprobe.data.audio_bank import biaslab_audio_bank
+from avsprobe.data.avsbench.readers import AVSSReader
+from avsprobe.data.biaslab.world import ensure_default_world
+from avsprobe.data.coavs import build_coavs, find_scenes
+from avsprobe.data.source import open_data
+from avsprobe.probes.suite import load_suite
+from avsprobe.report.build import build_report
+from avsprobe.runner import model_folder_name, run_models
+
 __all__ = ["DemoSettings", "run_demo", "DEMO_MODELS", "REFERENCE_MODELS"]
 
 REFERENCE_MODELS = ("vanilla", "ours-nodebias", "ours")
@@ -61,15 +71,6 @@ it was trained with, as the bundled checkpoint does)."""
 
 def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -> dict[str, Any]:
     """Run the demo; returns the report's JSON content (see :func:`avsprobe.report.build.build_report`)."""
-    from avsprobe.adapters import resolve_model
-    from avsprobe.data.audio_bank import biaslab_audio_bank
-    from avsprobe.data.avsbench.readers import AVSSReader
-    from avsprobe.data.biaslab.world import ensure_default_world
-    from avsprobe.data.coavs import build_coavs, find_scenes
-    from avsprobe.data.source import open_data
-    from avsprobe.probes.suite import load_suite
-    from avsprobe.report.build import build_report
-    from avsprobe.runner import model_folder_name, run_models
 
     def stage(name: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: on_progress(name, done, total)) if on_progress else None

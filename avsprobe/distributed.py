@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 
+from avsprobe.devices import check_device
 from avsprobe.errors import ConfigError
 
 __all__ = ["parse_shard", "distributed_shard", "join_process_group", "finish_distributed"]
@@ -37,7 +38,6 @@ def distributed_shard(shard: tuple[int, int] | None, device: str) -> tuple[tuple
         return shard, device, False
     if shard is not None:
         raise ConfigError("--shard cannot be combined with torchrun: each rank is already a shard")
-    from avsprobe.devices import check_device
 
     check_device(device)
     rank, world, device = join_process_group(device)

@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from avsprobe.errors import ConfigError, DataError
+
 __all__ = ["atomic_path", "atomic_dir", "atomic_write_bytes", "atomic_write_text", "current_umask",
            "check_path_component"]
 
@@ -27,7 +29,6 @@ def check_path_component(name: str, what: str) -> str:
     Raises:
         ConfigError: naming ``what`` and the rule (a name like ``../../x`` would write outside the output).
     """
-    from avsprobe.errors import ConfigError
 
     if not isinstance(name, str) or not _COMPONENT.fullmatch(name) or name in (".", ".."):
         raise ConfigError(f"{what} {name!r} cannot be used as a folder name: use letters, digits, '.', '_' and '-' "
@@ -94,7 +95,6 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iter
     Raises:
         DataError: ``path`` exists and ``overwrite`` is False.
     """
-    from avsprobe.errors import DataError
 
     target = Path(path)
     if target.is_symlink():

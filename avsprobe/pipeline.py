@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from avsprobe.errors import DataError, ProbeNotApplicable
+from avsprobe.parallel import worker_signals
 
 __all__ = ["ProbeOutcome", "default_probe_workers", "probe_chunks", "remove_stale_spools"]
 
@@ -244,8 +245,6 @@ def probe_chunks(chunks: Sequence[Sequence[int]], jobs: dict[int, Any], suite: A
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
-
-    from avsprobe.parallel import worker_signals
 
     _WORKER = _Prober(jobs, suite, reader)
     _SPOOL = _spool_folder()

@@ -29,6 +29,7 @@ import numpy as np
 
 from avsprobe.errors import DataError
 from avsprobe.fileio import atomic_path
+from avsprobe.metrics.binary import OBJECT_THRESHOLDS, f_thresholds
 
 if TYPE_CHECKING:
     import torch
@@ -65,7 +66,6 @@ class KeptPrediction:
 def _cuts() -> tuple[np.ndarray, np.ndarray]:
     """The comparisons a level counts: ``(f_thresholds float32 [255], strict float32 [G])`` with ``p >= f``
     for the first and ``p > g`` for the second (0.5 and the object thresholds, 0.5 once)."""
-    from avsprobe.metrics.binary import OBJECT_THRESHOLDS, f_thresholds
 
     strict = np.unique(np.asarray((0.5, *OBJECT_THRESHOLDS), dtype=np.float32))
     return f_thresholds().numpy(), strict

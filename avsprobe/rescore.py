@@ -20,12 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avsprobe.data.fingerprint import data_fingerprint
+from avsprobe.data.source import open_data
 from avsprobe.errors import ConfigError, DataError
 from avsprobe.fileio import atomic_path, atomic_write_text
+from avsprobe.pipeline import probe_chunks
 from avsprobe.predictions import KeptPrediction, level_probabilities, predictions_path, read_predictions
+from avsprobe.probes.suite import ProbeSuite
 from avsprobe.records import RECORDS_FORMAT
 from avsprobe.results import PARTS_DIR, read_part, read_run_info, run_lock
+from avsprobe.runner import plan_jobs
 from avsprobe.scoring import base_row, empty_rows, probability_rows
+from avsprobe.semantic_scoring import semantic_fields
 
 if TYPE_CHECKING:
     from avsprobe.pipeline import ProbeOutcome
@@ -58,10 +64,6 @@ def rescore_run(run_dir: str | Path, *, workers: int = 0,
         DataError: the run kept no predictions, a part's predictions are missing or do not match its
             records, or the data or suite changed since the run (naming what).
     """
-    from avsprobe.data.fingerprint import data_fingerprint
-    from avsprobe.data.source import open_data
-    from avsprobe.probes.suite import ProbeSuite
-    from avsprobe.runner import plan_jobs
 
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
@@ -96,8 +98,6 @@ def _rescore_part(part: Path, jobs: dict[int, Any], suite: Any, reader: Any, cla
     """Rewrite one records part from its kept predictions; returns (jobs rescored, whether the part changed)."""
     import pandas as pd
 
-    from avsprobe.pipeline import probe_chunks
-
     old = read_part(part)
     kept = read_predictions(predictions_path(part))
     scored = sorted(set(old.loc[old["status"] == "ok", "job_index"].tolist()))
@@ -128,8 +128,6 @@ def _scored_rows(outcomes: list[ProbeOutcome], jobs: dict[int, Any], kept: dict[
                  classes: tuple[str, ...]) -> dict[tuple[int, int], dict[str, Any]]:
     """The rows of the scored jobs, by (job, frame), scored in groups of one frame shape."""
     import torch
-
-    from avsprobe.semantic_scoring import semantic_fields
 
     groups: dict[tuple[int, ...], list[ProbeOutcome]] = {}
     for outcome in outcomes:

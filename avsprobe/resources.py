@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from avsprobe.errors import ConfigError
+from avsprobe.fileio import atomic_write_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,7 +71,6 @@ def copy_examples(out: str | Path) -> list[Path]:
     Raises:
         ConfigError: a file of that name is already in ``out`` (nothing is written then).
     """
-    from avsprobe.fileio import atomic_write_text
 
     source, target = examples_dir(), Path(out)
     files = sorted(p.relative_to(source) for p in source.rglob("*.py") if not p.name.startswith("_"))

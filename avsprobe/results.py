@@ -24,6 +24,7 @@ import numpy as np
 
 from avsprobe.errors import ConfigError, DataError
 from avsprobe.fileio import atomic_path
+from avsprobe.records import validate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,7 +106,6 @@ def load_records(run_dir: str | Path) -> pd.DataFrame:
 def _validate(frame: pd.DataFrame, run_dir: Path) -> None:
     """A run's table against the records schema of the format its ``run.json`` says it was written in (parts
     in a folder without ``run.json``, such as a test's hand-written rows, are not a run and are not checked)."""
-    from avsprobe.records import validate
 
     info_file = run_dir / "run.json"
     if not info_file.is_file():

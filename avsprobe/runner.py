@@ -29,10 +29,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avsprobe._version import __version__
+from avsprobe.adapters.base import variant_text
 from avsprobe.adapters.batching import prepare_batch
+from avsprobe.data.fingerprint import data_files_fingerprint, data_fingerprint
+from avsprobe.devices import check_device, exact_float32
 from avsprobe.errors import AdapterError, ConfigError, DataError
 from avsprobe.fileio import atomic_write_text
-from avsprobe.memory_guard import BatchChoice, peak_rss_mb
+from avsprobe.memory_guard import BatchChoice, available_memory_bytes, choose_batch, peak_rss_mb
+from avsprobe.pipeline import default_probe_workers, probe_chunks
 from avsprobe.predictions import (
     PREDICTIONS_FORMAT,
     KeptPrediction,
@@ -43,6 +47,7 @@ from avsprobe.predictions import (
 from avsprobe.records import RECORDS_FORMAT
 from avsprobe.results import PARTS_DIR, done_jobs, new_part_path, read_run_info, run_lock, write_part
 from avsprobe.scoring import base_row, empty_rows, score_rows
+from avsprobe.semantic_scoring import model_classes
 
 if TYPE_CHECKING:
 
@@ -146,8 +151,6 @@ def _predict_call(adapter: ModelAdapter, call: _Call) -> Any:
     """The adapter's logits for a call, or the exception it raised (an adapter may raise anything)."""
     import torch
 
-    from avsprobe.devices import exact_float32
-
     try:
         with torch.no_grad(), exact_float32():
             return adapter.predict(call.batch)
@@ -222,7 +225,6 @@ def model_folder_name(adapter: ModelAdapter) -> str:
     """The run-folder name of a model: its name, plus for any other than the default (another checkpoint,
     options, a predictions folder) a short readable suffix and 6 characters of its fingerprint, so two
     different models never share a folder (``vanilla``, ``vanilla-checkpoint=seed1-3fa2b1``)."""
-    from avsprobe.adapters.base import variant_text
 
     variant = adapter.variant()
     if not variant:
@@ -301,7 +303,6 @@ def plan_jobs(suite: ProbeSuite, source: DataSource, limit: int | None) -> RunPl
 def _semantic_classes(adapter: ModelAdapter) -> tuple[str, ...]:
     if adapter.input_spec.output != "semantic":
         return ()
-    from avsprobe.semantic_scoring import model_classes
 
     return model_classes(adapter.input_spec)
 
@@ -323,7 +324,6 @@ def _identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | 
 
 def _data_fingerprints(source: DataSource) -> dict[str, str]:
     """The data's identity fields of ``run.json`` (:mod:`avsprobe.data.fingerprint`)."""
-    from avsprobe.data.fingerprint import data_files_fingerprint, data_fingerprint
 
     data_root = source.data_root or source.root
     return {"data_fingerprint": data_fingerprint(data_root), "data_files_fingerprint": data_files_fingerprint(data_root)}
@@ -449,8 +449,6 @@ def run_models(
         keep_predictions: keep each scored job's predictions (:mod:`avsprobe.predictions`) for
             ``avsprobe rescore``.
     """
-    from avsprobe.devices import check_device
-    from avsprobe.pipeline import default_probe_workers
 
     if len(adapters) != len(run_dirs):
         raise ValueError("one run folder per adapter")
@@ -490,7 +488,6 @@ def run_models(
 def _batch_for(plan: RunPlan, source: DataSource, asked: int) -> BatchChoice:
     """The batch that keeps a chunk of the plan's clips in memory (:mod:`avsprobe.memory_guard`), judged on
     its first clip's frames (a data set's clips share a frame size)."""
-    from avsprobe.memory_guard import available_memory_bytes, choose_batch
 
     if not plan.sample_ids:
         return BatchChoice(asked, asked, 0, None)
@@ -583,8 +580,6 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
     order. Without, this thread does each chunk's stages in turn."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
-
-    from avsprobe.pipeline import probe_chunks
 
     mine = [(i, job) for i, job in plan.jobs if _shard_of(plan, job, shard)]
     todo = [(i, job) for i, job in mine if any(m.needs(job) for m in models)]

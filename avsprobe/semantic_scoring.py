@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avsprobe.data.palette import AVSS_CLASSES
+from avsprobe.metrics.semantic import semantic_prediction_stats
+
 if TYPE_CHECKING:
     import torch
 
@@ -35,7 +38,6 @@ FOREGROUND_LOGIT = 10.0
 
 def model_classes(spec: object) -> tuple[str, ...]:
     """The class names of a semantic model's output channels (background first)."""
-    from avsprobe.data.palette import AVSS_CLASSES
 
     return tuple(getattr(spec, "classes", None) or AVSS_CLASSES)
 
@@ -61,8 +63,6 @@ def semantic_fields(probed: ProbedSample, pred: torch.Tensor, classes: tuple[str
     """``(foreground logits [T, H, W], per-frame row fields)`` of one clip's predicted class ids
     ``pred [T, H, W]`` (what a run keeps of a semantic model, :mod:`avsprobe.predictions`)."""
     import torch
-
-    from avsprobe.metrics.semantic import semantic_prediction_stats
 
     t = pred.shape[0]
     foreground = torch.where(pred != 0, FOREGROUND_LOGIT, -FOREGROUND_LOGIT)

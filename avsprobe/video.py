@@ -21,8 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from avsprobe.adapters.batching import prepare_batch
+from avsprobe.audio.gain import normalize_loudness
+from avsprobe.audio.loudness import measure_loudness
+from avsprobe.devices import exact_float32
 from avsprobe.errors import ConfigError, DataError
 from avsprobe.fileio import atomic_path, atomic_write_text
+from avsprobe.metrics.bias import bootstrap
+from avsprobe.probes.base import ProbedSample
+from avsprobe.scoring import nearest_indices
 from avsprobe.types import SAMPLE_RATE_HZ
 
 __all__ = ["DecodedVideo", "VideoResult", "VIDEO_CONDITIONS", "VIDEO_METRICS", "decode_video", "cut_clips",
@@ -147,8 +154,6 @@ def condition_audio(audio: np.ndarray, condition: str) -> np.ndarray | None:
     """The clips' audio ``float32 [C, S]`` under ``condition`` (:data:`VIDEO_CONDITIONS`); None where it does not
     apply (a swap with one clip). A level only ever makes a clip quieter: a clip already at or below it (a silent
     stretch of the video) keeps its audio, since raising it would turn its noise floor into a sound."""
-    from avsprobe.audio.gain import normalize_loudness
-    from avsprobe.audio.loudness import measure_loudness
 
     if condition == "original":
         return audio
@@ -187,10 +192,6 @@ def probe_video(adapter: Any, path: str | Path, *, device: str = "cpu", batch_si
     """Run ``adapter`` on the video's clips under every condition; masks at the model's output size, metrics."""
     import torch
 
-    from avsprobe.adapters.batching import prepare_batch
-    from avsprobe.devices import exact_float32
-    from avsprobe.probes.base import ProbedSample
-
     video = decode_video(path)
     spec = adapter.input_spec
     frames, audio = cut_clips(video, spec.frames_per_clip or 5)
@@ -224,8 +225,6 @@ def _foreground(logits: Any, spec: Any) -> np.ndarray:
 
 
 def _summary(values: list[float]) -> dict[str, Any]:
-    from avsprobe.metrics.bias import bootstrap
-
     finite = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
     if finite.size == 0:
         return {"value": None, "ci_low": None, "ci_high": None, "n_clips": 0, "per_clip": values}
@@ -283,8 +282,6 @@ def _markdown(payload: dict[str, Any]) -> str:
 def _write_gif(path: Path, frames: np.ndarray, masks: np.ndarray, max_width_px: int) -> None:
     """Frames ``[C, T, H, W, 3]`` with the masks ``[C, T, h, w]`` tinted in, at most ``max_width_px`` wide."""
     from PIL import Image
-
-    from avsprobe.scoring import nearest_indices
 
     h, w = frames.shape[2:4]
     scale = min(1.0, max_width_px / w)

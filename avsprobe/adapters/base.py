@@ -12,6 +12,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from avsprobe.data.fingerprint import path_identity
+
 if TYPE_CHECKING:
     import torch
 
@@ -71,8 +73,6 @@ _LATER_SPEC_FIELDS = {"classes": None, "audio": "waveform", "short_policy": "rep
 def _named_files(options: dict[str, Any]) -> dict[str, str]:
     """The content identity of every option that names an existing file or folder (weights, a repository)."""
     import os
-
-    from avsprobe.data.fingerprint import path_identity
 
     return {key: path_identity(value) for key, value in sorted(options.items())
             if isinstance(value, str) and value and os.path.exists(value)}

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avsprobe.audio.io import resample
 from avsprobe.errors import AdapterError
+from avsprobe.types import AVBatch
 
 if TYPE_CHECKING:
     from avsprobe.probes.base import ProbedSample
@@ -23,9 +25,6 @@ def prepare_batch(probed: list[ProbedSample], spec: Any, device: str) -> Any:
     """An ``AVBatch`` at the adapter's input spec: frames resized (bilinear) and normalised, audio resampled,
     and the audio features the spec asks for computed from the probed waveform (``avsprobe.audio.features``)."""
     import torch
-
-    from avsprobe.audio.io import resample
-    from avsprobe.types import AVBatch
 
     frames = torch.from_numpy(np.stack([p.frames for p in probed])).to(device)  # [B, T, H, W, 3] uint8
     b, t, h, w, _ = frames.shape

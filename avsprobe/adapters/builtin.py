@@ -9,7 +9,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avsprobe.adapters.base import ModelAdapter
+from avsprobe.audio.noise import noise_at_loudness
+from avsprobe.data.avsbench.decode import read_binary_mask
 from avsprobe.errors import AdapterError
+from avsprobe.probes.export import exported_name
+from avsprobe.seeding import rng_for
 
 if TYPE_CHECKING:
     import torch
@@ -106,9 +110,6 @@ class Contrastive(ModelAdapter):
         """``float32 [B, N]``: each clip's seeded white noise at ``noise_lufs``."""
         import torch
 
-        from avsprobe.audio.noise import noise_at_loudness
-        from avsprobe.seeding import rng_for
-
         rate = self.input_spec.sample_rate_hz
         seconds = batch.audio.shape[1] / rate
         return torch.stack([
@@ -170,9 +171,6 @@ class PredictionsAdapter(ModelAdapter):
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
         import torch
-
-        from avsprobe.data.avsbench.decode import read_binary_mask
-        from avsprobe.probes.export import exported_name
 
         b, t, h, w = _frames_shape(batch)
         out = torch.empty(b, t, h, w)

@@ -18,6 +18,12 @@ from typing import Any
 import numpy as np
 
 from avsprobe.adapters.base import ModelAdapter
+from avsprobe.adapters.batching import prepare_batch
+from avsprobe.audio.features import audio_features
+from avsprobe.audio.vggish import vggish_examples
+from avsprobe.devices import check_device, exact_float32
+from avsprobe.memory_guard import peak_rss_mb
+from avsprobe.probes.base import ProbedSample
 
 __all__ = ["CheckResult", "check_adapter", "PredictTimeout"]
 
@@ -36,8 +42,6 @@ def _predictor(adapter: ModelAdapter, timeout_s: float) -> Callable[[object], An
     import threading
 
     import torch
-
-    from avsprobe.devices import exact_float32
 
     def predict(batch: object) -> Any:
         result: dict[str, Any] = {}
@@ -72,8 +76,6 @@ class CheckResult:
 
 
 def _probed_batch(frames: int, size: int) -> list:
-    from avsprobe.probes.base import ProbedSample
-
     rng = np.random.default_rng(0)
     out = []
     for i in range(2):
@@ -89,8 +91,6 @@ def _probed_batch(frames: int, size: int) -> list:
 def _peak_memory(device: str) -> str:
     import torch
 
-    from avsprobe.memory_guard import peak_rss_mb
-
     rss = peak_rss_mb()
     if device.startswith("cuda") and torch.cuda.is_available():
         return f"peak {rss:.0f} MB resident, {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MB on {device}"
@@ -102,9 +102,6 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu", timeout_s: floa
     """Run the checks; each result says what it found (see the module docstring). A ``predict`` call that takes
     longer than ``timeout_s`` fails its check."""
     import torch
-
-    from avsprobe.adapters.batching import prepare_batch
-    from avsprobe.devices import check_device
 
     check_device(device)
     spec = adapter.input_spec
@@ -158,7 +155,6 @@ def check_adapter(adapter: ModelAdapter, *, device: str = "cpu", timeout_s: floa
 
 def _batch_independence(adapter: ModelAdapter, predict: Callable[[object], Any], probed: list, batched: object,
                         device: str) -> list[CheckResult]:
-    from avsprobe.adapters.batching import prepare_batch
 
     try:
         alone = predict(prepare_batch(probed[:1], adapter.input_spec, device))
@@ -177,8 +173,6 @@ def _batch_independence(adapter: ModelAdapter, predict: Callable[[object], Any],
 def _audio_sensitivity(adapter: ModelAdapter, predict: Callable[[object], Any], batch: object, original: object
                        ) -> list[CheckResult]:
     import torch
-
-    from avsprobe.audio.features import audio_features
 
     silent_audio = torch.zeros_like(batch.audio)  # type: ignore[attr-defined]
     features = batch.audio_features  # type: ignore[attr-defined]
@@ -200,8 +194,6 @@ def _audio_sensitivity(adapter: ModelAdapter, predict: Callable[[object], Any], 
 
 def _family_round_trip(batch: object, probed: list, spec: object) -> CheckResult:
     import torch
-
-    from avsprobe.audio.vggish import vggish_examples
 
     kind = spec.audio  # type: ignore[attr-defined]
     features = batch.audio_features  # type: ignore[attr-defined]

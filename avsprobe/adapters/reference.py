@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from avsprobe.adapters.base import InputSpec, ModelAdapter
-from avsprobe.errors import AdapterError
+from avsprobe.audio.vggish import vggish_examples
+from avsprobe.errors import AdapterError, ConfigError, DataError
+from avsprobe.reference.audio import log_mel_descriptor
+from avsprobe.reference.checkpoint import WEIGHTS_FILE, load_checkpoint
+from avsprobe.reference.debias import contrast
+from avsprobe.reference.inference import foreground_logits
 
 if TYPE_CHECKING:
     import torch
@@ -68,8 +73,6 @@ class ReferenceAdapter(ModelAdapter):
     def __init__(self, checkpoint: str | None = None, batch_frames: int | str = 64,
                  mute_unmarked_zeroth: bool | str | None = None) -> None:
         super().__init__()
-        from avsprobe.errors import DataError
-        from avsprobe.reference.checkpoint import WEIGHTS_FILE, load_checkpoint
 
         folder = Path(checkpoint) if checkpoint else bundled_checkpoint(self.checkpoint_name or self.name)
         try:
@@ -98,7 +101,6 @@ class ReferenceAdapter(ModelAdapter):
     def _set_inference(self, model: Any, **settings: Any) -> None:
         """Apply inference settings (``alpha``, ``contrast_on``, ...) given as options to ``model``'s config,
         remembering those that differ from the checkpoint's (they alone enter the fingerprint)."""
-        from avsprobe.errors import ConfigError
 
         config = model.config
         changes = {}
@@ -129,7 +131,6 @@ class ReferenceAdapter(ModelAdapter):
     @staticmethod
     def _frame_log_mel(batch: AVBatch) -> torch.Tensor:
         """``[B * T, 96, 64]``: each frame's VGGish log-mel example (the fast path), what the model hears."""
-        from avsprobe.audio.vggish import vggish_examples
 
         t = batch.frames.shape[1]
         log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device, precision="float32")[:, :, 0]
@@ -138,8 +139,6 @@ class ReferenceAdapter(ModelAdapter):
     def _logits(self, model: Any, batch: AVBatch) -> torch.Tensor:
         """Foreground logits ``[B, T, H, W]`` of ``model`` (frames in chunks of ``batch_frames``)."""
         import torch
-
-        from avsprobe.reference.inference import foreground_logits
 
         b, t, _, h, w = batch.frames.shape
         frames = batch.frames.reshape(b * t, 3, h, w)
@@ -154,7 +153,6 @@ class ReferenceAdapter(ModelAdapter):
         model = getattr(self, "main_model", None) or self.model  # the ensemble's audio-visual part has the Phi
         if not model.config.active_queries:
             return None
-        from avsprobe.reference.audio import log_mel_descriptor
 
         b, t = batch.frames.shape[:2]
         active = model.perception.activity(log_mel_descriptor(self._frame_log_mel(batch)).float())
@@ -255,6 +253,5 @@ class OursAdapter(ReferenceAdapter):
     def predict(self, batch: AVBatch) -> torch.Tensor:
         if self.main_model is None:
             return self._logits(self.model, batch)
-        from avsprobe.reference.debias import contrast
 
         return contrast(self._logits(self.main_model, batch), self._logits(self.model, batch), self.alpha)

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avsprobe.adapters.base import ModelAdapter
+from avsprobe.adapters.base import InputSpec, ModelAdapter
 from avsprobe.adapters.builtin import EmptyAdapter
+from avsprobe.audio.loudness import measure_loudness
+from avsprobe.data.palette import AVSS_CLASSES, avss_class_index
 from avsprobe.errors import AdapterError
 
 if TYPE_CHECKING:
@@ -79,8 +81,6 @@ class LoudnessGatedOracleAdapter(ModelAdapter):
         self.gate_lufs = float(gate_lufs)
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
-        from avsprobe.audio.loudness import measure_loudness
-
         masks = []
         for probed in _truth(batch):
             applied = probed.applied
@@ -101,8 +101,6 @@ def _class_logits(labels: list[np.ndarray], batch: AVBatch) -> torch.Tensor:
     """One-hot class logits ``[B, T, 71, H, W]`` (+10 for the class, -10 elsewhere) of AVSS label maps."""
     import torch
 
-    from avsprobe.data.palette import AVSS_CLASSES
-
     h, w = batch.frames.shape[-2:]
     ids = torch.from_numpy(np.stack(labels).astype(np.int64))  # [B, T, h0, w0]
     if ids.shape[-2:] != (h, w):
@@ -116,7 +114,6 @@ class _SemanticKnownAnswer(ModelAdapter):
 
     def __init__(self) -> None:
         super().__init__()
-        from avsprobe.adapters.base import InputSpec
 
         self.input_spec = InputSpec(output="semantic")
 
@@ -128,8 +125,6 @@ class SemanticOracleAdapter(_SemanticKnownAnswer):
     name = "semantic-oracle"
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
-        from avsprobe.data.palette import AVSS_CLASSES
-
         labels = []
         for p in _truth(batch):
             ids = p.labels_as(AVSS_CLASSES)
@@ -145,8 +140,6 @@ class PianoEverywhereAdapter(_SemanticKnownAnswer):
     name = "piano-everywhere"
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
-        from avsprobe.data.palette import avss_class_index
-
         piano = avss_class_index("piano")
         labels = []
         for p in _truth(batch):

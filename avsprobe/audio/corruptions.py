@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from avsprobe.audio.io import resample
 from avsprobe.types import SAMPLE_RATE_HZ
 
 __all__ = ["SEVERITIES", "room_impulse_response", "reverb", "add_at_snr", "babble", "band_limit", "reduce_sample_rate",
@@ -130,7 +131,6 @@ def band_limit(audio: np.ndarray, high_hz: float, *, low_hz: float | None = None
 
 def reduce_sample_rate(audio: np.ndarray, rate_hz: float, *, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
     """Down to ``rate_hz`` and back to ``sample_rate_hz`` (soxr, high quality), the same length as ``audio``."""
-    from avsprobe.audio.io import resample
 
     low = resample(np.asarray(audio, dtype=np.float64), sample_rate_hz, int(rate_hz))
     return np.resize(resample(low, int(rate_hz), sample_rate_hz), len(audio))

@@ -21,6 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from avsprobe.audio.vggish import vggish_examples
+from avsprobe.audio.vggish_net import load_vggish
 from avsprobe.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -42,8 +44,6 @@ QUANTIZE_MIN, QUANTIZE_MAX = -2.0, 2.0
 
 @lru_cache(maxsize=2)
 def _vggish(path: str, mtime_ns: int) -> torch.nn.Module:
-    from avsprobe.audio.vggish_net import load_vggish
-
     return load_vggish(path)
 
 
@@ -103,8 +103,6 @@ def audio_features(waveforms: object, spec: object, frames_per_clip: int, device
         ConfigError: an unknown family, ``"precomputed"``, or embeddings without weights.
     """
     import torch
-
-    from avsprobe.audio.vggish import vggish_examples
 
     kind = getattr(spec, "audio", "waveform")
     if kind == "waveform":

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from avsprobe.audio.io import load_audio
+from avsprobe.data.avsbench.readers import S4Reader, avss_object_classes, canonical_subset
+from avsprobe.data.biaslab.reader import BiasLabWorld
 from avsprobe.data.category_map import load_category_map
+from avsprobe.data.palette import load_class_list
 from avsprobe.errors import ConfigError, DataError
 
 __all__ = ["BankClip", "AudioBank", "load_category_map", "s4_audio_bank", "avss_audio_bank", "biaslab_audio_bank"]
@@ -65,7 +69,6 @@ class AudioBank:
     @staticmethod
     def load(clip: BankClip) -> np.ndarray:
         """``float32 [N]`` mono 16 kHz audio of a clip."""
-        from avsprobe.audio.io import load_audio
 
         return load_audio(clip.path).audio
 
@@ -75,7 +78,6 @@ class AudioBank:
 
 def s4_audio_bank(s4_root: str | Path, split: str = "train", *, category_map: dict[str, str] | None = None) -> AudioBank:
     """The S4 wavs of ``split`` grouped by AVSS class (``s4_root`` is the ``Single-source`` folder)."""
-    from avsprobe.data.avsbench.readers import S4Reader
 
     mapping = category_map if category_map is not None else load_category_map()
     reader = S4Reader(s4_root, split)
@@ -91,9 +93,6 @@ def s4_audio_bank(s4_root: str | Path, split: str = "train", *, category_map: di
 def avss_audio_bank(avss_root: str | Path, split: str = "train") -> AudioBank:
     """The ``audio.wav`` of every AVSS clip of ``split`` whose ``a_obj`` names exactly one class (ids: uid)."""
     import csv
-
-    from avsprobe.data.avsbench.readers import avss_object_classes, canonical_subset
-    from avsprobe.data.palette import load_class_list
 
     root = Path(avss_root)
     names = load_class_list(root).names
@@ -111,8 +110,6 @@ def avss_audio_bank(avss_root: str | Path, split: str = "train") -> AudioBank:
 def biaslab_audio_bank(world_dir: str | Path, split: str = "train") -> AudioBank:
     """Every object's clean source in a bias-lab world split, grouped by class (ids ``uid/object``)."""
     import json
-
-    from avsprobe.data.biaslab.reader import BiasLabWorld
 
     world = BiasLabWorld(world_dir)
     clips = []

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from avsprobe.data.palette import AVSS_CLASSES
 from avsprobe.errors import ConfigError
+from avsprobe.resources import read_toml
 
 __all__ = ["DEFAULT_MAP", "load_category_map"]
 
@@ -18,14 +20,12 @@ DEFAULT_MAP = Path(__file__).with_name("s4_categories.toml")
 
 def load_category_map(path: str | Path | None = None) -> dict[str, str]:
     """S4 category -> AVSS class name, from ``path`` (default: the table shipped with avsprobe)."""
-    from avsprobe.resources import read_toml
 
     p = Path(path) if path else DEFAULT_MAP
     raw = read_toml(p, "category map")
     if not isinstance(raw.get("s4_to_avss"), dict):
         raise ConfigError(f"category map {p} must have a [s4_to_avss] table")
     table = raw["s4_to_avss"]
-    from avsprobe.data.palette import AVSS_CLASSES
 
     unknown = sorted(v for v in table.values() if v not in AVSS_CLASSES)
     if unknown:

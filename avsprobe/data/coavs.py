@@ -26,6 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from avsprobe.audio.gain import apply_gain_db
+from avsprobe.audio.io import load_audio, save_audio
+from avsprobe.audio.loudness import DEFAULT_LEVELS_LUFS
+from avsprobe.audio.mixing import mix_at_loudness
+from avsprobe.data.fingerprint import content_hash as tree_hash
+from avsprobe.data.palette import AVSS_CLASSES, avss_class_index, avss_palette
 from avsprobe.errors import DataError
 from avsprobe.fileio import atomic_dir
 from avsprobe.parallel import parallel_map
@@ -73,7 +79,6 @@ def first_seconds(sample: AVSample, frames: int) -> AVSample:
 def scene_of(sample: AVSample, frames: int = SCENE_FRAMES) -> Scene | None:
     """The sample's first ``frames`` frames as a Co-AVS scene, or None if the sample is shorter or they do
     not hold exactly two single-component classes."""
-    from avsprobe.data.palette import AVSS_CLASSES
 
     if sample.num_frames < frames or sample.audio.shape[0] < frames * sample.sample_rate_hz:
         return None
@@ -162,11 +167,6 @@ def _fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
 
 
 def _write_video(args: tuple) -> dict[str, object]:
-    from avsprobe.audio.gain import apply_gain_db
-    from avsprobe.audio.io import load_audio, save_audio
-    from avsprobe.audio.mixing import mix_at_loudness
-    from avsprobe.data.palette import avss_class_index, avss_palette
-
     root, vid, scene, clips, levels, bank_paths = args
     sample: AVSample = scene.sample
     folder = Path(root) / LABEL / vid
@@ -203,7 +203,6 @@ def _write_video(args: tuple) -> dict[str, object]:
 def content_hash(root: str | Path, *, exclude: Sequence[str] = ("coavs.json",)) -> str:
     """sha256 over every file's relative path and sha256, in sorted order (``coavs.json`` left out: it holds
     the hash)."""
-    from avsprobe.data.fingerprint import content_hash as tree_hash
 
     return tree_hash(root, exclude=tuple(exclude))
 
@@ -233,7 +232,6 @@ def build_coavs(
         source: a description of where the scenes came from, recorded in ``coavs.json``.
         source_root: the folder of the scenes (lets a report compare with the original audio).
     """
-    from avsprobe.audio.loudness import DEFAULT_LEVELS_LUFS
 
     levels = tuple(levels_lufs or DEFAULT_LEVELS_LUFS)
     if not scenes:

@@ -7,7 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from avsprobe.data.audio_bank import AudioBank
+from avsprobe.data.audio_bank import AudioBank, avss_audio_bank, s4_audio_bank
+from avsprobe.data.avsbench.layout import choose_subset, detect_layouts, reader_for
+from avsprobe.data.avsbench.readers import avss_object_classes
+from avsprobe.data.biaslab.world import ensure_default_world
+from avsprobe.data.palette import load_class_list
 
 __all__ = ["DataSource", "open_data", "avsbench_audio_bank", "avss_train_frequency"]
 
@@ -48,9 +52,6 @@ def avss_train_frequency(avss_root: Path) -> dict[str, float] | None:
     frequency, since AVSBench does not annotate visible objects that stay silent. None without train clips."""
     import csv
 
-    from avsprobe.data.avsbench.readers import avss_object_classes
-    from avsprobe.data.palette import load_class_list
-
     names = load_class_list(avss_root).names
     with open(avss_root / "metadata.csv", newline="") as f:
         train = [r for r in csv.DictReader(f) if r.get("split") == "train"]
@@ -65,7 +66,6 @@ def avss_train_frequency(avss_root: Path) -> dict[str, float] | None:
 
 def avsbench_audio_bank(layouts: dict[str, Path]) -> tuple[AudioBank | None, str]:
     """S4 train clips when an S4 layout is there, else single-class AVSS train clips, else none."""
-    from avsprobe.data.audio_bank import avss_audio_bank, s4_audio_bank
 
     if "s4" in layouts:
         bank = s4_audio_bank(layouts["s4"], "train")
@@ -85,9 +85,6 @@ def open_data(path: str | Path | None, *, split: str = "test", subset: str | Non
     ``subset`` picks one data set where ``path`` holds several (see
     :func:`~avsprobe.data.avsbench.layout.choose_subset`).
     """
-    from avsprobe.data.avsbench.layout import choose_subset, detect_layouts, reader_for
-    from avsprobe.data.biaslab.world import ensure_default_world
-    from avsprobe.data.palette import load_class_list
 
     root = Path(path) if path is not None else ensure_default_world(on_progress)
     chosen = choose_subset(root, subset)

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from avsprobe.results import unpack_thumbnail
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -290,8 +292,6 @@ def dominance(records: pd.DataFrame) -> MetricValue:
 
 
 def _thumb(packed: bytes) -> np.ndarray:
-    from avsprobe.results import unpack_thumbnail
-
     return unpack_thumbnail(packed).ravel()
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from avsprobe.metrics import bias
+from avsprobe.metrics import bias, class_aware, protocols
 from avsprobe.metrics.bias import MetricValue
 from avsprobe.metrics.catalog import BiasMetric, Contribution, from_info, register
+from avsprobe.metrics.stats import fscore_with_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -15,8 +16,6 @@ Headline = dict[str, MetricValue]
 
 
 def _overall(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
-    from avsprobe.metrics.stats import fscore_with_interval
-
     rows = bias.ok_rows(records, baseline=True)
     if rows.empty:
         return Contribution()
@@ -76,21 +75,15 @@ def _area(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Co
 
 
 def _robust(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
-    from avsprobe.metrics import protocols
-
     return Contribution(protocols={"avsbench_robust": protocols.robust_protocol(records)})
 
 
 def _ssl(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
-    from avsprobe.metrics import protocols
-
     positive = headline.get("miou")
     return Contribution(protocols={"negative_audio_ssl": protocols.ssl_protocol(records, positive.value if positive else None)})
 
 
 def _avss(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
-    from avsprobe.metrics import class_aware
-
     return Contribution(class_aware.semantic_scores(records))
 
 
@@ -99,20 +92,14 @@ def _classes(info: dict[str, Any]) -> list[str]:
 
 
 def _class_follow(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
-    from avsprobe.metrics import class_aware
-
     return Contribution({"class_follow_rate": class_aware.class_follow_rate(records, _classes(info))})
 
 
 def _offscreen_paint(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
-    from avsprobe.metrics import class_aware
-
     return Contribution({"offscreen_class_paint": class_aware.offscreen_class_paint(records, _classes(info))})
 
 
 def _class_accuracy(records: pd.DataFrame, info: dict[str, Any], headline: Headline) -> Contribution:
-    from avsprobe.metrics import class_aware
-
     return Contribution(groups={"semantic_class_accuracy": class_aware.semantic_class_accuracy(records, _classes(info))})
 
 

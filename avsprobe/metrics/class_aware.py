@@ -30,6 +30,7 @@ from avsprobe.metrics.bias import (
     percentile_interval,
     resample_weights,
 )
+from avsprobe.metrics.semantic import SemanticFrameStats, avss_scores, frame_class_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +50,6 @@ def _avss_from_sums(iou: np.ndarray, f: np.ndarray, seen: np.ndarray, present_on
 
 def semantic_scores(records: pd.DataFrame, *, seed: int = 0, resamples: int = RESAMPLES) -> dict[str, MetricValue]:
     """AVSS semantic mIoU and F (reference-exact and over present classes) on the baseline conditions."""
-    from avsprobe.metrics.semantic import SemanticFrameStats, avss_scores, frame_class_values
 
     if "sem_intersection" not in records:
         return {}

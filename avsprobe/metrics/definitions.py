@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from avsprobe.errors import ConfigError
+from avsprobe.metrics import binary as b
+from avsprobe.metrics.binary import binary_frame_stats, frame_fpr, order_free_mean
+from avsprobe.metrics.streaming import SemanticMetricAccumulator
 from avsprobe.registry import Registry
 
 __all__ = ["MetricDefinition", "METRICS"]
@@ -57,8 +60,6 @@ METRICS: Registry[MetricDefinition] = Registry("metric", check=_check)
 def _binary(fn: Callable[..., float], *, score_dtype: str = "float32", **kw: object
             ) -> Callable[[object, object], float]:
     def compute(logits: object, target: object) -> float:
-        from avsprobe.metrics.binary import binary_frame_stats
-
         return fn(binary_frame_stats(logits, target, score_dtype=score_dtype), **kw)  # type: ignore[arg-type]
 
     return compute
@@ -66,8 +67,6 @@ def _binary(fn: Callable[..., float], *, score_dtype: str = "float32", **kw: obj
 
 def _semantic(key: str, **kw: object) -> Callable[[object, object], float]:
     def compute(logits: object, labels: object) -> float:
-        from avsprobe.metrics.streaming import SemanticMetricAccumulator
-
         accumulator = SemanticMetricAccumulator()
         accumulator.update(logits, labels)
         return float(accumulator.compute(**kw)[key])  # type: ignore[arg-type]
@@ -76,8 +75,6 @@ def _semantic(key: str, **kw: object) -> Callable[[object, object], float]:
 
 
 def _fpr_mean(stats: object) -> float:
-    from avsprobe.metrics.binary import frame_fpr, order_free_mean
-
     return order_free_mean(frame_fpr(stats))  # type: ignore[arg-type]
 
 
@@ -90,8 +87,6 @@ def _mean_of(*parts: Callable[..., float], **kw: object) -> Callable[[object], f
 
 
 def _register_builtins() -> None:
-    from avsprobe.metrics import binary as b
-
     defs = [
         MetricDefinition(
             "miou.canonical", "mIoU (canonical)",

@@ -41,6 +41,7 @@ from avsprobe.metrics.bias import (
     percentile_interval,
     resample_weights,
 )
+from avsprobe.metrics.binary import legacy_fpr, legacy_fscore, legacy_miou
 from avsprobe.metrics.stats import frame_stats_of, fscore_with_interval
 
 if TYPE_CHECKING:
@@ -120,7 +121,6 @@ def _against_original(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _script_values(scored: pd.DataFrame, batch_clips: int) -> dict[str, MetricValue]:
     """mIoU, F and FPR of AVSBench-Robust's test loop over the rows (clips in dataset order)."""
-    from avsprobe.metrics.binary import legacy_fpr, legacy_fscore, legacy_miou
 
     ordered = scored.sort_values(["job_index", "frame"], kind="stable")
     frames = ordered.groupby("sample_id", sort=False).size()

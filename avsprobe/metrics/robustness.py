@@ -19,6 +19,7 @@ import numpy as np
 
 from avsprobe.metrics import bias
 from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+from avsprobe.metrics.stats import fscore_with_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +47,6 @@ def _condition_order(labels: list[str]) -> list[str]:
 
 def fscore_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.MetricValue]:
     """The F-score per condition of ``probe``, over the annotated frames, with its clip-bootstrap interval."""
-    from avsprobe.metrics.stats import fscore_with_interval
 
     rows = bias._ok(records, probe)
     rows = rows[rows.annotated]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avsprobe.metrics.bias import RESAMPLES, MetricValue, percentile_interval, resample_weights
+from avsprobe.metrics.binary import BinaryFrameStats, canonical_fscore, frame_fscore_curves
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,7 +20,6 @@ __all__ = ["fscore_with_interval", "seed_interval", "frame_stats_of"]
 
 def frame_stats_of(rows: pd.DataFrame) -> BinaryFrameStats:
     """The records' per-frame counts (scored rows of one frame size, in their order) as ``BinaryFrameStats``."""
-    from avsprobe.metrics.binary import BinaryFrameStats
 
     return BinaryFrameStats(rows.intersection.to_numpy(np.int64), rows.pred_area.to_numpy(np.int64),
                             rows.expected_area.to_numpy(np.int64), int(rows.num_pixels.iloc[0]),
@@ -51,7 +51,6 @@ def fscore_with_interval(rows: pd.DataFrame, *, seed: int = 0, resamples: int = 
     Each resample draws clips with replacement and recomputes the dataset-level curve from the stored
     per-frame counts (the mean F curve over the drawn clips' frames with an object, then its maximum).
     """
-    from avsprobe.metrics.binary import canonical_fscore, frame_fscore_curves
 
     stats = frame_stats_of(rows)
     value = canonical_fscore(stats)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from avsprobe.metrics._tensor import as_tensor
 from avsprobe.metrics.binary import (
     BinaryFrameStats,
     EmptyPolicy,
@@ -48,8 +49,6 @@ class BinaryMetricAccumulator:
         Logits that are not float32 are also reduced in their own dtype, for :meth:`compute_legacy`.
         """
         import torch
-
-        from avsprobe.metrics._tensor import as_tensor
 
         logits_t = as_tensor(logits)
         part = binary_frame_stats(logits_t, target)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from avsprobe.data.palette import AVSS_CLASSES
 from avsprobe.errors import ProbeNotApplicable
 from avsprobe.types import AVSample
 
@@ -81,7 +82,6 @@ class ProbedSample:
         the class): how a model's output channels or another tree's ids see them. None without labels."""
         if self.expected_labels is None:
             return None
-        from avsprobe.data.palette import AVSS_CLASSES
 
         index = {name: i for i, name in enumerate(classes)}
         lookup = np.array([index.get(name, 0) for name in (self.label_names or AVSS_CLASSES)], dtype=np.int64)
@@ -91,14 +91,12 @@ class ProbedSample:
 def class_names_of(sample: AVSample) -> tuple[str, ...]:
     """The class of each label id of ``sample``: its tree's class list (``meta["class_names"]``, read from
     ``label2idx.json``) or, for data that names none, the built-in AVSS order."""
-    from avsprobe.data.palette import AVSS_CLASSES
 
     return tuple(sample.meta.get("class_names") or AVSS_CLASSES)
 
 
 def class_id(name: str, names: tuple[str, ...] | None = None) -> int:
     """Label id of a class name in ``names`` (default: the built-in AVSS order), 0 when it is not there."""
-    from avsprobe.data.palette import AVSS_CLASSES
 
     names = names or AVSS_CLASSES
     return names.index(name) if name in names else 0

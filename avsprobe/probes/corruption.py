@@ -16,8 +16,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from avsprobe.audio.corruptions import SEVERITIES, corrupt
 from avsprobe.errors import ConfigError, ProbeNotApplicable
+from avsprobe.probes.audio_probes import _prior_objects
 from avsprobe.probes.base import Condition, Probe, ProbedSample, class_names_of, require_sounding
+from avsprobe.probes.visual_corruptions import VISUAL_SEVERITIES, corrupt_frames, occlusion_region
 from avsprobe.types import AVSample
 
 __all__ = ["AudioCorruptionProbe", "VisualCorruptionProbe", "BABBLE_TALKERS"]
@@ -44,7 +47,6 @@ def _severities(given: Sequence[int], probe: str) -> tuple[int, ...]:
 
 def _objects(sample: AVSample, covered: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """Every visible object (less ``covered``) and the provenance the prior metrics read."""
-    from avsprobe.probes.audio_probes import _prior_objects
 
     masks, classes, silent = _prior_objects(sample)
     if covered is not None:
@@ -69,7 +71,6 @@ class AudioCorruptionProbe(Probe):
 
     def __init__(self, *, families: Sequence[str] | None = None, severities: Sequence[int] = (1, 2, 3, 4, 5),
                  bank: object | None = None) -> None:
-        from avsprobe.audio.corruptions import SEVERITIES
 
         self.families = _families(families, SEVERITIES, self.name)
         self.severities = _severities(severities, self.name)
@@ -79,8 +80,6 @@ class AudioCorruptionProbe(Probe):
         return {"families": list(self.families), "severities": list(self.severities), "bank": bool(self.bank)}
 
     def conditions(self) -> list[Condition]:
-        from avsprobe.audio.corruptions import SEVERITIES
-
         return _conditions(self.name, self.families, self.severities, SEVERITIES)
 
     def _babble_sources(self, sample: AVSample, rng: np.random.Generator) -> list[np.ndarray]:
@@ -91,8 +90,6 @@ class AudioCorruptionProbe(Probe):
         return [np.resize(self.bank.load(self.bank.sample(cls, rng)), sample.audio.shape) for cls in picks]
 
     def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
-        from avsprobe.audio.corruptions import corrupt
-
         masks, provenance = _objects(sample)
         if condition.is_baseline:
             probed = self._baseline(sample, condition, masks)
@@ -115,8 +112,6 @@ class VisualCorruptionProbe(Probe):
     name = "visual_corruption"
 
     def __init__(self, *, families: Sequence[str] | None = None, severities: Sequence[int] = (1, 2, 3, 4, 5)) -> None:
-        from avsprobe.probes.visual_corruptions import VISUAL_SEVERITIES
-
         self.families = _families(families, VISUAL_SEVERITIES, self.name)
         self.severities = _severities(severities, self.name)
 
@@ -124,13 +119,9 @@ class VisualCorruptionProbe(Probe):
         return {"families": list(self.families), "severities": list(self.severities)}
 
     def conditions(self) -> list[Condition]:
-        from avsprobe.probes.visual_corruptions import VISUAL_SEVERITIES
-
         return _conditions(self.name, self.families, self.severities, VISUAL_SEVERITIES)
 
     def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
-        from avsprobe.probes.visual_corruptions import corrupt_frames, occlusion_region
-
         if condition.is_baseline:
             masks, provenance = _objects(sample)
             probed = self._baseline(sample, condition, masks)

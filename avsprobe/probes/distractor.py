@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from avsprobe.data.biaslab.spec import load_world_spec
+from avsprobe.data.biaslab.visuals import paste, render_patch
 from avsprobe.errors import ConfigError, ProbeNotApplicable
 from avsprobe.probes.base import Condition, Probe, ProbedSample, class_names_of
 from avsprobe.types import AVSample
@@ -50,9 +52,6 @@ class DistractorProbe(Probe):
         return next((c for c in ranked if c.name not in present), ranked[0])
 
     def apply(self, sample: AVSample, condition: Condition, rng: np.random.Generator) -> ProbedSample:
-        from avsprobe.data.biaslab.spec import load_world_spec
-        from avsprobe.data.biaslab.visuals import paste, render_patch
-
         if condition.is_baseline:
             return self._baseline(sample, condition, {"sounding": sample.mask.copy()})
         if self._spec is None:

@@ -22,6 +22,8 @@ from typing import Literal
 
 import numpy as np
 
+from avsprobe.audio.io import save_audio
+from avsprobe.audio.vggish import vggish_examples
 from avsprobe.errors import ConfigError, ProbeNotApplicable
 from avsprobe.fileio import atomic_dir
 from avsprobe.probes.base import Probe, ProbedSample
@@ -47,9 +49,6 @@ def _png(path: Path, array: np.ndarray) -> None:
 
 
 def _write_clip(root: Path, layout: Layout, name: str, category: str, probed: ProbedSample) -> None:
-    from avsprobe.audio.io import save_audio
-    from avsprobe.audio.vggish import vggish_examples
-
     t = probed.frames.shape[0]
     log_mel = vggish_examples(probed.audio.astype(np.float64), num_examples=t).numpy()
     masks = (probed.expected_mask * 255).astype(np.uint8)

@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from avsprobe.errors import ConfigError
+from avsprobe.fileio import check_path_component
 from avsprobe.probes import PROBES
 from avsprobe.probes.base import Condition, Probe
-from avsprobe.resources import read_toml
+from avsprobe.resources import probes_dir, read_toml
 from avsprobe.seeding import rng_for
 
 __all__ = ["ProbeSpec", "ProbeSuite", "Job", "load_suite", "list_suites", "make_probe"]
@@ -88,8 +89,6 @@ class ProbeSuite:
     description: str = ""
 
     def __post_init__(self) -> None:
-        from avsprobe.fileio import check_path_component
-
         check_path_component(self.name, "suite name")  # it becomes the run folder OUT/<model>/<suite>
         names = [s.probe for s in self.probes]
         if len(set(names)) != len(names):
@@ -157,8 +156,6 @@ class ProbeSuite:
 
 
 def _suites_dir() -> Path:
-    from avsprobe.resources import probes_dir
-
     return probes_dir()
 
 

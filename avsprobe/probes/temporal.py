@@ -21,6 +21,7 @@ import numpy as np
 from avsprobe.audio.gain import normalize_loudness
 from avsprobe.audio.loudness import REFERENCE_LUFS
 from avsprobe.errors import ConfigError, ProbeNotApplicable
+from avsprobe.probes.audio_probes import _source, _with_sources
 from avsprobe.probes.base import Condition, Probe, ProbedSample, class_names_of, labels_from, require_sounding
 from avsprobe.types import AVSample
 
@@ -92,8 +93,6 @@ class TemporalProbe(Probe):
                             sample.mask.copy(), class_names_of(sample))
 
     def _switch(self, sample: AVSample, condition: Condition) -> ProbedSample:
-        from avsprobe.probes.audio_probes import _source, _with_sources
-
         candidates = _with_sources(sample)
         if len(candidates) < 2:
             raise ProbeNotApplicable(f"temporal/switch: sample {sample.sample_id!r} has fewer than two objects with "

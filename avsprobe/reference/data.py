@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from avsprobe.audio.vggish import vggish_examples
+from avsprobe.data.avsbench.layout import open_reader
+from avsprobe.data.palette import AVSS_CLASSES, avss_class_index
 from avsprobe.errors import DataError
+from avsprobe.parallel import parallel_map
 
 __all__ = ["FrameData", "load_frames", "class_maps"]
 
@@ -46,7 +50,6 @@ class FrameData:
 
 def class_maps(classes: Sequence[str]) -> np.ndarray:
     """Lookup ``uint8 [num AVSS classes]`` from AVSS class id to model class + 1 (0 for any other class)."""
-    from avsprobe.data.palette import AVSS_CLASSES, avss_class_index
 
     lookup = np.zeros(len(AVSS_CLASSES), dtype=np.uint8)
     for i, name in enumerate(classes):
@@ -67,9 +70,6 @@ def _read_one(job: tuple[object, str]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def load_frames(root: str | Path, split: str, classes: Sequence[str], frame_size: int, *,
                 workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> FrameData:
     """Read every annotated frame of ``split`` under ``root`` (an AVSS-layout tree) into memory."""
-    from avsprobe.audio.vggish import vggish_examples
-    from avsprobe.data.avsbench.layout import open_reader
-    from avsprobe.parallel import parallel_map
 
     reader = open_reader(Path(root), split=split)
     ids = list(reader.sample_ids())

@@ -14,6 +14,9 @@ import numpy as np
 import torch
 
 from avsprobe.audio.loudness import REFERENCE_LUFS
+from avsprobe.audio.noise import noise_at_loudness
+from avsprobe.audio.vggish import vggish_examples
+from avsprobe.seeding import rng_for
 
 __all__ = ["NEGATIVE_CONDITIONS", "negative_log_mel"]
 
@@ -24,7 +27,6 @@ NEGATIVE_CONDITIONS = ("silence", *(f"bed@{level:g}" for level in BED_LEVELS_LUF
 
 def negative_audio(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
     """``float32 [N]`` 16 kHz audio of one negative condition (:data:`NEGATIVE_CONDITIONS`)."""
-    from avsprobe.audio.noise import noise_at_loudness
 
     if kind == "silence":
         return np.zeros(int(seconds * 16_000), dtype=np.float32)
@@ -37,8 +39,6 @@ def negative_audio(kind: str, seconds: float, rng: np.random.Generator) -> np.nd
 def negative_log_mel(frames_per_clip: int, clips_per_condition: int, seed: int) -> tuple[torch.Tensor, list[str]]:
     """``float32 [M, 96, 64]`` VGGish examples of every negative condition (``clips_per_condition`` clips of
     ``frames_per_clip`` seconds each, seeded) and the condition of each example."""
-    from avsprobe.audio.vggish import vggish_examples
-    from avsprobe.seeding import rng_for
 
     clips, kinds = [], []
     for kind in NEGATIVE_CONDITIONS:

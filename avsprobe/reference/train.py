@@ -23,8 +23,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from avsprobe._version import __version__
+from avsprobe.data.biaslab.world import ensure_default_world
+from avsprobe.data.palette import AVSS_CLASSES
+from avsprobe.devices import check_device
+from avsprobe.distributed import join_process_group
 from avsprobe.errors import ConfigError, DataError
 from avsprobe.fileio import atomic_write_text
+from avsprobe.metrics.binary import BinaryFrameStats, binary_frame_stats, canonical_miou
+from avsprobe.reference.audio import log_mel_descriptor
 from avsprobe.reference.checkpoint import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -109,7 +116,6 @@ def _classes_of(root: Path) -> tuple[str, ...]:
         from avsprobe.data.biaslab.reader import BiasLabWorld
 
         return tuple(BiasLabWorld(root).training_sounding_frequency())
-    from avsprobe.data.palette import AVSS_CLASSES
 
     return tuple(AVSS_CLASSES[1:])
 
@@ -126,7 +132,6 @@ def _optimiser(model: ReferenceModel, settings: TrainSettings) -> torch.optim.Op
 
 def evaluate_miou(model: ReferenceModel, data: FrameData, *, batch_size: int = 64, device: str = "cpu") -> float:
     """Canonical mIoU (empty ground truth: 1 if nothing is predicted) of ``model`` on every frame of ``data``."""
-    from avsprobe.metrics.binary import BinaryFrameStats, binary_frame_stats, canonical_miou
 
     model.eval()
     parts = []
@@ -190,7 +195,6 @@ def _build_model(config: ReferenceConfig, seed: int) -> ReferenceModel:
 def _distributed(device: str) -> tuple[int, int, str]:
     """``(rank, world_size, device)``; under ``torchrun`` (``WORLD_SIZE > 1``) the process group is joined
     here (NCCL on CUDA, gloo on CPU) and each process takes ``cuda:LOCAL_RANK``."""
-    from avsprobe.distributed import join_process_group
 
     return join_process_group(device)
 
@@ -282,8 +286,6 @@ def _fit_perception(model: Any, train_data: Any, settings: TrainSettings) -> dic
     "no class": :mod:`avsprobe.reference.phi_negatives`)."""
     import torch
 
-    from avsprobe.reference.audio import log_mel_descriptor
-
     descriptors, presence = log_mel_descriptor(train_data.log_mel), train_data.presence
     if settings.phi_negatives:
         from avsprobe.reference.phi_negatives import negative_log_mel
@@ -305,8 +307,6 @@ def _load_data(settings: TrainSettings, frame_size: int, root: Path, classes: tu
 def _set_up(settings: TrainSettings, out: Path, on_progress: ProgressFn | None, workers: int | None,
             max_steps: int | None) -> _TrainRun:
     """Data, model with Φ fitted and frozen, optimiser, resume state and (under torchrun) DDP."""
-    from avsprobe.data.biaslab.world import ensure_default_world
-    from avsprobe.devices import check_device
 
     check_device(settings.device)
     rank, world, device = _distributed(settings.device)
@@ -391,7 +391,6 @@ def _optimiser_to(optimiser: torch.optim.Optimizer, device: str) -> None:
 
 def _meta(settings: TrainSettings, classes: tuple[str, ...], root: Path, history: list[dict[str, Any]],
           best: dict[str, Any], perception_fit: dict[str, float]) -> dict[str, Any]:
-    from avsprobe._version import __version__
 
     return {"model": settings.model, "classes": list(classes), "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
             "training": {"settings": _settings_record(settings), "data": str(root), "history": history, "best": best,

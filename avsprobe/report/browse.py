@@ -29,9 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avsprobe.data.source import open_data
 from avsprobe.fileio import atomic_write_bytes, atomic_write_text
 from avsprobe.metrics import bias
+from avsprobe.probes.suite import ProbeSuite, make_probe
 from avsprobe.report.style import rgb255
+from avsprobe.results import unpack_thumbnail
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,17 +127,12 @@ class ClipRegenerator:
     """Regenerates probed clips of one run (its data, suite and seed), caching samples and probes."""
 
     def __init__(self, info: dict[str, Any]) -> None:
-        from avsprobe.data.source import open_data
-        from avsprobe.probes.suite import ProbeSuite
-
         self.source = open_data(info["data_root"], split=info.get("split") or "test", subset=info.get("subset") or None)
         self.suite = ProbeSuite.from_dict(info["suite"])
         self.samples: dict[str, Any] = {}
         self.probes: dict[str, Any] = {}
 
     def probed(self, sample_id: str, condition_id: str) -> Any:
-        from avsprobe.probes.suite import make_probe
-
         if sample_id not in self.samples:
             self.samples[sample_id] = self.source.reader.read(sample_id)
         sample = self.samples[sample_id]
@@ -155,7 +153,6 @@ class ClipRegenerator:
 
 def _strip(run: RunResult, probing: ClipRegenerator, item: dict[str, Any], colour: tuple[int, int, int]
            ) -> tuple[np.ndarray, list[str]]:
-    from avsprobe.results import unpack_thumbnail
 
     r = run.records
     rows = r[(r.sample_id == item["sample_id"]) & (r.status == "ok") & r.annotated.astype(bool)]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from avsprobe.adapters.base import variant_text
 from avsprobe.errors import ConfigError
 from avsprobe.fileio import atomic_write_text
 from avsprobe.metrics.bias import MetricValue
@@ -432,7 +433,6 @@ def _data_name(info: dict[str, Any]) -> str:
 def run_labels(runs: Sequence[RunResult]) -> list[str]:
     """One distinct label per run: the model name; then, where two runs share it, the variant of the model
     (``vanilla [checkpoint=seed1]``) or a fingerprint prefix, the data (``vanilla on Co-AVS``) and the suite."""
-    from avsprobe.adapters.base import variant_text
 
     def model_label(info: dict[str, Any]) -> str:
         name = str(info.get("model", "model"))

@@ -17,6 +17,8 @@ from avsprobe.metrics.bias import MetricValue
 from avsprobe.metrics.catalog import catalog, per_clip_metrics
 from avsprobe.metrics.catalog import get as catalog_entry
 from avsprobe.metrics.stats import fscore_with_interval, seed_interval
+from avsprobe.metrics.threshold_free import matched_recall, operating_curve
+from avsprobe.results import load_records, read_run_info
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +68,6 @@ class RunResult:
 def load_run(path: str | Path) -> RunResult:
     """A run folder's ``run.json`` and records, restricted to the samples its last invocation planned (a
     run reused with a smaller ``--limit`` reports on that subset)."""
-    from avsprobe.results import load_records, read_run_info
 
     p = Path(path)
     if not (p / "run.json").is_file():
@@ -287,7 +288,6 @@ def seed_paired_differences(groups: list[tuple[str, dict[str, dict[str, Any]]]]
 def matched_recall_groups(runs: list[RunResult]) -> list[dict[str, Any]]:
     """Per data set (fingerprint) with at least two runs whose records carry per-object curves: the
     matched-recall comparison (:func:`avsprobe.metrics.threshold_free.matched_recall`), models by label."""
-    from avsprobe.metrics.threshold_free import matched_recall, operating_curve
 
     by_data: dict[str, list[tuple[RunResult, Any]]] = {}
     for run in runs:

@@ -21,6 +21,8 @@ from typing import Any
 from avsprobe.errors import DataError
 from avsprobe.fileio import atomic_write_text
 from avsprobe.metrics.catalog import direction, with_arrow
+from avsprobe.report.compute import compute_metrics, find_run_folders, load_run, metric_json
+from avsprobe.report.escape import markdown as md
 
 __all__ = ["LeaderboardRow", "DEFAULT_METRICS", "collect_rows", "write_leaderboard"]
 
@@ -48,8 +50,6 @@ def _from_report(folder: Path) -> list[LeaderboardRow]:
 
 
 def _from_runs(path: Path) -> list[LeaderboardRow]:
-    from avsprobe.report.compute import compute_metrics, find_run_folders, load_run, metric_json
-
     rows = []
     for folder in find_run_folders(path):
         run = load_run(folder)
@@ -144,8 +144,6 @@ def _csv(rows: list[LeaderboardRow], columns: list[str]) -> str:
 
 
 def _markdown(rows: list[LeaderboardRow], columns: list[str], by: str) -> str:
-    from avsprobe.report.escape import markdown as md
-
     lines = ["# Leaderboard", "", f"Best first by {by}; values with their 95 % intervals over clips (↑ higher is "
              "better, ↓ lower).", "", "| rank | model | " + " | ".join(with_arrow(c) for c in columns) + " |",
              "|---|---|" + "---|" * len(columns)]

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avsprobe.metrics import bias
-from avsprobe.report.compute import RunResult
-from avsprobe.report.style import FULL_WIDTH_IN, REFERENCE_COLOUR
+from avsprobe.report.browse import ClipRegenerator, overlay
+from avsprobe.report.compute import RunResult, overall_scores
+from avsprobe.report.style import FULL_WIDTH_IN, MARKERS, PALETTE, REFERENCE_COLOUR, rgb255
+from avsprobe.results import unpack_thumbnail
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +42,6 @@ __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_ba
 def _colours(runs: list[RunResult]) -> dict[str, str]:
     """One colour per model for every figure of a report: by the run's place in the report (the same list
     reaches every figure), so a model keeps its colour when a figure leaves other runs out."""
-    from avsprobe.report.style import PALETTE
 
     return {run.model: PALETTE[i % len(PALETTE)] for i, run in enumerate(runs)}
 
@@ -116,7 +117,6 @@ def intensity_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> 
 
 def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str, colours: dict[str, str], width_in: float) -> Any:
     """mIoU against ``x``, one line per model with its 95 % band."""
-    from avsprobe.report.style import MARKERS
 
     models = list(dict.fromkeys(table.model))
     fig, ax = _figure(width_in, 2.3, models)
@@ -302,8 +302,6 @@ def coavs_bars(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> tuple[
     import pandas as pd
     from matplotlib.patches import Patch
 
-    from avsprobe.report.compute import overall_scores
-
     rows = []
     for run in runs:
         root = run.info.get("data_root")
@@ -359,8 +357,6 @@ def _severity_curves(runs: list[RunResult], prefix: str, ylabel: str, width_in: 
     a panel per family, a line per model."""
     import matplotlib.pyplot as plt
     import pandas as pd
-
-    from avsprobe.report.style import MARKERS
 
     rows = []
     for run in runs:
@@ -463,10 +459,6 @@ def qualitative_grid(runs: list[RunResult], clips: Sequence[str] | None = None,
     """
     import matplotlib.pyplot as plt
     import pandas as pd
-
-    from avsprobe.report.browse import ClipRegenerator, overlay
-    from avsprobe.report.style import rgb255
-    from avsprobe.results import unpack_thumbnail
 
     # the frames are read again from the data: runs whose data folder is gone (moved) are left out
     runs = [r for r in runs if r.info.get("data_root") and Path(r.info["data_root"]).is_dir()]

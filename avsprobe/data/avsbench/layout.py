@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avsprobe.data.avsbench.decode import read_binary_mask, read_palette_mask, read_rgb
 from avsprobe.data.avsbench.readers import (
     SPLITS,
     AVSBenchReader,
@@ -167,7 +168,6 @@ def _decode(path: Path, palette: np.ndarray | None) -> tuple[str | None, tuple[i
     Images are decoded (masks under ``gt_masks`` binarised, colour masks under ``labels_rgb`` matched
     against the palette), wavs read whole and checked for samples and finite values, features loaded.
     """
-    from avsprobe.data.avsbench.decode import read_binary_mask, read_palette_mask, read_rgb
 
     suffix = path.suffix.lower()
     try:

@@ -31,8 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from avsprobe.data.avsbench.decode import read_binary_mask, read_palette_mask, read_rgb
-from avsprobe.data.palette import load_class_list
+from avsprobe.audio.io import load_audio
+from avsprobe.data.avsbench.decode import _open, read_binary_mask, read_palette_mask, read_rgb
+from avsprobe.data.category_map import load_category_map
+from avsprobe.data.palette import avss_palette, load_class_list
 from avsprobe.errors import DataError
 from avsprobe.types import AVSample, ObjectInfo
 
@@ -133,7 +135,6 @@ class AVSBenchReader(abc.ABC):
     def _assemble(self, sample_id: str, frame_paths: list[Path], mask_paths: list[Path | None], audio: Path,
                   category: str, meta: dict[str, object], visible_classes: tuple[str, ...] | None = None
                   ) -> AVSample:
-        from avsprobe.audio.io import load_audio
 
         frames = read_frames(frame_paths)
         masks = np.zeros(frames.shape[:3], dtype=bool)
@@ -162,8 +163,6 @@ class S4Reader(AVSBenchReader):
     FRAMES = 5
 
     def __init__(self, root: str | Path, split: str, *, category_map: dict[str, str] | None = None) -> None:
-        from avsprobe.data.category_map import load_category_map
-
         super().__init__(root, split)
         rows = _read_positional_csv(self.root / "s4_meta_data.csv", {"name": 0, "category": 2, "split": 3})
         self._rows = {r["name"]: r for r in rows if r["split"] == split}
@@ -297,9 +296,6 @@ class AVSSReader(AVSBenchReader):
         return [*frames, *labels, folder / "audio.wav"]
 
     def read(self, sample_id: str) -> AVSample:
-        from avsprobe.audio.io import load_audio
-        from avsprobe.data.palette import avss_palette
-
         if sample_id not in self._rows:
             raise DataError(f"no AVSS {self.split} sample {sample_id!r} in {self.root / 'metadata.csv'}")
         row, folder = self._rows[sample_id], self._folder(sample_id)
@@ -341,7 +337,6 @@ class AVSSReader(AVSBenchReader):
         objects_file = folder / "objects.json"
         if not objects_file.is_file():
             return ()
-        from avsprobe.data.avsbench.decode import _open
 
         meta = json.loads(objects_file.read_text())
         maps = []

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from avsprobe.audio.vggish import log_mel_frames
 from avsprobe.data.biaslab.reader import BiasLabWorld
+from avsprobe.fileio import atomic_path
 
 __all__ = ["write_preview"]
 
@@ -35,9 +37,6 @@ def write_preview(world_dir: str | Path, out_png: str | Path, *, clips: int = 6,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import torch
-
-    from avsprobe.audio.vggish import log_mel_frames
-    from avsprobe.fileio import atomic_path
 
     world = BiasLabWorld(world_dir)
     uids = world.uids(split)[:clips] or world.uids()[:clips]

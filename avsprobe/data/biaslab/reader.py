@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from avsprobe.data.avsbench.readers import AVSSReader
 from avsprobe.errors import DataError
 from avsprobe.types import AVSample
 
@@ -57,7 +58,6 @@ class BiasLabWorld:
 
     def read(self, uid: str) -> AVSample:
         """Load one clip through the AVSS reader: frames, mixture audio, masks and every object."""
-        from avsprobe.data.avsbench.readers import AVSSReader
 
         split = self._split_of.get(uid)
         if split is None:

@@ -29,7 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from avsprobe.audio.gain import clip_unit, normalize_loudness
+from avsprobe.audio.io import save_audio
+from avsprobe.audio.loudness import measure_loudness
+from avsprobe.audio.noise import noise_at_loudness
+from avsprobe.data.biaslab.sounds import generate_sound
 from avsprobe.data.biaslab.spec import SPLITS, WorldSpec, load_world_spec
+from avsprobe.data.biaslab.visuals import paste, render_background, render_patch
+from avsprobe.data.palette import AVSS_CLASSES, avss_class_index, avss_palette
 from avsprobe.errors import ConfigError
 from avsprobe.fileio import atomic_dir
 from avsprobe.parallel import parallel_map
@@ -269,11 +276,6 @@ class RenderedClip:
 
 def render_clip(spec: WorldSpec, plan: ClipPlan) -> RenderedClip:
     """Render frames, instance maps, each object's clean source and the mixture."""
-    from avsprobe.audio.gain import clip_unit, normalize_loudness
-    from avsprobe.audio.loudness import measure_loudness
-    from avsprobe.audio.noise import noise_at_loudness
-    from avsprobe.data.biaslab.sounds import generate_sound
-    from avsprobe.data.biaslab.visuals import paste, render_background, render_patch
 
     size, frames_n, rate = spec.image_size, spec.frames_per_clip, spec.sample_rate_hz
     background = render_background(np.random.default_rng(plan.background_seed), size)
@@ -313,8 +315,6 @@ def _png_bytes(array: np.ndarray) -> bytes:
 
 def _write_clip(spec: WorldSpec, clip: RenderedClip, root: Path) -> dict[str, object]:
     """Write one rendered clip below ``root / LABEL / uid``; return its objects.json content."""
-    from avsprobe.audio.io import save_audio
-    from avsprobe.data.palette import avss_class_index, avss_palette
 
     plan = clip.plan
     folder = root / LABEL / plan.uid
@@ -389,7 +389,6 @@ def build_world(
     Returns:
         The ``world.json`` content.
     """
-    from avsprobe.data.palette import AVSS_CLASSES
 
     spec = spec or load_world_spec()
     seed = spec.seed if seed is None else seed
