@@ -2,35 +2,43 @@
 
 A run's records are one row per (clip, condition, frame) (``avsprobe.results`` stores them as parquet parts).
 Every row has the job's identity and status; scored rows (``status == "ok"``) add the frame's counts, its
-threshold curves, per-object values and a prediction thumbnail. Per-object values are JSON objects keyed by
-the clip's object names (``{"o0": 0.8, "o1": null}``); ``applied`` is the probe's provenance (what was done
-to the clip), JSON too. :func:`validate` checks a loaded table against this schema, naming the run folder
-and the column, so a damaged or foreign table fails once, at loading, not as a ``KeyError`` in a metric.
+threshold curves, per-object values and a prediction thumbnail. Per-object values are typed lists aligned with
+``object_names`` (the clip's objects, sorted; null where an object is absent from the frame), read as
+``{name: value}`` per row by :func:`object_values`; ``applied`` is the probe's provenance (what was done to
+the clip), JSON text. :func:`validate` checks a loaded table against this schema, naming the run folder and
+the column, so a damaged or foreign table fails once, at loading, not as a ``KeyError`` in a metric.
 
 The format versions (``run.json``'s ``records_format``; a resume across versions is refused):
 
 - 2: jobs numbered over every sample of the split;
 - 3: ``original_*`` counts where a probe changed the expected mask;
-- 4: ``object_score``, ``object_covered_at`` and model notes (``phi_marks``).
+- 4: ``object_score``, ``object_covered_at`` and model notes (``phi_marks``);
+- 5: per-object values as typed lists aligned with ``object_names`` (JSON objects keyed by name before), and
+  the probe's level flag as the column ``level_reached_ok`` (inside ``applied`` before).
 
-Older folders still load: the columns added since their format are left out of the check, and the metrics
-that need them are not computed for such runs.
+Older folders still load: the columns added since their format are left out of the check, the metrics that
+need them are not computed for such runs, and :func:`object_values` and :func:`level_reached` read the JSON
+forms of formats 2-4 as they were written.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from avsprobe.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RECORDS_FORMAT", "Column", "SCHEMA", "column", "validate"]
+__all__ = ["RECORDS_FORMAT", "Column", "SCHEMA", "PER_OBJECT", "column", "validate", "object_values", "level_reached"]
 
-RECORDS_FORMAT = 4
+RECORDS_FORMAT = 5
 """The version runs write now (see the module docstring)."""
 
 
@@ -41,7 +49,8 @@ class Column:
     Attributes:
         name: the column's name.
         kind: ``int``, ``float``, ``bool``, ``str``, ``json`` (a JSON text), ``counts`` (an int array, one
-            value per threshold) or ``bytes``.
+            value per threshold), ``objects`` (a list aligned with ``object_names``; a JSON object keyed by
+            object name before format 5), ``names`` (a list of strings) or ``bytes``.
         rows: which rows carry it: ``every``, ``scored`` (``status == "ok"``), ``changed`` (scored rows whose
             probe changed the expected mask), ``semantic`` (scored rows of semantic models), ``negative``
             (scored rows of the negative probe; ``{}`` elsewhere) or ``notes`` (models that report it).
@@ -80,14 +89,19 @@ SCHEMA: tuple[Column, ...] = (
     Column("fpr", "float", "scored", "pred_area / num_pixels"),
     Column("tp_at", "counts", "scored", "expected pixels predicted at each of the 255 F-score thresholds"),
     Column("pp_at", "counts", "scored", "pixels predicted at each of the 255 F-score thresholds"),
-    Column("coverage", "json", "scored", "per object, the fraction of its visible pixels predicted (null where "
+    Column("object_names", "names", "scored", "the clip's objects, sorted: the order of every per-object list",
+           since=5),
+    Column("coverage", "objects", "scored", "per object, the fraction of its visible pixels predicted (null where "
            "the object is not in the frame)"),
-    Column("object_area", "json", "scored", "per object, its visible pixels in the frame"),
-    Column("object_score", "json", "scored", "per object, the mean predicted probability over its pixels", since=4),
-    Column("object_covered_at", "json", "negative", "per object, its pixels with probability above each of "
+    Column("object_area", "objects", "scored", "per object, its visible pixels in the frame"),
+    Column("object_score", "objects", "scored", "per object, the mean predicted probability over its pixels "
+           "(null where absent)", since=4),
+    Column("object_covered_at", "objects", "negative", "per object, its pixels with probability above each of "
            "metrics.binary.OBJECT_THRESHOLDS (0.02 ... 0.98)", since=4),
     Column("applied", "json", "scored", "the probe's provenance: what was done to the clip (levels, gains, "
            "sources, object classes, silent objects)"),
+    Column("level_reached_ok", "bool", "scored", "false where the probe could not bring the audio to its level "
+           "(it would clip); such rows do not count as heard at that level", since=5),
     Column("pred_thumb", "bytes", "scored", "the predicted mask at 64 x 64, bit-packed (512 bytes)"),
     Column("original_intersection", "float", "changed", "as intersection, against the unprobed clip's mask",
            since=3),
@@ -97,14 +111,18 @@ SCHEMA: tuple[Column, ...] = (
     Column("sem_intersection", "counts", "semantic", "per class, pixels predicted and labelled that class"),
     Column("sem_pred", "counts", "semantic", "per class, pixels predicted that class (argmax)"),
     Column("sem_label", "counts", "semantic", "per class, pixels labelled that class"),
-    Column("object_pred_class", "json", "semantic", "per object, the class index most of its pixels get"),
+    Column("object_pred_class", "objects", "semantic", "per object, the class index most of its pixels get (-1 "
+           "where absent)"),
     Column("phi_marks", "json", "notes", "the classes the perception module Phi marks in the frame (reference "
            "models with active queries)", since=4),
 )
 """Every column, in the order runs write them."""
 
+PER_OBJECT = tuple(c.name for c in SCHEMA if c.kind == "objects")
+"""The per-object columns (lists aligned with ``object_names``)."""
+
 _BY_NAME = {c.name: c for c in SCHEMA}
-_PANDAS_KINDS = {"int": "iuf", "float": "iuf", "bool": "b", "str": "O"}
+_PANDAS_KINDS = {"int": "iuf", "float": "iuf", "bool": "b", "str": "O", "objects": "O", "names": "O"}
 """numpy dtype kinds a column of each scalar kind may load as (ints read back as float where some rows lack
 them; strings and JSON as object)."""
 
@@ -134,5 +152,44 @@ def validate(frame: pd.DataFrame, where: str | Path, records_format: int = RECOR
             raise DataError(f"records in {where} have no column {c.name!r} ({c.meaning}); they were not written by "
                             "this avsprobe's runs or are damaged: delete the folder and run again")
         allowed = _PANDAS_KINDS.get(c.kind)
+        if c.kind == "bool" and c.rows == "scored" and frame[c.name].dtype.kind == "O":
+            allowed = "O" if all(isinstance(v, (bool, np.bool_)) for v in frame[c.name].dropna()) else allowed
         if allowed is not None and frame[c.name].dtype.kind not in allowed:
             raise DataError(f"records in {where}: column {c.name!r} holds {frame[c.name].dtype}, not {c.kind}")
+
+
+def object_values(rows: pd.DataFrame, name: str) -> list[dict[str, Any]]:
+    """Per row of ``rows``, the per-object column ``name`` as ``{object name: value}`` (None where the object is
+    absent; ``{}`` for a row without objects or without the column's values): from the typed lists of format 5,
+    or from the JSON text of formats 2-4 (hand-written rows too)."""
+    values = rows[name].tolist()
+    names = rows["object_names"].tolist() if "object_names" in rows else [None] * len(values)
+    return [_object_dict(n, v) for n, v in zip(names, values, strict=True)]
+
+
+def _object_dict(names: Any, values: Any) -> dict[str, Any]:
+    if isinstance(values, str):
+        return json.loads(values)
+    if values is None or names is None or (isinstance(values, float) and math.isnan(values)):
+        return {}
+    return {str(n): _plain(v) for n, v in zip(names, values, strict=True)} if len(values) else {}
+
+
+def _plain(value: Any) -> Any:
+    """A value read back from parquet as JSON held it: None for a null, ints and floats as Python's, lists."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def level_reached(rows: pd.DataFrame) -> list[bool]:
+    """Per row: whether the probe brought the audio to its level (``level_reached_ok``; inside ``applied`` before
+    format 5, each distinct text parsed once)."""
+    if "level_reached_ok" in rows:
+        return [True if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
+                for v in rows["level_reached_ok"].tolist()]
+    flags = {text: json.loads(text).get("level_reached_ok", True) is not False
+             for text in set(rows.applied) if isinstance(text, str)}
+    return [flags.get(text, True) if isinstance(text, str) else True for text in rows.applied]

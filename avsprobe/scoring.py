@@ -106,11 +106,12 @@ def probability_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], pr
     for i, (base, clip) in enumerate(zip(bases, probed, strict=True)):
         names = names_by_clip[i]
         scores = scores_by_clip[i]
-        areas = scores.area if names else None
-        coverage = coverage_from_counts(scores.covered, scores.area) if names else None
         applied = json.dumps(clip.applied, sort_keys=True, default=float)
+        reached = clip.applied.get("level_reached_ok", True) is not False
         # threshold curves per object only where a metric reads them (the negative probe: matched recall)
         curves = base["probe"] == "negative"
+        if names:
+            coverage = coverage_from_counts(scores.covered, scores.area)
         for k in range(t):
             f = i * t + k
             rows.append({
@@ -120,28 +121,16 @@ def probability_rows(bases: list[dict[str, Any]], probed: list[ProbedSample], pr
                 "expected_area": int(stats.gt_area[f]), "iou": float(iou[f]),
                 "fpr": float(stats.pred_area[f] / stats.num_pixels),
                 "tp_at": stats.tp_at[f].astype(np.int32), "pp_at": stats.pp_at[f].astype(np.int32),
-                "coverage": json.dumps({n: (None if math.isnan(v) else float(v))
-                                        for n, v in zip(names, coverage[k], strict=True)}) if names else "{}",
-                "object_area": json.dumps({n: int(areas[k, o]) for o, n in enumerate(names)}),
-                "object_score": _object_means_json(names, scores, k),
-                "object_covered_at": _object_curves_json(names, scores, k) if curves else "{}",
-                "applied": applied, "pred_thumb": packed[f].tobytes(), **(extra[i][k] if extra else {}),
+                "object_names": names,
+                "coverage": [None if math.isnan(v) else float(v) for v in coverage[k]] if names else [],
+                "object_area": [int(a) for a in scores.area[k]] if names else [],
+                "object_score": [None if math.isnan(v) else v for v in scores.mean[k].tolist()] if names else [],
+                "object_covered_at": [scores.covered_at[k, o].tolist() for o in range(len(names))] if curves and names
+                else [],
+                "applied": applied, "level_reached_ok": reached, "pred_thumb": packed[f].tobytes(),
+                **(extra[i][k] if extra else {}),
                 **(_original_fields(*original[i], t, k) if i in original else {})})
     return rows, scores_by_clip
-
-
-def _object_means_json(names: list[str], scores: ObjectScores | None, k: int) -> str:
-    """Frame ``k``'s mean predicted probability per object (null where the object is absent)."""
-    if scores is None:
-        return "{}"
-    return json.dumps({n: None if math.isnan(v) else v for n, v in zip(names, scores.mean[k].tolist(), strict=True)})
-
-
-def _object_curves_json(names: list[str], scores: ObjectScores | None, k: int) -> str:
-    """Frame ``k``'s covered pixels per object at :data:`~avsprobe.metrics.binary.OBJECT_THRESHOLDS`."""
-    if scores is None:
-        return "{}"
-    return json.dumps({n: scores.covered_at[k, o].tolist() for o, n in enumerate(names)})
 
 
 @functools.lru_cache(maxsize=16)

@@ -9,7 +9,7 @@ runner records, per frame:
   class ids, where the data knows them (bias lab, AVSS), for the AVSS semantic mIoU and F (reference-exact:
   all K classes, background included; canonical: the classes present);
 * each object's predicted class (``object_pred_class``: the most frequent predicted class over its pixels,
-  -1 where the object is absent), for the class-aware bias metrics.
+  -1 where the object is absent; a list aligned with ``object_names``), for the class-aware bias metrics.
 
 The model's classes are ``InputSpec.classes`` (default: the 71 AVSS classes, background first); expected
 class ids (in the data's own order, ``ProbedSample.label_names``: a tree's ``label2idx.json``) are mapped to
@@ -18,7 +18,6 @@ the model's indices by name, and a class the model does not know counts as backg
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -77,9 +76,9 @@ def semantic_fields(probed: ProbedSample, pred: torch.Tensor, classes: tuple[str
     pred_np = pred.numpy()
     names = sorted(probed.object_masks)
     for k in range(t):
-        majority = {}
+        majority = []
         for name in names:
             inside = pred_np[k][probed.object_masks[name][k]]
-            majority[name] = int(np.bincount(inside).argmax()) if inside.size else -1
-        fields[k]["object_pred_class"] = json.dumps(majority)
+            majority.append(int(np.bincount(inside).argmax()) if inside.size else -1)
+        fields[k]["object_pred_class"] = majority
     return foreground, fields

@@ -87,6 +87,16 @@ def worldv3_block(must_show: dict) -> str:
     sd = must_show["seed_sd"]
     lines += ["", f"Between seeds the in-distribution `prior_coverage` varies with SD {sd['prior_coverage']:.3f}, the "
                   f"out-of-distribution `silence_coverage` with SD {sd['silence_coverage']:.3f}."]
+    more = ROOT / "reports/worldv3/more-clips.json"
+    if more.is_file():
+        verdict = json.loads(more.read_text())["verdict"]
+        per_seed = json.loads(more.read_text())["by_subset"]["400 new"]
+        lines += ["", "Measured again on 400 new test clips (and on all 600) under a rule committed before they were "
+                      "generated (`reports/worldv3/more-clips.md`): `prior_calibration` per seed on the new clips "
+                      + ", ".join(f"{v['prior_calibration']:.2f}" for v in per_seed.values()) + "; "
+                      + "; ".join(f"{'met' if v['met'] else 'not met'}: {v['criterion']}" for v in verdict)
+                      + ". The spread between seeds is the models', not the clips': more test clips do not reach the "
+                        "calibration criterion."]
     return "\n".join(lines)
 
 

@@ -16,6 +16,12 @@ def built_world(factory: pytest.TempPathFactory, name: str, clips: int) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def world30(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 30-clip world (``built_world``), shared by the modules that need no world of their own."""
+    return built_world(tmp_path_factory, "world30", 30)
+
+
 REPORTS_VALIDATED: list[Path] = []
 """Every report.json the test session wrote, validated against the shipped JSON Schema as it was written."""
 

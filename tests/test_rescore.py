@@ -22,12 +22,11 @@ from avsprobe.rescore import rescore_run, runs_under
 from avsprobe.results import PARTS_DIR, load_records, read_part
 from avsprobe.runner import run_suite
 from tests.cli.test_app import run_cli
-from tests.conftest import built_world
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    return open_data(built_world(tmp_path_factory, "rescore-world", 30))
+def source(world30: Path):  # noqa: ANN201
+    return open_data(world30)
 
 
 def _seed(sample_id: str) -> int:
@@ -104,7 +103,7 @@ def test_rescore_recomputes_rather_than_copies(source, tmp_path: Path) -> None: 
     damaged = read_part(part)
     damaged["iou"] = 0.123
     damaged["tp_at"] = [np.zeros(255, np.int32)] * len(damaged)
-    damaged["object_score"] = "{}"
+    damaged["object_score"] = [[]] * len(damaged)
     damaged.to_parquet(part, index=False)
     assert not load_records(run_dir).equals(fresh)
     result = rescore_run(run_dir)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from avsprobe.records import level_reached, object_values
 from avsprobe.results import unpack_thumbnail
 
 if TYPE_CHECKING:
@@ -137,10 +138,10 @@ _ok = ok_rows
 
 
 def _missed_level(rows: pd.DataFrame) -> pd.Series:
-    """Per row: the probe recorded that the audio did not reach its level (``applied``'s ``level_reached_ok``
-    false), read from the JSON (each distinct text parsed once)."""
-    flags = {text: json.loads(text).get("level_reached_ok", True) is False for text in set(rows.applied)}
-    return rows.applied.map(flags).astype(bool)
+    """Per row: the probe recorded that the audio did not reach its level (``level_reached_ok`` false)."""
+    import pandas as pd
+
+    return ~pd.Series(level_reached(rows), index=rows.index, dtype=bool)
 
 
 def _intensity_rows(records: pd.DataFrame) -> pd.DataFrame:
@@ -250,7 +251,7 @@ def _coverage(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per frame with one column per coverage key (NaN where an object is absent)."""
     import pandas as pd
 
-    cov = pd.DataFrame([json.loads(c) for c in rows.coverage], index=rows.index).astype(float)
+    cov = pd.DataFrame(object_values(rows, "coverage"), index=rows.index).astype(float)
     return pd.concat([rows[["sample_id", "condition_label", "frame"]], cov], axis=1)
 
 
@@ -359,12 +360,12 @@ def _object_coverage_negative(records: pd.DataFrame, labels: set[str] | None = N
         if labels is not None:
             rows = rows[rows.condition_label.isin(labels)]
     out = []
-    for sample_id, label, applied, coverage in zip(rows.sample_id, rows.condition_label, rows.applied, rows.coverage,
-                                                   strict=True):
+    for sample_id, label, applied, coverage in zip(rows.sample_id, rows.condition_label, rows.applied,
+                                                   object_values(rows, "coverage"), strict=True):
         applied = json.loads(applied)
         classes = applied.get("object_classes", {})
         keep = set(applied.get("silent_objects", [])) if silent_only else set(classes)
-        for obj, cov in json.loads(coverage).items():
+        for obj, cov in coverage.items():
             if cov is not None and obj in classes and obj in keep:
                 out.append((sample_id, label, obj, classes[obj], cov))
     frame = pd.DataFrame(out, columns=["sample_id", "condition_label", "object", "class_name", "coverage"])

@@ -31,6 +31,7 @@ from avsprobe.metrics.bias import (
     resample_weights,
 )
 from avsprobe.metrics.semantic import SemanticFrameStats, avss_scores, frame_class_values
+from avsprobe.records import object_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,7 +85,7 @@ def _class_index(classes: list[str]) -> dict[str, int]:
 
 
 def _object_classes(rows: pd.DataFrame) -> list[dict[str, int]]:
-    return [json.loads(c) if isinstance(c, str) else {} for c in rows.object_pred_class]
+    return object_values(rows, "object_pred_class")
 
 
 def class_follow_rate(records: pd.DataFrame, classes: list[str]) -> MetricValue:
@@ -107,9 +108,9 @@ def offscreen_class_paint(records: pd.DataFrame, classes: list[str]) -> MetricVa
         return MetricValue("offscreen_class_paint", math.nan, math.nan, math.nan, 0)
     index = _class_index(classes)
     painted = []
-    for applied, pred, area in zip(rows.applied, _object_classes(rows), rows.object_area, strict=True):
+    for applied, pred, area in zip(rows.applied, _object_classes(rows), object_values(rows, "object_area"), strict=True):
         partner = index.get(json.loads(applied).get("partner_class", ""), -2)
-        present = [name for name, pixels in json.loads(area).items() if pixels > 0]
+        present = [name for name, pixels in area.items() if pixels > 0]
         painted.append(float(np.mean([pred.get(name) == partner for name in present])) if present else math.nan)
     per_clip = rows.assign(painted=painted).groupby("sample_id").painted.mean()
     return _metric("offscreen_class_paint", per_clip.dropna().to_numpy())

@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from avsprobe.metrics import bias
 from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+from avsprobe.records import object_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,10 +21,12 @@ __all__ = ["distractor_coverage_per_clip", "distractor_drop_per_clip"]
 
 def distractor_coverage_per_clip(records: pd.DataFrame) -> pd.Series:
     """Per clip: the mean coverage of the distractor over the annotated frames it is in."""
+    import pandas as pd
+
     rows = bias._ok(records, "distractor")
     rows = rows[rows.annotated & (rows.condition_label == "distractor")]
-    coverage = rows.coverage.map(lambda c: json.loads(c).get("distractor"))
-    return rows.assign(share=coverage.astype(float)).groupby("sample_id")["share"].mean().dropna()
+    coverage = pd.Series([c.get("distractor") for c in object_values(rows, "coverage")], index=rows.index, dtype=float)
+    return rows.assign(share=coverage).groupby("sample_id")["share"].mean().dropna()
 
 
 def distractor_drop_per_clip(records: pd.DataFrame) -> pd.Series:

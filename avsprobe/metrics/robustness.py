@@ -20,6 +20,7 @@ import numpy as np
 from avsprobe.metrics import bias
 from avsprobe.metrics.catalog import BiasMetric, Contribution, register
 from avsprobe.metrics.stats import fscore_with_interval
+from avsprobe.records import object_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,10 +64,10 @@ def silent_coverage_by_corruption(records: pd.DataFrame, probe: str) -> dict[str
 
     rows = bias._ok(records, probe)
     out = []
-    for sample_id, label, applied, coverage in zip(rows.sample_id, rows.condition_label, rows.applied, rows.coverage,
-                                                   strict=True):
+    for sample_id, label, applied, coverage in zip(rows.sample_id, rows.condition_label, rows.applied,
+                                                   object_values(rows, "coverage"), strict=True):
         silent = set(json.loads(applied).get("silent_objects", []))
-        for obj, cov in json.loads(coverage).items():
+        for obj, cov in coverage.items():
             if obj in silent and cov is not None:
                 out.append((sample_id, label, obj, cov))
     if not out:

@@ -19,6 +19,7 @@ import numpy as np
 
 from avsprobe.metrics import bias
 from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+from avsprobe.records import object_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +51,7 @@ def switch_agreement(records: pd.DataFrame) -> np.ndarray:
     for _, clip in rows.groupby("sample_id", sort=True):
         cut = json.loads(clip.applied.iloc[0])["switch_frame"]
         frames = clip.frame.to_numpy()
-        coverage = [json.loads(c) for c in clip.coverage]
+        coverage = object_values(clip, "coverage")
         follows = np.array([("A" if (c.get("A") or 0) > (c.get("B") or 0) else
                              "B" if (c.get("B") or 0) > (c.get("A") or 0) else "") for c in coverage])
         total = int(clip.frame.max()) + 1

@@ -29,6 +29,7 @@ import numpy as np
 from avsprobe.metrics import bias
 from avsprobe.metrics.binary import OBJECT_THRESHOLDS
 from avsprobe.metrics.catalog import BiasMetric, Contribution, register
+from avsprobe.records import object_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,17 +40,16 @@ __all__ = ["object_table", "weighted_auroc", "sounding_auroc", "operating_curve"
 
 def _visible_objects(records: pd.DataFrame, column: str) -> Iterator[tuple[str, str, str, bool, Any, dict]]:
     """``(sample_id, object, class_name, sounding, value, areas)`` for each visible object of the ``negative``
-    probe's original-audio rows: its value in the per-object JSON ``column`` and the row's object areas."""
+    probe's original-audio rows: its value in the per-object ``column`` and the row's object areas."""
     rows = bias.ok_rows(records, "negative", baseline=True)
     if column not in rows.columns:
         return
-    for sample_id, applied, values, areas in zip(rows.sample_id, rows.applied, rows[column], rows.object_area,
-                                                 strict=True):
+    for sample_id, applied, values, areas in zip(rows.sample_id, rows.applied, object_values(rows, column),
+                                                 object_values(rows, "object_area"), strict=True):
         applied = json.loads(applied)
         classes = applied.get("object_classes", {})
         silent = set(applied.get("silent_objects", []))
-        areas = json.loads(areas)
-        for obj, value in json.loads(values).items():
+        for obj, value in values.items():
             if obj in classes:
                 yield sample_id, obj, classes[obj], obj not in silent, value, areas
 

@@ -33,6 +33,7 @@ from avsprobe.data.source import open_data
 from avsprobe.fileio import atomic_write_bytes, atomic_write_text
 from avsprobe.metrics import bias
 from avsprobe.probes.suite import ProbeSuite, make_probe
+from avsprobe.records import object_values
 from avsprobe.report.style import rgb255
 from avsprobe.results import unpack_thumbnail
 
@@ -77,12 +78,12 @@ def failures(records: pd.DataFrame) -> list[dict[str, Any]]:
         labels = ["negative/original", *(f"negative/{label}" for label in _PERSIST_LABELS if label in present)]
         add("persists", _per_clip(held, (held.pred_area / held.num_pixels).to_numpy()), labels)
         off = neg[neg.condition_label == "offscreen"]
-        cover = [np.nanmean([v for v in json.loads(c).values() if v is not None] or [np.nan]) for c in off.coverage]
+        cover = [np.nanmean([v for v in c.values() if v is not None] or [np.nan]) for c in object_values(off, "coverage")]
         add("offscreen", _per_clip(off, np.asarray(cover, dtype=np.float64)), ["negative/original", "negative/offscreen"])
     swap = bias.ok_rows(records, "swap", baseline=False)
     swap = swap[swap.annotated.astype(bool)]
     if not swap.empty:
-        lost = [max(0.0, (c.get("old") or 0.0) - (c.get("new") or 0.0)) for c in map(json.loads, swap.coverage)]
+        lost = [max(0.0, (c.get("old") or 0.0) - (c.get("new") or 0.0)) for c in object_values(swap, "coverage")]
         add("swap", _per_clip(swap, np.asarray(lost)), ["swap/original", "swap/swapped"])
     inten = bias.ok_rows(records, "intensity")
     inten = inten[inten.annotated.astype(bool)]

@@ -17,6 +17,7 @@ from avsprobe.data.source import open_data
 from avsprobe.metrics import bias
 from avsprobe.metrics.catalog import paired_difference
 from avsprobe.probes.suite import ProbeSuite, load_suite
+from avsprobe.records import object_values
 from avsprobe.results import load_records
 from avsprobe.runner import run_suite
 
@@ -155,7 +156,7 @@ def test_metric_values_equal_an_independent_recomputation(runs: dict) -> None:
         a_level, b_level = label.split("+")
         if a_level[2:] != b_level[2:]:
             continue
-        cov = [json.loads(c) for c in group.coverage]
+        cov = object_values(group, "coverage")
         a, b = np.mean([c["A"] for c in cov]), np.mean([c["B"] for c in cov])
         if a + b > 0:
             per_clip.setdefault(sample, []).append(abs(a - b) / (a + b))

@@ -14,6 +14,7 @@ from avsprobe.adapters import resolve_model
 from avsprobe.data.biaslab.world import build_world
 from avsprobe.data.source import open_data
 from avsprobe.probes.suite import load_suite
+from avsprobe.records import object_values
 from avsprobe.results import load_records
 from avsprobe.runner import run_suite
 from tests.cli.test_app import run_cli
@@ -87,7 +88,7 @@ def test_report_numbers_equal_the_records_recomputed(run_dirs: list[Path], tmp_p
         assert reported["metrics"]["intensity_gap"]["value"] == pytest.approx(float((loud[both] - quiet[both]).mean()), abs=1e-6)
         # follow rate: swapped frames with cov(new) > cov(old)
         swap = ok[(ok.probe == "swap") & ~ok.is_baseline]
-        follows = [float(json.loads(c)["new"] > json.loads(c)["old"]) for c in swap.coverage]
+        follows = [float(c["new"] > c["old"]) for c in object_values(swap, "coverage")]
         per_clip = swap.assign(f=follows).groupby("sample_id").f.mean()
         assert reported["metrics"]["follow_rate"]["value"] == pytest.approx(float(per_clip.mean()), abs=1e-6)
     assert by_model["loudness-gated-oracle"]["metrics"]["intensity_gap"]["value"] == 1.0

@@ -201,8 +201,8 @@ def test_a_missed_level_is_flagged_and_kept_out_of_its_metric(world: Path, tmp_p
     assert records[records.status == "ok"].applied.str.contains('"level_reached_ok": true').sum() > 0
     target = records[(records.condition_label == "-23LUFS") & (records.status == "ok")].sample_id.iloc[0]
     rows = (records.sample_id == target) & (records.condition_label == "-23LUFS")
-    records.loc[rows, "applied"] = records.loc[rows, "applied"].str.replace('"level_reached_ok": true',
-                                                                            '"level_reached_ok": false')
+    assert records.loc[rows, "level_reached_ok"].all()
+    records.loc[rows, "level_reached_ok"] = False
     records.loc[rows, "iou"] = 0.0  # were it counted, -23 LUFS would drop
     levels = bias.miou_by_level(records)
     assert levels["-23LUFS"].value == 1.0 and bias.missed_levels(records) == {"-23LUFS": 1}
@@ -325,12 +325,12 @@ def test_a_report_of_runs_given_by_a_dotdot_path_from_another_folder(world: Path
 
 
 def test_a_folder_of_the_previous_records_format_is_not_resumed(world: Path, tmp_path: Path) -> None:
-    """Format 3 had no per-object scores: resuming one would score threshold-free metrics on part of the clips."""
+    """Format 4 held per-object values as JSON text: resuming one would mix two forms in one table."""
     _run(world, tmp_path / "r", limit=2, suite=ProbeSuite.single("negative"))
     info_file = tmp_path / "r" / "run.json"
     info = json.loads(info_file.read_text())
-    assert info["records_format"] == 4
-    info["records_format"] = 3
+    assert info["records_format"] == 5
+    info["records_format"] = 4
     info_file.write_text(json.dumps(info))
-    with pytest.raises(ConfigError, match="records format 3, now 4"):
+    with pytest.raises(ConfigError, match="records format 4, now 5"):
         _run(world, tmp_path / "r", limit=3, suite=ProbeSuite.single("negative"))
