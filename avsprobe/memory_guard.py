@@ -10,6 +10,7 @@ the frame, the scoring's temporaries), on top of the process's own few hundred M
 from __future__ import annotations
 
 import math
+import resource
 from dataclasses import dataclass
 
 from avsprobe.errors import ConfigError
@@ -74,6 +75,5 @@ def choose_batch(asked: int, frame_pixels: int, available_bytes: int | None) -> 
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MB."""
-    import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # Linux reports KiB

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -20,7 +23,6 @@ def default_workers() -> int:
 def worker_signals() -> None:
     """Workers leave Ctrl-C to the parent (which stops them), die on SIGTERM as usual, and die with their
     parent: a worker orphaned by a kill -9 of the run would otherwise live on, holding the run's lock."""
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -29,12 +31,9 @@ def worker_signals() -> None:
 
 def _die_with_parent() -> None:
     """Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere nothing (the parent's cleanup still ends workers)."""
-    import signal
-    import sys
 
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)

@@ -19,11 +19,14 @@ in one call, which releases the GIL, and deletes it.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,9 +245,6 @@ def probe_chunks(chunks: Sequence[Sequence[int]], jobs: dict[int, Any], suite: A
         for chunk in chunks:
             yield prober.probe(chunk)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     _WORKER = _Prober(jobs, suite, reader)
     _SPOOL = _spool_folder()

@@ -12,6 +12,7 @@ the operating system when the process ends, however it ends).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import json
 import os
@@ -176,8 +177,6 @@ def _remove_stale_temporaries(run_dir: Path) -> None:
 
 
 def _try_lock(fd: int, exclusive: bool) -> bool:
-    import fcntl
-
     try:
         fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         return True
@@ -187,7 +186,6 @@ def _try_lock(fd: int, exclusive: bool) -> bool:
 
 def _other_sharding_running(run_dir: Path, shards: int) -> str | None:
     """The shard lock of another shard count that some process holds (two shardings would overlap)."""
-    import fcntl
 
     for path in sorted(run_dir.glob("shard-*-of-*.lock")):
         if path.name.endswith(f"-of-{shards}.lock"):

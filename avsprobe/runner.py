@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import functools
 import json
 import os
+import queue
+import re
 import subprocess
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,7 +242,6 @@ def model_folder_name(adapter: ModelAdapter) -> str:
 def run_folder_name(model: str) -> str:
     """A model name made safe as one folder name (``audio-blind:vanilla`` -> ``audio-blind_vanilla``; a
     leading dot, which could make ``..``, becomes ``_``)."""
-    import re
 
     safe = re.sub(r"[^A-Za-z0-9._=+-]", "_", model)
     return "_" + safe[1:] if safe.startswith(".") else (safe or "_")
@@ -372,7 +377,6 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
 @contextlib.contextmanager
 def _run_json_lock(run_dir: Path) -> Iterator[None]:
     """Shards read and rewrite ``run.json`` one at a time."""
-    import fcntl
 
     with open(run_dir / "run.json.lock", "a") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
@@ -527,8 +531,6 @@ class _Chunk:
 
 def _in_background(iterator: Iterator[Any], depth: int) -> Iterator[Any]:
     """The items of ``iterator`` computed in a thread, at most ``depth`` ahead (errors re-raised here)."""
-    import queue
-    import threading
 
     done, failure = object(), []
     items: queue.Queue = queue.Queue(maxsize=depth)
@@ -578,8 +580,6 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
     """With probe workers, the stages overlap: worker processes read and probe (``pipeline``), a thread
     builds each chunk's model calls, this thread predicts, and a second thread scores and writes, in chunk
     order. Without, this thread does each chunk's stages in turn."""
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
 
     mine = [(i, job) for i, job in plan.jobs if _shard_of(plan, job, shard)]
     todo = [(i, job) for i, job in mine if any(m.needs(job) for m in models)]

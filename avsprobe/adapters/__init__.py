@@ -14,6 +14,9 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
+import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +72,6 @@ def _load_class(spec: str) -> type:
 def _working_folder_importable(module: str) -> None:
     """Let ``module:Class`` name a module in the working folder, as ``python -m`` would: the ``avsprobe``
     command's own folder is on ``sys.path``, the user's is not."""
-    import sys
 
     top = module.split(".")[0]
     cwd = Path.cwd()
@@ -80,14 +82,11 @@ def _working_folder_importable(module: str) -> None:
 
 def entry_point_adapters() -> dict[str, str]:
     """``name -> "module:Class"`` of the adapters installed packages register (not imported)."""
-    from importlib.metadata import entry_points
 
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def _entry_point(name: str) -> type | None:
-    from importlib.metadata import entry_points
-
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             return ep.load()
@@ -96,15 +95,12 @@ def _entry_point(name: str) -> type | None:
 
 def accepted_options(cls: type) -> list[str]:
     """The ``--model-opt`` keys an adapter class takes (its ``__init__`` keyword parameters)."""
-    import inspect
 
     params = inspect.signature(cls.__init__).parameters.values()
     return [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def _build(cls: type, options: dict[str, Any]) -> ModelAdapter:
-    import inspect
-
     if not (isinstance(cls, type) and issubclass(cls, ModelAdapter)):
         raise ConfigError(f"{cls!r} is not a ModelAdapter subclass")
     params = inspect.signature(cls.__init__).parameters.values()

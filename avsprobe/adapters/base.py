@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -72,7 +73,6 @@ _LATER_SPEC_FIELDS = {"classes": None, "audio": "waveform", "short_policy": "rep
 
 def _named_files(options: dict[str, Any]) -> dict[str, str]:
     """The content identity of every option that names an existing file or folder (weights, a repository)."""
-    import os
 
     return {key: path_identity(value) for key, value in sorted(options.items())
             if isinstance(value, str) and value and os.path.exists(value)}

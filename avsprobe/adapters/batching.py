@@ -6,6 +6,7 @@ Used by the run engine and by ``avsprobe models check``; an adapter sees only wh
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +67,6 @@ def _read_only_copy(probed: ProbedSample) -> ProbedSample:
     """What an adapter may look at: read-only copies of everything scoring uses (masks, what was applied),
     and read-only views of the frames and audio (large, and never scored), so an adapter that writes into
     the ground truth fails its clip instead of changing its score."""
-    import copy
 
     return dataclasses.replace(
         probed, audio=_frozen(probed.audio, copy=False), frames=_frozen(probed.frames, copy=False),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,8 +71,6 @@ class AudioBlind(ModelAdapter):
         return self.inner.variant()
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
-        import dataclasses
-
         import torch
 
         return self.inner.predict(dataclasses.replace(batch, audio=torch.zeros_like(batch.audio)))
@@ -118,8 +118,6 @@ class Contrastive(ModelAdapter):
             for s, c in zip(batch.sample_ids, batch.condition_ids, strict=True)]).to(batch.audio.device)
 
     def predict(self, batch: AVBatch) -> torch.Tensor:
-        import dataclasses
-
         import torch
 
         doubled = dataclasses.replace(
@@ -184,8 +182,6 @@ class PredictionsAdapter(ModelAdapter):
         return out
 
     def fingerprint(self) -> str:
-        import hashlib
-
         digest = hashlib.sha256(super().fingerprint().encode())
         for path in sorted(self.directory.rglob("*.png")):
             digest.update(path.name.encode())

@@ -12,6 +12,7 @@ the -70 LUFS absolute gate. For such clips the RMS level in dBFS (``20 log10 rms
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -85,7 +86,6 @@ def block_energies(x: np.ndarray, rate_hz: int) -> np.ndarray:
     clip's audio, or one source, to many levels (6 intensity levels, 13 mixes per source), and the filter
     pass costs 25 times the digest. The result is read-only.
     """
-    import hashlib
 
     key = (hashlib.blake2b(np.ascontiguousarray(x, dtype=np.float64).tobytes(), digest_size=16).digest(), rate_hz)
     cached = _ENERGY_CACHE.get(key)

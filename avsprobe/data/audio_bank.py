@@ -8,6 +8,8 @@ source, sounding or not).
 
 from __future__ import annotations
 
+import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +94,6 @@ def s4_audio_bank(s4_root: str | Path, split: str = "train", *, category_map: di
 
 def avss_audio_bank(avss_root: str | Path, split: str = "train") -> AudioBank:
     """The ``audio.wav`` of every AVSS clip of ``split`` whose ``a_obj`` names exactly one class (ids: uid)."""
-    import csv
 
     root = Path(avss_root)
     names = load_class_list(root).names
@@ -109,7 +110,6 @@ def avss_audio_bank(avss_root: str | Path, split: str = "train") -> AudioBank:
 
 def biaslab_audio_bank(world_dir: str | Path, split: str = "train") -> AudioBank:
     """Every object's clean source in a bias-lab world split, grouped by class (ids ``uid/object``)."""
-    import json
 
     world = BiasLabWorld(world_dir)
     clips = []

@@ -3,6 +3,7 @@ the cached default bias lab; with the audio bank and class list the probes need 
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,6 @@ class DataSource:
 def avss_train_frequency(avss_root: Path) -> dict[str, float] | None:
     """Fraction of AVSS train clips whose ``a_obj`` names each class: a proxy for the training sounding
     frequency, since AVSBench does not annotate visible objects that stay silent. None without train clips."""
-    import csv
 
     names = load_class_list(avss_root).names
     with open(avss_root / "metadata.csv", newline="") as f:

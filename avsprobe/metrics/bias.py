@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -161,7 +162,6 @@ def missed_levels(records: pd.DataFrame) -> dict[str, int]:
 
 def _column_means(values: np.ndarray) -> np.ndarray:
     """NaN-aware column means; a column with no clip in a resample is NaN (no warning)."""
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

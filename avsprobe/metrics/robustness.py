@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,7 +59,6 @@ def fscore_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.Me
 def silent_coverage_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.MetricValue]:
     """Per condition of ``probe``: the coverage of each clip's visible objects that do not sound (frame mean per
     object, then object mean per clip), then over clips; conditions without silent objects are left out."""
-    import json
 
     import pandas as pd
 

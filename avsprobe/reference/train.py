@@ -13,6 +13,7 @@ Output folder: ``model.safetensors`` + ``config.json`` (the best epoch: what the
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -201,7 +202,6 @@ def _distributed(device: str) -> tuple[int, int, str]:
 
 def _parameter_digest(model: torch.nn.Module) -> str:
     """sha256 of the parameters (not the buffers: each DDP replica keeps BatchNorm statistics of its own shard)."""
-    import hashlib
 
     digest = hashlib.sha256()
     for name, value in sorted(model.named_parameters()):

@@ -22,6 +22,7 @@ white.
 from __future__ import annotations
 
 import html
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -172,7 +173,6 @@ def _strip(run: RunResult, probing: ClipRegenerator, item: dict[str, Any], colou
 
 def write_browser(runs: Sequence[RunResult], out_dir: str | Path, colours: dict[str, str]) -> Path:
     """Write ``out_dir/browse.html`` and its strips in ``out_dir/browse/``; return the page's path."""
-    import io
 
     from PIL import Image
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import math
 from dataclasses import dataclass, field
@@ -169,7 +170,6 @@ def _data_folders(info: dict[str, Any]) -> set[Path]:
 def coavs_drop(coavs_run: RunResult, runs: list[RunResult]) -> MetricValue | None:
     """Co-AVS mIoU drop against the original audio: mIoU of the same model on the source scenes with their
     original audio (a run over the Co-AVS source) minus its mIoU on Co-AVS, paired by scene."""
-    import csv
 
     root = Path(coavs_run.info.get("data_root", ""))
     meta_file = root / "coavs.json"

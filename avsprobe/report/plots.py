@@ -8,6 +8,8 @@ stop growing) and no text is smaller than 6 pt at print size.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -181,8 +183,6 @@ def _wrapped(text: str, width: int, *, hyphens: bool = True, max_lines: int = 3)
     """``text`` broken into lines of at most ``width`` characters (at spaces, and at hyphens unless
     ``hyphens`` is False), at most ``max_lines`` of them (a longer text is shortened around an ellipsis
     first), for narrow panel titles and tick labels."""
-    import re
-    import textwrap
 
     width = max(width, 4)
     if len(text) <= width:

@@ -10,6 +10,7 @@ no code in the file can run. Anything else is refused with a :class:`DataError` 
 
 from __future__ import annotations
 
+import collections
 import io
 import pickle
 from pathlib import Path
@@ -30,8 +31,6 @@ def _storage_from_bytes(blob: bytes) -> object:
 
 class _TensorOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
-        import collections
-
         import torch
 
         allowed = {
