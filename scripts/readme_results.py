@@ -97,6 +97,20 @@ def worldv3_block(must_show: dict) -> str:
                       + "; ".join(f"{'met' if v['met'] else 'not met'}: {v['criterion']}" for v in verdict)
                       + ". The spread between seeds is the models', not the clips': more test clips do not reach the "
                         "calibration criterion."]
+    score = ROOT / "reports/worldv3/score-calibration.json"
+    if score.is_file():
+        content = json.loads(score.read_text())
+        new = content["by_subset"]["400 new"]
+        every = content["by_subset"]["all 600"]
+        lines += ["", "A calibrated model scores only 0.756 on the coverage-based `prior_calibration` (coverage at 0.5 is "
+                      "a step for it), so the threshold-free `prior_score_calibration` (mean probability per class; a "
+                      "calibrated model scores 1) was measured under a rule committed before it existed "
+                      "(`reports/worldv3/score-calibration.md`): per seed "
+                      + ", ".join(f"{v['prior_score_calibration']['value']:.2f}" for v in new.values())
+                      + " on the 400 new clips and "
+                      + ", ".join(f"{v['prior_score_calibration']['value']:.2f}" for v in every.values())
+                      + f" on all 600; the restated criterion is {'met' if content['restated_criterion_met'] else 'not met'}"
+                      ". The models squeeze the classes whose posterior is below 0.2 towards probability 0."]
     return "\n".join(lines)
 
 

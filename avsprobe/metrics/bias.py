@@ -346,10 +346,12 @@ def false_positive_rates(records: pd.DataFrame) -> dict[str, MetricValue]:
 
 
 def _object_coverage_negative(records: pd.DataFrame, labels: set[str] | None = None, *,
-                              silent_only: bool = False) -> pd.DataFrame:
+                              silent_only: bool = False, column: str = "coverage") -> pd.DataFrame:
     """``[sample_id, condition_label, object, class_name, coverage]``: mean coverage over frames of each
     visible object under each negative condition (``labels``; default every non-baseline one), or, with
-    ``silent_only``, of each object that does not sound under the original audio."""
+    ``silent_only``, of each object that does not sound under the original audio. ``column``: another
+    per-object column averaged instead (``object_score``: the mean predicted probability), still named
+    ``coverage`` in the result."""
     import pandas as pd
 
     rows = _ok(records, "negative")
@@ -360,8 +362,9 @@ def _object_coverage_negative(records: pd.DataFrame, labels: set[str] | None = N
         if labels is not None:
             rows = rows[rows.condition_label.isin(labels)]
     out = []
-    for sample_id, label, applied, coverage in zip(rows.sample_id, rows.condition_label, rows.applied,
-                                                   object_values(rows, "coverage"), strict=True):
+    values = object_values(rows, column) if column in rows else [{}] * len(rows)
+    for sample_id, label, applied, coverage in zip(rows.sample_id, rows.condition_label, rows.applied, values,
+                                                   strict=True):
         applied = json.loads(applied)
         classes = applied.get("object_classes", {})
         keep = set(applied.get("silent_objects", [])) if silent_only else set(classes)

@@ -105,8 +105,8 @@ class BiasMetric:
 
 _REGISTERED: dict[str, BiasMetric] = {}
 _MODULES = ("avsprobe.metrics.catalog_builtin", "avsprobe.metrics.prior_slope", "avsprobe.metrics.prior_calibration",
-            "avsprobe.metrics.threshold_free", "avsprobe.metrics.phi_marks", "avsprobe.metrics.robustness",
-            "avsprobe.metrics.temporal", "avsprobe.metrics.distractor")
+            "avsprobe.metrics.prior_score_calibration", "avsprobe.metrics.threshold_free", "avsprobe.metrics.phi_marks",
+            "avsprobe.metrics.robustness", "avsprobe.metrics.temporal", "avsprobe.metrics.distractor")
 """Modules whose import registers metrics (a new metric's module joins this list)."""
 
 
