@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from avsprobe.probes.base import ProbedSample
     from avsprobe.probes.suite import Job, ProbeSuite
 
-__all__ = ["RunSummary", "RunPlan", "plan_jobs", "run_suite", "run_models", "run_folder_name", "model_folder_name",
+__all__ = ["RunSummary", "RunOptions", "RunPlan", "plan_jobs", "run_suite", "run_models", "run_folder_name", "model_folder_name",
            "prepare_batch",
            "METRIC_IDS", "IDENTITY_FIELDS", "RECORDS_FORMAT"]
 
@@ -247,33 +247,59 @@ def run_folder_name(model: str) -> str:
     return "_" + safe[1:] if safe.startswith(".") else (safe or "_")
 
 
-def run_suite(
-    adapter: ModelAdapter,
-    suite: ProbeSuite,
-    source: DataSource,
-    run_dir: str | Path,
-    *,
-    batch_size: int = 8,
-    limit: int | None = None,
-    device: str = "cpu",
-    flush_jobs: int = _FLUSH_JOBS,
-    on_progress: Callable[[int, int], None] | None = None,
-    workers: int | None = None,
-    shard: tuple[int, int] | None = None,
-    threads: int | None = None,
-    keep_predictions: bool = True,
-) -> RunSummary:
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run goes, passed unchanged from :func:`run_suite` through :func:`run_models` to the pipeline.
+
+    Attributes:
+        batch_size: clips per chunk (and per model call on an accelerator); the memory guard may lower it.
+        limit: only the first ``limit`` clips of the split (None: all).
+        device: the torch device.
+        flush_jobs: jobs per parquet part (a killed run redoes at most that many).
+        workers: processes that read and probe ahead of inference (None: one per core but one, up to 4;
+            0: in this process). The records do not depend on it.
+        shard: ``(i, n)``: only the clips at positions ``i, i + n, ...`` of the split (``--shard i/n``, or each
+            rank of ``torchrun``); shards share the run folder, each writing its own parts.
+        threads: a CPU model's intra-op threads (None: :func:`default_cpu_threads`), set for the run whatever
+            the environment says and recorded in ``run.json`` (``torch_threads``): a resume under another count
+            is refused, since a model's float results depend on it.
+        keep_predictions: keep each scored job's predictions (:mod:`avsprobe.predictions`) for
+            ``avsprobe rescore``.
+        folder_flag: the option a refusal tells the user to change (the demo's is ``--runs``).
+    """
+
+    batch_size: int = 8
+    limit: int | None = None
+    device: str = "cpu"
+    flush_jobs: int = _FLUSH_JOBS
+    workers: int | None = None
+    shard: tuple[int, int] | None = None
+    threads: int | None = None
+    keep_predictions: bool = True
+    folder_flag: str = "--out"
+
+
+def _options(options: RunOptions | None, settings: dict[str, Any]) -> RunOptions:
+    """``options`` (default: :class:`RunOptions`'s) with ``settings``, keyword arguments of its field names."""
+    unknown = set(settings) - {f.name for f in dataclasses.fields(RunOptions)}
+    if unknown:
+        raise TypeError(f"unknown run options: {', '.join(sorted(unknown))}")
+    return dataclasses.replace(options or RunOptions(), **settings)
+
+
+def run_suite(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: str | Path,
+              options: RunOptions | None = None, *, on_progress: Callable[[int, int], None] | None = None,
+              **settings: Any) -> RunSummary:
     """Run every job of ``suite`` over ``source`` through ``adapter``, recording into ``run_dir``.
 
-    ``flush_jobs``: jobs per parquet part (a killed run redoes at most that many).
+    ``options`` (:class:`RunOptions`), or its fields as keyword arguments (``limit=4``); ``on_progress(done,
+    total)`` counts jobs.
 
     Raises:
         ConfigError: ``run_dir`` holds a different run (other model, suite, data, split or subset), or
             another process is running in it.
     """
-    return run_models([adapter], suite, source, [run_dir], batch_size=batch_size, limit=limit, device=device,
-                      flush_jobs=flush_jobs, on_progress=on_progress, workers=workers, shard=shard,
-                      threads=threads, keep_predictions=keep_predictions)[0]
+    return run_models([adapter], suite, source, [run_dir], _options(options, settings), on_progress=on_progress)[0]
 
 
 IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
@@ -335,10 +361,10 @@ def _data_fingerprints(source: DataSource) -> dict[str, str]:
 
 
 def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_dir: Path, plan: RunPlan,
-               limit: int | None, device: str, fingerprints: dict[str, str], folder_flag: str = "--out",
-               shard: tuple[int, int] | None = None, settings: dict[str, Any] | None = None) -> None:
+               options: RunOptions, fingerprints: dict[str, str], settings: dict[str, Any]) -> None:
     """Check that ``run_dir`` is empty or holds this very run, then write its ``run.json`` (of a sharded run,
     shard 0 writes it, or any shard that finds none)."""
+    limit, device, shard, folder_flag = options.limit, options.device, options.shard, options.folder_flag
     adapter.to(device)
     info = {
         "records_format": RECORDS_FORMAT,
@@ -355,7 +381,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
         "class_list": source.class_list,
         "avsprobe_version": __version__, "git_hash": _git_hash(), "device": device,
         "metric_definitions": list(METRIC_IDS), "empty_gt_policy": "strict",
-        "torch_threads": None, "predict_batch": None, **(settings or {}),
+        "torch_threads": None, "predict_batch": None, **settings,
         **({"posterior_bed": source.posterior_bed} if source.posterior_bed else {}),
     }
     info_path = run_dir / "run.json"
@@ -418,42 +444,18 @@ class _ModelRun:
             self.pending = []
 
 
-def run_models(
-    adapters: Sequence[ModelAdapter],
-    suite: ProbeSuite,
-    source: DataSource,
-    run_dirs: Sequence[str | Path],
-    *,
-    batch_size: int = 8,
-    limit: int | None = None,
-    device: str = "cpu",
-    flush_jobs: int = _FLUSH_JOBS,
-    on_progress: Callable[[int, int], None] | None = None,
-    folder_flag: str = "--out",
-    workers: int | None = None,
-    shard: tuple[int, int] | None = None,
-    threads: int | None = None,
-    keep_predictions: bool = True,
-) -> list[RunSummary]:
+def run_models(adapters: Sequence[ModelAdapter], suite: ProbeSuite, source: DataSource,
+               run_dirs: Sequence[str | Path], options: RunOptions | None = None, *,
+               on_progress: Callable[[int, int], None] | None = None, **settings: Any) -> list[RunSummary]:
     """:func:`run_suite` for several models at once: each probed sample is made once and given to every
     model, each model recording into its own run folder (the records equal separate runs').
 
     Stages: plan the jobs, lock and check each folder, then chunk by chunk probe, predict and score, and
-    write a part every ``flush_jobs`` jobs. ``on_progress`` counts jobs (each job done for every model);
-    ``folder_flag`` is the option a refusal tells the user to change (the demo's is ``--runs``).
-
-    Args:
-        workers: processes that read and probe ahead of inference (None: one per core but one, up to 4;
-            0: in this process). The records do not depend on it.
-        shard: ``(i, n)``: run only the clips at positions ``i, i + n, ...`` of the split (``--shard i/n``,
-            or each rank of ``torchrun``); shards share the run folder, each writing its own parts.
-        threads: a CPU model's intra-op threads (None: :func:`default_cpu_threads`), set for the run whatever
-            the environment says and recorded in ``run.json`` (``torch_threads``): a resume under another
-            count is refused, since a model's float results depend on it.
-        keep_predictions: keep each scored job's predictions (:mod:`avsprobe.predictions`) for
-            ``avsprobe rescore``.
+    write a part every ``flush_jobs`` jobs. ``options`` (:class:`RunOptions`) or its fields as keyword
+    arguments; ``on_progress`` counts jobs (each job done for every model).
     """
-
+    options = _options(options, settings)
+    device, shard = options.device, options.shard
     if len(adapters) != len(run_dirs):
         raise ValueError("one run folder per adapter")
     if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
@@ -464,12 +466,14 @@ def run_models(
             from avsprobe.audio.features import NOT_PROBEABLE
 
             raise ConfigError(f"{adapter.name} {NOT_PROBEABLE}")
-    plan = plan_jobs(suite, source, limit)
-    batch = _batch_for(plan, source, batch_size)
-    batch_size = batch.chosen
-    threads = (threads or default_cpu_threads()) if device == "cpu" else None
-    settings = {"torch_threads": threads, "predict_batch": 1 if predicts_clip_by_clip(device) else batch_size,
-                **({"predictions_format": PREDICTIONS_FORMAT} if keep_predictions else {})}
+    plan = plan_jobs(suite, source, options.limit)
+    batch = _batch_for(plan, source, options.batch_size)
+    threads = (options.threads or default_cpu_threads()) if device == "cpu" else None
+    workers = default_probe_workers() if options.workers is None else options.workers
+    # what the run resolves (the batch the memory guard allows, the threads, the workers), passed on as one
+    options = dataclasses.replace(options, batch_size=batch.chosen, threads=threads, workers=workers)
+    recorded = {"torch_threads": threads, "predict_batch": 1 if predicts_clip_by_clip(device) else batch.chosen,
+                **({"predictions_format": PREDICTIONS_FORMAT} if options.keep_predictions else {})}
     with contextlib.ExitStack() as stack:
         stack.enter_context(_torch_threads(threads))
         fingerprints = _data_fingerprints(source)  # once for every model: it stats every file of the tree
@@ -477,13 +481,11 @@ def run_models(
         for adapter, run_dir in zip(adapters, run_dirs, strict=True):
             folder = Path(run_dir)
             stack.enter_context(run_lock(folder, shard))
-            _start_run(adapter, suite, source, folder, plan, limit, device, fingerprints, folder_flag, shard, settings)
+            _start_run(adapter, suite, source, folder, plan, options, fingerprints, recorded)
             tag = f"s{shard[0]}of{shard[1]}-" if shard else ""
             models.append(_ModelRun(adapter, folder, done_jobs(folder), part_tag=tag,
-                                    kept=[] if keep_predictions else None))
-        summaries = _execute(plan, models, suite, source, batch_size=batch_size, device=device,
-                             flush_jobs=flush_jobs, on_progress=on_progress,
-                             workers=default_probe_workers() if workers is None else workers, shard=shard)
+                                    kept=[] if options.keep_predictions else None))
+        summaries = _execute(plan, models, suite, source, options, on_progress)
         for model in models:
             _record_peak_memory(model.run_dir, shard)
         return [dataclasses.replace(summary, batch=batch) for summary in summaries]
@@ -574,12 +576,13 @@ def _in_background(iterator: Iterator[Any], depth: int) -> Iterator[Any]:
                 pass
 
 
-def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: DataSource, *, batch_size: int,
-             device: str, flush_jobs: int, on_progress: Callable[[int, int], None] | None, workers: int,
-             shard: tuple[int, int] | None) -> list[RunSummary]:
+def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: DataSource, options: RunOptions,
+             on_progress: Callable[[int, int], None] | None) -> list[RunSummary]:
     """With probe workers, the stages overlap: worker processes read and probe (``pipeline``), a thread
     builds each chunk's model calls, this thread predicts, and a second thread scores and writes, in chunk
-    order. Without, this thread does each chunk's stages in turn."""
+    order. Without, this thread does each chunk's stages in turn. ``options`` as :func:`run_models` resolved
+    them (``workers`` and ``threads`` set)."""
+    batch_size, device, shard, workers = options.batch_size, options.device, options.shard, options.workers or 0
 
     mine = [(i, job) for i, job in plan.jobs if _shard_of(plan, job, shard)]
     todo = [(i, job) for i, job in mine if any(m.needs(job) for m in models)]
@@ -609,7 +612,7 @@ def _execute(plan: RunPlan, models: list[_ModelRun], suite: ProbeSuite, source: 
 
     # Parts hold about flush_jobs jobs: each parquet write costs tens of ms, and a killed run loses at most
     # one part's worth of work.
-    flush_every = max(batch_size, flush_jobs)
+    flush_every = max(batch_size, options.flush_jobs)
     state = {"since_flush": 0, "finished": finished, "chunks": 0}
 
     def record(chunk: _Chunk, logits: list[list[Any]]) -> None:

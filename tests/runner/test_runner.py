@@ -248,3 +248,19 @@ def test_predictions_in_avsbench_save_mask_layout_are_read(source, tmp_path: Pat
     pd.testing.assert_frame_equal(a, load_records(tmp_path / "python").drop(columns="model"))
     with pytest.raises(AdapterError, match="tried .*missing_0.png"):
         resolve_model(f"predictions:{preds}")._mask_file("missing", 0)
+
+
+def test_options_travel_as_one_object_and_unknown_ones_are_refused(source, tmp_path: Path) -> None:  # noqa: ANN001
+    from avsprobe.runner import RunOptions
+
+    options = RunOptions(limit=2, batch_size=3, keep_predictions=False, workers=0)
+    run_suite(resolve_model("oracle"), ProbeSuite.single("negative"), source, tmp_path / "a", options)
+    run_suite(resolve_model("oracle"), ProbeSuite.single("negative"), source, tmp_path / "b", limit=2, batch_size=3,
+              keep_predictions=False, workers=0)
+    pd.testing.assert_frame_equal(load_records(tmp_path / "a"), load_records(tmp_path / "b"))
+    assert not (tmp_path / "a" / "predictions").exists()
+    # keyword arguments override the object's fields
+    run_suite(resolve_model("oracle"), ProbeSuite.single("negative"), source, tmp_path / "c", options, limit=1)
+    assert load_records(tmp_path / "c").sample_id.nunique() == 1
+    with pytest.raises(TypeError, match="unknown run options: batchsize"):
+        run_suite(resolve_model("oracle"), ProbeSuite.single("negative"), source, tmp_path / "d", batchsize=3)
