@@ -36,7 +36,8 @@ from avsprobe.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RECORDS_FORMAT", "Column", "SCHEMA", "PER_OBJECT", "column", "validate", "object_values", "level_reached"]
+__all__ = ["RECORDS_FORMAT", "Column", "SCHEMA", "PER_OBJECT", "column", "validate", "object_values", "level_reached",
+           "THUMB", "pack_thumbnail", "unpack_thumbnail"]
 
 RECORDS_FORMAT = 5
 """The version runs write now (see the module docstring)."""
@@ -102,7 +103,8 @@ SCHEMA: tuple[Column, ...] = (
            "sources, object classes, silent objects)"),
     Column("level_reached_ok", "bool", "scored", "false where the probe could not bring the audio to its level "
            "(it would clip); such rows do not count as heard at that level", since=5),
-    Column("pred_thumb", "bytes", "scored", "the predicted mask at 64 x 64, bit-packed (512 bytes)"),
+    Column("pred_thumb", "bytes", "scored", "the predicted mask at 64 x 64 (nearest), bit-packed (512 bytes; "
+           "unpack_thumbnail)"),
     Column("original_intersection", "float", "changed", "as intersection, against the unprobed clip's mask",
            since=3),
     Column("original_union", "float", "changed", "as union, against the unprobed clip's mask", since=3),
@@ -120,6 +122,20 @@ SCHEMA: tuple[Column, ...] = (
 
 PER_OBJECT = tuple(c.name for c in SCHEMA if c.kind == "objects")
 """The per-object columns (lists aligned with ``object_names``)."""
+
+THUMB = 64
+"""Side of the prediction thumbnails the records store (``pred_thumb``: a bit-packed bool [64, 64])."""
+
+
+def pack_thumbnail(mask: np.ndarray) -> bytes:
+    """``bool [THUMB, THUMB]`` -> 512 bytes."""
+    return np.packbits(np.asarray(mask, dtype=bool)).tobytes()
+
+
+def unpack_thumbnail(packed: bytes) -> np.ndarray:
+    """512 bytes -> ``bool [THUMB, THUMB]``."""
+    return np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: THUMB * THUMB].astype(bool).reshape(THUMB, THUMB)
+
 
 _BY_NAME = {c.name: c for c in SCHEMA}
 _PANDAS_KINDS = {"int": "iuf", "float": "iuf", "bool": "b", "str": "O", "objects": "O", "names": "O"}

@@ -5,7 +5,8 @@ id and a clock reading), so an interrupted run leaves only whole parts and sever
 to one folder; ``load_records`` concatenates them and sorts by job index and frame, so a resumed run gives
 the same table as an uninterrupted one, and refuses a folder where one job's frame was recorded twice.
 
-While a run writes into a folder it holds an exclusive lock on ``run.lock`` there (``flock``: released by
+A run folder holds one run: its identity (:data:`IDENTITY_FIELDS`) is in ``run.json``, and a resume that differs
+in any of them is refused (:func:`identity_mismatch` says which). While a run writes into a folder it holds an exclusive lock on ``run.lock`` there (``flock``: released by
 the operating system when the process ends, however it ends).
 """
 
@@ -30,23 +31,11 @@ from avsprobe.records import validate
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PARTS_DIR", "LOCK_FILE", "THUMB", "pack_thumbnail", "unpack_thumbnail", "new_part_path", "write_part",
-           "read_part", "load_records",
+__all__ = ["PARTS_DIR", "LOCK_FILE", "new_part_path", "write_part",
+           "read_part", "load_records", "IDENTITY_FIELDS", "identity_mismatch",
            "done_jobs", "read_run_info", "run_lock"]
 
 PARTS_DIR = "parts"
-THUMB = 64
-"""Side of the prediction thumbnails the records store (``pred_thumb``: a bit-packed bool [64, 64])."""
-
-
-def pack_thumbnail(mask: np.ndarray) -> bytes:
-    """``bool [THUMB, THUMB]`` -> 512 bytes."""
-    return np.packbits(np.asarray(mask, dtype=bool)).tobytes()
-
-
-def unpack_thumbnail(packed: bytes) -> np.ndarray:
-    """512 bytes -> ``bool [THUMB, THUMB]``."""
-    return np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[: THUMB * THUMB].astype(bool).reshape(THUMB, THUMB)
 LOCK_FILE = "run.lock"
 _PART_COUNTER = itertools.count()
 
@@ -65,6 +54,28 @@ def write_part(run_dir: Path, rows: list[dict[str, Any]], *, tag: str = "", path
     with atomic_path(path) as tmp:
         pd.DataFrame(rows).to_parquet(tmp, index=False)
     return path
+
+
+IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
+                   "data_files_fingerprint", "split", "subset", "torch_threads", "predict_batch")
+"""What makes a run folder's run: a resume must match every one (``--limit`` is not among them)."""
+
+
+def identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | None:
+    """Why a run folder's ``run.json`` (``previous``) is not the run about to start (``info``), or None when
+    every :data:`IDENTITY_FIELDS` matches."""
+    for key in IDENTITY_FIELDS:
+        old, new = previous.get(key), info[key]
+        if old != new:
+            if key == "records_format":
+                return f"it was recorded by an older avsprobe (records format {old or 1}, now {new})"
+            if key in ("torch_threads", "predict_batch"):
+                return (f"{key} differs: {old!r} there, {new!r} now (a model's float results depend on its threads "
+                        "and batch, so records made under other settings cannot be mixed"
+                        + ("; this folder predates the setting" if key not in previous else "") + ")")
+            show = (lambda v: f"{str(v)[:12]}...") if key.endswith("fingerprint") else repr
+            return f"{key} differs: {show(old)} there, {show(new)} now"
+    return None
 
 
 def _part_files(run_dir: Path) -> list[Path]:

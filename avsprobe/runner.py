@@ -5,8 +5,8 @@ numbered; ``--limit`` keeps the jobs of the first samples. Batches of ``batch_si
 prepared to the adapter's input spec, predicted in one call and scored per frame against the expected
 mask; every 64 jobs or so the rows are written as one parquet part. A rerun skips the jobs already
 recorded, keyed by (sample, condition), so a killed run resumes where it stopped and ends with the same
-records, and a larger ``--limit`` extends a run. A run folder holds one run (:data:`IDENTITY_FIELDS`), and
-an exclusive lock keeps a second process out while one runs.
+records, and a larger ``--limit`` extends a run. A run folder holds one run
+(:data:`avsprobe.results.IDENTITY_FIELDS`), and an exclusive lock keeps a second process out while one runs.
 
 A clip whose files cannot be read, whose logits hold NaN or inf, or whose prediction raises, is recorded as
 ``failed`` with the reason (a raising batch is retried clip by clip to find the culprit); a condition that
@@ -51,7 +51,15 @@ from avsprobe.predictions import (
     write_predictions,
 )
 from avsprobe.records import RECORDS_FORMAT
-from avsprobe.results import PARTS_DIR, done_jobs, new_part_path, read_run_info, run_lock, write_part
+from avsprobe.results import (
+    PARTS_DIR,
+    done_jobs,
+    identity_mismatch,
+    new_part_path,
+    read_run_info,
+    run_lock,
+    write_part,
+)
 from avsprobe.scoring import base_row, empty_rows, score_rows
 from avsprobe.semantic_scoring import model_classes
 
@@ -64,7 +72,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RunSummary", "RunOptions", "RunPlan", "plan_jobs", "run_suite", "run_models", "run_folder_name", "model_folder_name",
            "prepare_batch",
-           "METRIC_IDS", "IDENTITY_FIELDS", "RECORDS_FORMAT"]
+           "METRIC_IDS", "RECORDS_FORMAT"]
 
 METRIC_IDS = ("miou.canonical", "fscore.canonical", "fpr")
 _FLUSH_JOBS = 64
@@ -302,11 +310,6 @@ def run_suite(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run_
     return run_models([adapter], suite, source, [run_dir], _options(options, settings), on_progress=on_progress)[0]
 
 
-IDENTITY_FIELDS = ("records_format", "model_fingerprint", "suite_fingerprint", "data_fingerprint",
-                   "data_files_fingerprint", "split", "subset", "torch_threads", "predict_batch")
-"""What makes a run folder's run: a resume must match every one (``--limit`` is not among them)."""
-
-
 @dataclass
 class RunPlan:
     """The jobs of a run: ``jobs`` as ``(index, job)`` with ``index`` the job's position among the jobs of
@@ -336,21 +339,6 @@ def _semantic_classes(adapter: ModelAdapter) -> tuple[str, ...]:
         return ()
 
     return model_classes(adapter.input_spec)
-
-
-def _identity_mismatch(previous: dict[str, Any], info: dict[str, Any]) -> str | None:
-    for key in IDENTITY_FIELDS:
-        old, new = previous.get(key), info[key]
-        if old != new:
-            if key == "records_format":
-                return f"it was recorded by an older avsprobe (records format {old or 1}, now {new})"
-            if key in ("torch_threads", "predict_batch"):
-                return (f"{key} differs: {old!r} there, {new!r} now (a model's float results depend on its threads "
-                        "and batch, so records made under other settings cannot be mixed"
-                        + ("; this folder predates the setting" if key not in previous else "") + ")")
-            show = (lambda v: f"{str(v)[:12]}...") if key.endswith("fingerprint") else repr
-            return f"{key} differs: {show(old)} there, {show(new)} now"
-    return None
 
 
 def _data_fingerprints(source: DataSource) -> dict[str, str]:
@@ -387,7 +375,7 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
     info_path = run_dir / "run.json"
     if info_path.is_file():
         previous = read_run_info(run_dir)
-        why = _identity_mismatch(previous, info)
+        why = identity_mismatch(previous, info)
         if why:
             raise ConfigError(f"{run_dir} holds a different run: {why}. Use another {folder_flag} (a run folder holds "
                               "one model, suite, data set, split and subset)")

@@ -22,7 +22,7 @@ from avsprobe.metrics.binary import (
     frame_iou,
 )
 from avsprobe.predictions import KeptPrediction, probability_levels
-from avsprobe.results import THUMB
+from avsprobe.records import THUMB
 
 if TYPE_CHECKING:
     import torch

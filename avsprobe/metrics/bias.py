@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avsprobe.records import level_reached, object_values
-from avsprobe.results import unpack_thumbnail
+from avsprobe.records import level_reached, object_values, unpack_thumbnail
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -34,9 +34,8 @@ from avsprobe.data.source import open_data
 from avsprobe.fileio import atomic_write_bytes, atomic_write_text
 from avsprobe.metrics import bias
 from avsprobe.probes.suite import ProbeSuite, make_probe
-from avsprobe.records import object_values
+from avsprobe.records import object_values, unpack_thumbnail
 from avsprobe.report.style import rgb255
-from avsprobe.results import unpack_thumbnail
 
 if TYPE_CHECKING:
     import pandas as pd

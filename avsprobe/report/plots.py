@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avsprobe.metrics import bias
+from avsprobe.records import unpack_thumbnail
 from avsprobe.report.browse import ClipRegenerator, overlay
 from avsprobe.report.compute import RunResult, overall_scores
 from avsprobe.report.style import FULL_WIDTH_IN, MARKERS, PALETTE, REFERENCE_COLOUR, rgb255
-from avsprobe.results import unpack_thumbnail
 
 if TYPE_CHECKING:
     import pandas as pd

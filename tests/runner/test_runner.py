@@ -192,7 +192,7 @@ def test_several_models_in_one_pass_equal_separate_runs(source, tmp_path: Path) 
 def test_thumbnails_pick_the_pixels_nearest_interpolation_picks(h: int, w: int) -> None:
     """The records' 64x64 mask thumbnails are taken by index; they equal torch's nearest-neighbour resize of
     the binary mask, shrinking or enlarging, for any frame size."""
-    from avsprobe.results import THUMB
+    from avsprobe.records import THUMB
     from avsprobe.scoring import nearest_indices as _nearest_indices
 
     logits = torch.randn(2, 3, h, w, generator=torch.Generator().manual_seed(h * w))
@@ -212,7 +212,7 @@ class BarelyPositive(ModelAdapter):
 
 
 def test_thumbnails_binarise_as_the_records_do(source, tmp_path: Path) -> None:  # noqa: ANN001
-    from avsprobe.results import unpack_thumbnail
+    from avsprobe.records import unpack_thumbnail
 
     run_suite(BarelyPositive(), ProbeSuite.single("negative"), source, tmp_path / "r", limit=1)
     records = load_records(tmp_path / "r")
