@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avsprobe import memory_guard
 from avsprobe._version import __version__
 from avsprobe.adapters.base import variant_text
 from avsprobe.adapters.batching import prepare_batch
@@ -41,7 +42,7 @@ from avsprobe.data.fingerprint import data_files_fingerprint, data_fingerprint
 from avsprobe.devices import check_device, exact_float32
 from avsprobe.errors import AdapterError, ConfigError, DataError
 from avsprobe.fileio import atomic_write_text
-from avsprobe.memory_guard import BatchChoice, available_memory_bytes, choose_batch, peak_rss_mb
+from avsprobe.memory_guard import BatchChoice, choose_batch, peak_rss_mb
 from avsprobe.pipeline import default_probe_workers, probe_chunks
 from avsprobe.predictions import (
     PREDICTIONS_FORMAT,
@@ -489,7 +490,8 @@ def _batch_for(plan: RunPlan, source: DataSource, asked: int) -> BatchChoice:
         frames = source.reader.read(plan.sample_ids[0]).frames  # type: ignore[attr-defined]
     except DataError:  # the clip fails on its own later, with its reason
         return BatchChoice(asked, asked, 0, None)
-    return choose_batch(asked, int(np.prod(frames.shape[:3])), available_memory_bytes())
+    # through the module: what the memory is, is read at the call (a test sets it there)
+    return choose_batch(asked, int(np.prod(frames.shape[:3])), memory_guard.available_memory_bytes())
 
 
 def _record_peak_memory(run_dir: Path, shard: tuple[int, int] | None) -> None:

@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import inspect
 import sys
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +83,11 @@ def _working_folder_importable(module: str) -> None:
 def entry_point_adapters() -> dict[str, str]:
     """``name -> "module:Class"`` of the adapters installed packages register (not imported)."""
 
-    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def _entry_point(name: str) -> type | None:
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             return ep.load()
     return None
