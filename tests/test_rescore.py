@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from avsprobe.adapters import ModelAdapter, resolve_model
-from avsprobe.adapters.base import InputSpec
 from avsprobe.data.source import open_data
 from avsprobe.errors import ConfigError, DataError
 from avsprobe.predictions import PREDICTIONS_DIR
@@ -22,6 +21,7 @@ from avsprobe.rescore import rescore_run, runs_under
 from avsprobe.results import PARTS_DIR, load_records, read_part
 from avsprobe.runner import run_suite
 from tests.cli.test_app import run_cli
+from tests.metrics.test_class_aware import RandomSemantic
 
 
 @pytest.fixture(scope="module")
@@ -48,27 +48,6 @@ class SmoothRandom(ModelAdapter):
             loud = float(batch.audio[i].abs().mean()) * 50
             out.append(torch.nn.functional.interpolate(coarse + loud, size=(h // 2, w // 2), mode="bilinear",
                                                        align_corners=False)[:, 0])
-        return torch.stack(out)
-
-
-class RandomSemantic(ModelAdapter):
-    """Noise class logits over the 71 AVSS classes at half the frame size."""
-
-    name = "random-semantic"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.input_spec = InputSpec(output="semantic")
-
-    def predict(self, batch):  # noqa: ANN001, ANN201
-        _, t, _, h, w = batch.frames.shape
-        out = []
-        for s in batch.sample_ids:
-            g = torch.Generator().manual_seed(_seed(s))
-            coarse = torch.randn(t, 71, 4, 4, generator=g)
-            coarse[:, 0] += 1.0
-            out.append(torch.nn.functional.interpolate(coarse, size=(h // 2, w // 2), mode="bilinear",
-                                                       align_corners=False))
         return torch.stack(out)
 
 
