@@ -71,7 +71,6 @@ it was trained with, as the bundled checkpoint does)."""
 
 def run_demo(settings: DemoSettings, on_progress: StageProgress | None = None) -> dict[str, Any]:
     """Run the demo; returns the report's JSON content (see :func:`avsprobe.report.build.build_report`)."""
-
     def stage(name: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: on_progress(name, done, total)) if on_progress else None
 

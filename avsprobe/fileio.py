@@ -29,7 +29,6 @@ def check_path_component(name: str, what: str) -> str:
     Raises:
         ConfigError: naming ``what`` and the rule (a name like ``../../x`` would write outside the output).
     """
-
     if not isinstance(name, str) or not _COMPONENT.fullmatch(name) or name in (".", ".."):
         raise ConfigError(f"{what} {name!r} cannot be used as a folder name: use letters, digits, '.', '_' and '-' "
                           "only (not '.' or '..')")
@@ -95,7 +94,6 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iter
     Raises:
         DataError: ``path`` exists and ``overwrite`` is False.
     """
-
     target = Path(path)
     if target.is_symlink():
         raise DataError(f"{target} is a symbolic link; refusing to replace it (give --out a real folder)")

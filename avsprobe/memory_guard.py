@@ -75,5 +75,4 @@ def choose_batch(asked: int, frame_pixels: int, available_bytes: int | None) -> 
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MB."""
-
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # Linux reports KiB

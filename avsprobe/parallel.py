@@ -23,7 +23,6 @@ def default_workers() -> int:
 def worker_signals() -> None:
     """Workers leave Ctrl-C to the parent (which stops them), die on SIGTERM as usual, and die with their
     parent: a worker orphaned by a kill -9 of the run would otherwise live on, holding the run's lock."""
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
@@ -31,7 +30,6 @@ def worker_signals() -> None:
 
 def _die_with_parent() -> None:
     """Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere nothing (the parent's cleanup still ends workers)."""
-
     if not sys.platform.startswith("linux"):
         return
 

@@ -66,7 +66,6 @@ class KeptPrediction:
 def _cuts() -> tuple[np.ndarray, np.ndarray]:
     """The comparisons a level counts: ``(f_thresholds float32 [255], strict float32 [G])`` with ``p >= f``
     for the first and ``p > g`` for the second (0.5 and the object thresholds, 0.5 once)."""
-
     strict = np.unique(np.asarray((0.5, *OBJECT_THRESHOLDS), dtype=np.float32))
     return f_thresholds().numpy(), strict
 

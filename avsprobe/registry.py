@@ -68,7 +68,6 @@ class Registry(Generic[T]):
 
     def decorator(self, name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[T], T]:
         """``@registry.decorator("name")`` registers the decorated object and returns it unchanged."""
-
         def wrap(obj: T) -> T:
             self.register(name, obj, aliases=aliases)
             return obj

@@ -28,21 +28,15 @@ from avsprobe.pipeline import probe_chunks
 from avsprobe.predictions import KeptPrediction, level_probabilities, predictions_path, read_predictions
 from avsprobe.probes.suite import ProbeSuite
 from avsprobe.records import RECORDS_FORMAT
-from avsprobe.results import PARTS_DIR, read_part, read_run_info, run_lock
+from avsprobe.results import PARTS_DIR, find_run_folders, read_part, read_run_info, run_lock
 from avsprobe.runner import plan_jobs
-from avsprobe.scoring import base_row, empty_rows, probability_rows
+from avsprobe.scoring import BASE_FIELDS, base_row, empty_rows, probability_rows
 from avsprobe.semantic_scoring import semantic_fields
 
 if TYPE_CHECKING:
     from avsprobe.pipeline import ProbeOutcome
 
 __all__ = ["RescoreSummary", "rescore_run", "runs_under"]
-
-_BASE_FIELDS = ("job_index", "model", "sample_id", "condition_id", "probe", "condition_label", "condition_order",
-                "is_baseline", "category", "split")
-"""A job's identity fields (:func:`avsprobe.scoring.base_row`), which the rows of a job that failed or did not
-apply add their status and reason to."""
-
 
 @dataclass(frozen=True)
 class RescoreSummary:
@@ -64,7 +58,6 @@ def rescore_run(run_dir: str | Path, *, workers: int = 0,
         DataError: the run kept no predictions, a part's predictions are missing or do not match its
             records, or the data or suite changed since the run (naming what).
     """
-
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
     if "predictions_format" not in info:
@@ -77,13 +70,13 @@ def rescore_run(run_dir: str | Path, *, workers: int = 0,
     suite = ProbeSuite.from_dict(info["suite"])
     if suite.fingerprint() != info.get("suite_fingerprint"):
         raise DataError(f"{run_dir}: its suite no longer builds as it did (suite fingerprint differs)")
-    plan = plan_jobs(suite, source, info.get("limit"))
+    jobs_by_index = dict(plan_jobs(suite, source, info.get("limit")).jobs)
     classes = tuple(info.get("model_classes") or ())
     parts = sorted((run_dir / PARTS_DIR).glob("part-*.parquet"))
     jobs = changed = 0
     with run_lock(run_dir):
         for n, part in enumerate(parts):
-            done, differs = _rescore_part(part, dict(plan.jobs), suite, source.reader, classes, workers)
+            done, differs = _rescore_part(part, jobs_by_index, suite, source.reader, classes, workers)
             jobs, changed = jobs + done, changed + differs
             if on_progress:
                 on_progress(n + 1, len(parts))
@@ -116,7 +109,7 @@ def _rescore_part(part: Path, jobs: dict[int, Any], suite: Any, reader: Any, cla
         if record["status"] == "ok":
             new_rows.append(rows[key])
         else:
-            base = {f: _plain(record[f]) for f in _BASE_FIELDS}
+            base = {f: _plain(record[f]) for f in BASE_FIELDS}
             new_rows.extend(empty_rows(base, str(record["status"]), str(record["reason"])))
     before = hashlib.sha256(part.read_bytes()).digest()
     with atomic_path(part) as tmp:
@@ -159,18 +152,16 @@ def _plain(value: Any) -> Any:
 
 
 def runs_under(paths: list[Path]) -> list[Path]:
-    """The run folders (holding ``run.json``) at or below ``paths``, in order.
+    """The run folders at or below ``paths`` (:func:`avsprobe.results.find_run_folders`), in order, each once.
 
     Raises:
         ConfigError: a path that does not exist or holds no run.
     """
     found: list[Path] = []
     for path in paths:
-        if not path.exists():
-            raise ConfigError(f"{path} does not exist")
-        runs = [path] if (path / "run.json").is_file() else sorted(p.parent for p in path.rglob("run.json"))
-        if not runs:
-            raise ConfigError(f"{path} holds no run (no run.json at or below it)")
+        try:
+            runs = find_run_folders(path)
+        except DataError:
+            raise ConfigError(f"{path} holds no run (no run.json at or below it)") from None
         found += [r for r in runs if r not in found]
     return found
-

@@ -71,7 +71,6 @@ def copy_examples(out: str | Path) -> list[Path]:
     Raises:
         ConfigError: a file of that name is already in ``out`` (nothing is written then).
     """
-
     source, target = examples_dir(), Path(out)
     files = sorted(p.relative_to(source) for p in source.rglob("*.py") if not p.name.startswith("_"))
     clashes = [str(target / f) for f in files if (target / f).exists()]

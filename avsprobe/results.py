@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PARTS_DIR", "LOCK_FILE", "new_part_path", "write_part",
            "read_part", "load_records", "IDENTITY_FIELDS", "identity_mismatch",
+           "find_run_folders",
            "done_jobs", "read_run_info", "run_lock"]
 
 PARTS_DIR = "parts"
@@ -118,7 +119,6 @@ def load_records(run_dir: str | Path) -> pd.DataFrame:
 def _validate(frame: pd.DataFrame, run_dir: Path) -> None:
     """A run's table against the records schema of the format its ``run.json`` says it was written in (parts
     in a folder without ``run.json``, such as a test's hand-written rows, are not a run and are not checked)."""
-
     info_file = run_dir / "run.json"
     if not info_file.is_file():
         return
@@ -161,6 +161,21 @@ def done_jobs(run_dir: Path) -> set[tuple[str, str]]:
     return done
 
 
+def find_run_folders(path: str | Path) -> list[Path]:
+    """``path`` itself if it is a run folder, else every run folder below it (sorted)."""
+    p = Path(path)
+    if (p / "run.json").is_file():
+        return [p]
+    if not p.is_dir():
+        raise DataError(f"{p} is not a run folder or a folder of runs")
+    # hidden folders below the one given are skipped; the path given may itself start with ".." or "."
+    found = sorted(f.parent for f in p.rglob("run.json")
+                   if not any(part.startswith(".") for part in f.relative_to(p).parts))
+    if not found:
+        raise DataError(f"{p} is not a run folder and holds none (no run.json below it); runs are written by 'avsprobe run'")
+    return found
+
+
 def read_run_info(run_dir: str | Path) -> dict[str, Any]:
     """``run.json`` of a run folder.
 
@@ -197,7 +212,6 @@ def _try_lock(fd: int, exclusive: bool) -> bool:
 
 def _other_sharding_running(run_dir: Path, shards: int) -> str | None:
     """The shard lock of another shard count that some process holds (two shardings would overlap)."""
-
     for path in sorted(run_dir.glob("shard-*-of-*.lock")):
         if path.name.endswith(f"-of-{shards}.lock"):
             continue

@@ -209,15 +209,14 @@ def _score_call(adapter: ModelAdapter, call: _Call, logits: Any, model: str, dev
     with torch.no_grad():
         notes = adapter.frame_notes(call.batch)
     extra = [notes[i] if notes else [{} for _ in range(expected[1])] for i in keep]
+    kept_notes = [notes_of(n) for n in extra]
     class_maps = None
     if semantic:
         parts = [semantic_parts(items[i][3], logits[i], classes) for i in keep]
-        kept_notes = [notes_of(n) for n in extra]
         extra = [[{**note, **fields} for note, fields in zip(n, p[1], strict=True)] for n, p in zip(extra, parts, strict=True)]
         logits = torch.stack([p[0] for p in parts])
         class_maps = [p[2] for p in parts]
     else:
-        kept_notes = [notes_of(n) for n in extra]
         logits = logits[keep]
     clips: list[KeptPrediction] | None = [] if kept is not None else None
     rows += score_rows([bases[i] for i in keep], [items[i][3] for i in keep], logits, extra, kept=clips)
@@ -240,7 +239,6 @@ def model_folder_name(adapter: ModelAdapter) -> str:
     """The run-folder name of a model: its name, plus for any other than the default (another checkpoint,
     options, a predictions folder) a short readable suffix and 6 characters of its fingerprint, so two
     different models never share a folder (``vanilla``, ``vanilla-checkpoint=seed1-3fa2b1``)."""
-
     variant = adapter.variant()
     if not variant:
         return run_folder_name(adapter.name)
@@ -251,7 +249,6 @@ def model_folder_name(adapter: ModelAdapter) -> str:
 def run_folder_name(model: str) -> str:
     """A model name made safe as one folder name (``audio-blind:vanilla`` -> ``audio-blind_vanilla``; a
     leading dot, which could make ``..``, becomes ``_``)."""
-
     safe = re.sub(r"[^A-Za-z0-9._=+-]", "_", model)
     return "_" + safe[1:] if safe.startswith(".") else (safe or "_")
 
@@ -344,7 +341,6 @@ def _semantic_classes(adapter: ModelAdapter) -> tuple[str, ...]:
 
 def _data_fingerprints(source: DataSource) -> dict[str, str]:
     """The data's identity fields of ``run.json`` (:mod:`avsprobe.data.fingerprint`)."""
-
     data_root = source.data_root or source.root
     return {"data_fingerprint": data_fingerprint(data_root), "data_files_fingerprint": data_files_fingerprint(data_root)}
 
@@ -392,7 +388,6 @@ def _start_run(adapter: ModelAdapter, suite: ProbeSuite, source: DataSource, run
 @contextlib.contextmanager
 def _run_json_lock(run_dir: Path) -> Iterator[None]:
     """Shards read and rewrite ``run.json`` one at a time."""
-
     with open(run_dir / "run.json.lock", "a") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
         yield
@@ -483,7 +478,6 @@ def run_models(adapters: Sequence[ModelAdapter], suite: ProbeSuite, source: Data
 def _batch_for(plan: RunPlan, source: DataSource, asked: int) -> BatchChoice:
     """The batch that keeps a chunk of the plan's clips in memory (:mod:`avsprobe.memory_guard`), judged on
     its first clip's frames (a data set's clips share a frame size)."""
-
     if not plan.sample_ids:
         return BatchChoice(asked, asked, 0, None)
     try:
@@ -523,7 +517,6 @@ class _Chunk:
 
 def _in_background(iterator: Iterator[Any], depth: int) -> Iterator[Any]:
     """The items of ``iterator`` computed in a thread, at most ``depth`` ahead (errors re-raised here)."""
-
     done, failure = object(), []
     items: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -31,10 +31,16 @@ if TYPE_CHECKING:
     from avsprobe.probes.base import ProbedSample
     from avsprobe.probes.suite import Job
 
-__all__ = ["base_row", "empty_rows", "score_rows", "probability_rows", "nearest_indices"]
+__all__ = ["BASE_FIELDS", "base_row", "empty_rows", "score_rows", "probability_rows", "nearest_indices"]
+
+
+BASE_FIELDS = ("job_index", "model", "sample_id", "condition_id", "probe", "condition_label", "condition_order",
+               "is_baseline", "category", "split")
+"""A job's identity fields, the start of every row (:func:`base_row`)."""
 
 
 def base_row(job: Job, index: int, model: str, sample: Any) -> dict[str, Any]:
+    """The :data:`BASE_FIELDS` of a job's rows."""
     c = job.condition
     return {"job_index": index, "model": model, "sample_id": job.sample_id, "condition_id": c.condition_id,
             "probe": job.probe.name, "condition_label": c.label, "condition_order": float(c.order),

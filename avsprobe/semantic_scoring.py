@@ -37,7 +37,6 @@ FOREGROUND_LOGIT = 10.0
 
 def model_classes(spec: object) -> tuple[str, ...]:
     """The class names of a semantic model's output channels (background first)."""
-
     return tuple(getattr(spec, "classes", None) or AVSS_CLASSES)
 
 

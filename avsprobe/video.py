@@ -154,7 +154,6 @@ def condition_audio(audio: np.ndarray, condition: str) -> np.ndarray | None:
     """The clips' audio ``float32 [C, S]`` under ``condition`` (:data:`VIDEO_CONDITIONS`); None where it does not
     apply (a swap with one clip). A level only ever makes a clip quieter: a clip already at or below it (a silent
     stretch of the video) keeps its audio, since raising it would turn its noise floor into a sound."""
-
     if condition == "original":
         return audio
     if condition == "silence":

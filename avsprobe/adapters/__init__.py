@@ -72,7 +72,6 @@ def _load_class(spec: str) -> type:
 def _working_folder_importable(module: str) -> None:
     """Let ``module:Class`` name a module in the working folder, as ``python -m`` would: the ``avsprobe``
     command's own folder is on ``sys.path``, the user's is not."""
-
     top = module.split(".")[0]
     cwd = Path.cwd()
     if (top and importlib.util.find_spec(top) is None and ((cwd / f"{top}.py").is_file() or (cwd / top).is_dir())
@@ -82,7 +81,6 @@ def _working_folder_importable(module: str) -> None:
 
 def entry_point_adapters() -> dict[str, str]:
     """``name -> "module:Class"`` of the adapters installed packages register (not imported)."""
-
     return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
@@ -95,7 +93,6 @@ def _entry_point(name: str) -> type | None:
 
 def accepted_options(cls: type) -> list[str]:
     """The ``--model-opt`` keys an adapter class takes (its ``__init__`` keyword parameters)."""
-
     params = inspect.signature(cls.__init__).parameters.values()
     return [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 

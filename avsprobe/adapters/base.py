@@ -73,7 +73,6 @@ _LATER_SPEC_FIELDS = {"classes": None, "audio": "waveform", "short_policy": "rep
 
 def _named_files(options: dict[str, Any]) -> dict[str, str]:
     """The content identity of every option that names an existing file or folder (weights, a repository)."""
-
     return {key: path_identity(value) for key, value in sorted(options.items())
             if isinstance(value, str) and value and os.path.exists(value)}
 

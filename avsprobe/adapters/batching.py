@@ -67,7 +67,6 @@ def _read_only_copy(probed: ProbedSample) -> ProbedSample:
     """What an adapter may look at: read-only copies of everything scoring uses (masks, what was applied),
     and read-only views of the frames and audio (large, and never scored), so an adapter that writes into
     the ground truth fails its clip instead of changing its score."""
-
     return dataclasses.replace(
         probed, audio=_frozen(probed.audio, copy=False), frames=_frozen(probed.frames, copy=False),
         expected_mask=_frozen(probed.expected_mask),

@@ -40,7 +40,6 @@ class PredictTimeout(TimeoutError):
 def _predictor(adapter: ModelAdapter, timeout_s: float) -> Callable[[object], Any]:
     """``adapter.predict`` under ``no_grad`` in a helper thread, waited for at most ``timeout_s``: an adapter that
     never returns fails its check instead of hanging the command (the thread is left to the process's exit)."""
-
     import torch
 
     def predict(batch: object) -> Any:

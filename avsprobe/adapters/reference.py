@@ -101,7 +101,6 @@ class ReferenceAdapter(ModelAdapter):
     def _set_inference(self, model: Any, **settings: Any) -> None:
         """Apply inference settings (``alpha``, ``contrast_on``, ...) given as options to ``model``'s config,
         remembering those that differ from the checkpoint's (they alone enter the fingerprint)."""
-
         config = model.config
         changes = {}
         for option, value in settings.items():
@@ -131,7 +130,6 @@ class ReferenceAdapter(ModelAdapter):
     @staticmethod
     def _frame_log_mel(batch: AVBatch) -> torch.Tensor:
         """``[B * T, 96, 64]``: each frame's VGGish log-mel example (the fast path), what the model hears."""
-
         t = batch.frames.shape[1]
         log_mel = vggish_examples(batch.audio, num_examples=t, device=batch.audio.device, precision="float32")[:, :, 0]
         return log_mel.reshape(-1, *log_mel.shape[-2:])

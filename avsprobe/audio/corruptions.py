@@ -131,7 +131,6 @@ def band_limit(audio: np.ndarray, high_hz: float, *, low_hz: float | None = None
 
 def reduce_sample_rate(audio: np.ndarray, rate_hz: float, *, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
     """Down to ``rate_hz`` and back to ``sample_rate_hz`` (soxr, high quality), the same length as ``audio``."""
-
     low = resample(np.asarray(audio, dtype=np.float64), sample_rate_hz, int(rate_hz))
     return np.resize(resample(low, int(rate_hz), sample_rate_hz), len(audio))
 

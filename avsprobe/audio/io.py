@@ -92,7 +92,6 @@ def _check_wav_length(path: Path) -> None:
     """A RIFF/WAVE file whose ``data`` chunk declares more bytes than the file holds was cut short (a copy or
     download that stopped): libsndfile reads what is there without a word, so the clip would score as if
     whole. Other formats, and headers of streamed files (size 0 or 0xFFFFFFFF), are not checked."""
-
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(12)

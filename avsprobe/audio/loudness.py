@@ -86,7 +86,6 @@ def block_energies(x: np.ndarray, rate_hz: int) -> np.ndarray:
     clip's audio, or one source, to many levels (6 intensity levels, 13 mixes per source), and the filter
     pass costs 25 times the digest. The result is read-only.
     """
-
     key = (hashlib.blake2b(np.ascontiguousarray(x, dtype=np.float64).tobytes(), digest_size=16).digest(), rate_hz)
     cached = _ENERGY_CACHE.get(key)
     if cached is not None:

@@ -25,7 +25,6 @@ from avsprobe.errors import ConfigError, DataError
 __all__ = ["BankClip", "AudioBank", "load_category_map", "s4_audio_bank", "avss_audio_bank", "biaslab_audio_bank"]
 
 
-
 @dataclass(frozen=True)
 class BankClip:
     """One clean clip: ``clip_id`` (unique in the bank), its class and its file."""
@@ -71,7 +70,6 @@ class AudioBank:
     @staticmethod
     def load(clip: BankClip) -> np.ndarray:
         """``float32 [N]`` mono 16 kHz audio of a clip."""
-
         return load_audio(clip.path).audio
 
     def __len__(self) -> int:
@@ -80,7 +78,6 @@ class AudioBank:
 
 def s4_audio_bank(s4_root: str | Path, split: str = "train", *, category_map: dict[str, str] | None = None) -> AudioBank:
     """The S4 wavs of ``split`` grouped by AVSS class (``s4_root`` is the ``Single-source`` folder)."""
-
     mapping = category_map if category_map is not None else load_category_map()
     reader = S4Reader(s4_root, split)
     clips = []
@@ -94,7 +91,6 @@ def s4_audio_bank(s4_root: str | Path, split: str = "train", *, category_map: di
 
 def avss_audio_bank(avss_root: str | Path, split: str = "train") -> AudioBank:
     """The ``audio.wav`` of every AVSS clip of ``split`` whose ``a_obj`` names exactly one class (ids: uid)."""
-
     root = Path(avss_root)
     names = load_class_list(root).names
     clips = []
@@ -110,7 +106,6 @@ def avss_audio_bank(avss_root: str | Path, split: str = "train") -> AudioBank:
 
 def biaslab_audio_bank(world_dir: str | Path, split: str = "train") -> AudioBank:
     """Every object's clean source in a bias-lab world split, grouped by class (ids ``uid/object``)."""
-
     world = BiasLabWorld(world_dir)
     clips = []
     for uid in world.uids(split):

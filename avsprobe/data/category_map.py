@@ -20,7 +20,6 @@ DEFAULT_MAP = Path(__file__).with_name("s4_categories.toml")
 
 def load_category_map(path: str | Path | None = None) -> dict[str, str]:
     """S4 category -> AVSS class name, from ``path`` (default: the table shipped with avsprobe)."""
-
     p = Path(path) if path else DEFAULT_MAP
     raw = read_toml(p, "category map")
     if not isinstance(raw.get("s4_to_avss"), dict):

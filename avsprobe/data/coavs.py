@@ -79,7 +79,6 @@ def first_seconds(sample: AVSample, frames: int) -> AVSample:
 def scene_of(sample: AVSample, frames: int = SCENE_FRAMES) -> Scene | None:
     """The sample's first ``frames`` frames as a Co-AVS scene, or None if the sample is shorter or they do
     not hold exactly two single-component classes."""
-
     if sample.num_frames < frames or sample.audio.shape[0] < frames * sample.sample_rate_hz:
         return None
     sample = first_seconds(sample, frames)
@@ -203,7 +202,6 @@ def _write_video(args: tuple) -> dict[str, object]:
 def content_hash(root: str | Path, *, exclude: Sequence[str] = ("coavs.json",)) -> str:
     """sha256 over every file's relative path and sha256, in sorted order (``coavs.json`` left out: it holds
     the hash)."""
-
     return tree_hash(root, exclude=tuple(exclude))
 
 
@@ -232,7 +230,6 @@ def build_coavs(
         source: a description of where the scenes came from, recorded in ``coavs.json``.
         source_root: the folder of the scenes (lets a report compare with the original audio).
     """
-
     levels = tuple(levels_lufs or DEFAULT_LEVELS_LUFS)
     if not scenes:
         raise DataError("no scene with exactly two classes of one connected instance each was found")

@@ -51,7 +51,6 @@ class DataSource:
 def avss_train_frequency(avss_root: Path) -> dict[str, float] | None:
     """Fraction of AVSS train clips whose ``a_obj`` names each class: a proxy for the training sounding
     frequency, since AVSBench does not annotate visible objects that stay silent. None without train clips."""
-
     names = load_class_list(avss_root).names
     with open(avss_root / "metadata.csv", newline="") as f:
         train = [r for r in csv.DictReader(f) if r.get("split") == "train"]
@@ -66,7 +65,6 @@ def avss_train_frequency(avss_root: Path) -> dict[str, float] | None:
 
 def avsbench_audio_bank(layouts: dict[str, Path]) -> tuple[AudioBank | None, str]:
     """S4 train clips when an S4 layout is there, else single-class AVSS train clips, else none."""
-
     if "s4" in layouts:
         bank = s4_audio_bank(layouts["s4"], "train")
         if len(bank):
@@ -85,7 +83,6 @@ def open_data(path: str | Path | None, *, split: str = "test", subset: str | Non
     ``subset`` picks one data set where ``path`` holds several (see
     :func:`~avsprobe.data.avsbench.layout.choose_subset`).
     """
-
     root = Path(path) if path is not None else ensure_default_world(on_progress)
     chosen = choose_subset(root, subset)
     reader = reader_for(chosen, split)

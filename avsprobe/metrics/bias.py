@@ -161,7 +161,6 @@ def missed_levels(records: pd.DataFrame) -> dict[str, int]:
 
 def _column_means(values: np.ndarray) -> np.ndarray:
     """NaN-aware column means; a column with no clip in a resample is NaN (no warning)."""
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(values, axis=0)

@@ -51,7 +51,6 @@ def _avss_from_sums(iou: np.ndarray, f: np.ndarray, seen: np.ndarray, present_on
 
 def semantic_scores(records: pd.DataFrame, *, seed: int = 0, resamples: int = RESAMPLES) -> dict[str, MetricValue]:
     """AVSS semantic mIoU and F (reference-exact and over present classes) on the baseline conditions."""
-
     if "sem_intersection" not in records:
         return {}
     rows = ok_rows(records, baseline=True)

@@ -121,7 +121,6 @@ def _against_original(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _script_values(scored: pd.DataFrame, batch_clips: int) -> dict[str, MetricValue]:
     """mIoU, F and FPR of AVSBench-Robust's test loop over the rows (clips in dataset order)."""
-
     ordered = scored.sort_values(["job_index", "frame"], kind="stable")
     frames = ordered.groupby("sample_id", sort=False).size()
     n = len(frames)

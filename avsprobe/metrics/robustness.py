@@ -49,7 +49,6 @@ def _condition_order(labels: list[str]) -> list[str]:
 
 def fscore_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.MetricValue]:
     """The F-score per condition of ``probe``, over the annotated frames, with its clip-bootstrap interval."""
-
     rows = bias._ok(records, probe)
     rows = rows[rows.annotated]
     return {label: fscore_with_interval(rows[rows.condition_label == label])
@@ -59,7 +58,6 @@ def fscore_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.Me
 def silent_coverage_by_corruption(records: pd.DataFrame, probe: str) -> dict[str, bias.MetricValue]:
     """Per condition of ``probe``: the coverage of each clip's visible objects that do not sound (frame mean per
     object, then object mean per clip), then over clips; conditions without silent objects are left out."""
-
     import pandas as pd
 
     rows = bias._ok(records, probe)

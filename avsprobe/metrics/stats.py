@@ -20,7 +20,6 @@ __all__ = ["fscore_with_interval", "seed_interval", "frame_stats_of"]
 
 def frame_stats_of(rows: pd.DataFrame) -> BinaryFrameStats:
     """The records' per-frame counts (scored rows of one frame size, in their order) as ``BinaryFrameStats``."""
-
     return BinaryFrameStats(rows.intersection.to_numpy(np.int64), rows.pred_area.to_numpy(np.int64),
                             rows.expected_area.to_numpy(np.int64), int(rows.num_pixels.iloc[0]),
                             np.stack(rows.tp_at.to_numpy()).astype(np.int64),
@@ -51,7 +50,6 @@ def fscore_with_interval(rows: pd.DataFrame, *, seed: int = 0, resamples: int = 
     Each resample draws clips with replacement and recomputes the dataset-level curve from the stored
     per-frame counts (the mean F curve over the drawn clips' frames with an object, then its maximum).
     """
-
     stats = frame_stats_of(rows)
     value = canonical_fscore(stats)
     clips, clip_of_frame = np.unique(rows.sample_id.to_numpy(), return_inverse=True)

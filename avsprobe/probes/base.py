@@ -91,13 +91,11 @@ class ProbedSample:
 def class_names_of(sample: AVSample) -> tuple[str, ...]:
     """The class of each label id of ``sample``: its tree's class list (``meta["class_names"]``, read from
     ``label2idx.json``) or, for data that names none, the built-in AVSS order."""
-
     return tuple(sample.meta.get("class_names") or AVSS_CLASSES)
 
 
 def class_id(name: str, names: tuple[str, ...] | None = None) -> int:
     """Label id of a class name in ``names`` (default: the built-in AVSS order), 0 when it is not there."""
-
     names = names or AVSS_CLASSES
     return names.index(name) if name in names else 0
 

@@ -47,7 +47,6 @@ def _severities(given: Sequence[int], probe: str) -> tuple[int, ...]:
 
 def _objects(sample: AVSample, covered: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """Every visible object (less ``covered``) and the provenance the prior metrics read."""
-
     masks, classes, silent = _prior_objects(sample)
     if covered is not None:
         masks = {k: m & ~covered for k, m in masks.items()}

@@ -47,7 +47,6 @@ def _png(path: Path, array: np.ndarray) -> None:
     Image.fromarray(array).save(path, compress_level=1)  # uint8 [H, W] saves as 'L', [H, W, 3] as 'RGB'
 
 
-
 def _write_clip(root: Path, layout: Layout, name: str, category: str, probed: ProbedSample) -> None:
     t = probed.frames.shape[0]
     log_mel = vggish_examples(probed.audio.astype(np.float64), num_examples=t).numpy()

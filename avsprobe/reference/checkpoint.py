@@ -115,7 +115,6 @@ def clear_training_folder(folder: str | Path) -> None:
         ConfigError: ``folder`` is not a folder, or holds no avsprobe checkpoint or training state (it is
             left untouched: ``--out .`` must never empty the working directory).
     """
-
     target = Path(folder)
     if not target.exists():
         return

@@ -106,7 +106,6 @@ _POSITIVE = ("hidden_dim", "num_queries", "num_layers", "num_heads", "ffn_dim", 
 
 def _check_types(config: ReferenceConfig) -> None:
     """Every field of the type its annotation names: a choice among its literals, positive sizes."""
-
     hints = typing.get_type_hints(ReferenceConfig)
     for f in dataclasses.fields(ReferenceConfig):
         value, hint = getattr(config, f.name), hints[f.name]

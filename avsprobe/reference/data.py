@@ -50,7 +50,6 @@ class FrameData:
 
 def class_maps(classes: Sequence[str]) -> np.ndarray:
     """Lookup ``uint8 [num AVSS classes]`` from AVSS class id to model class + 1 (0 for any other class)."""
-
     lookup = np.zeros(len(AVSS_CLASSES), dtype=np.uint8)
     for i, name in enumerate(classes):
         lookup[avss_class_index(name)] = i + 1
@@ -70,7 +69,6 @@ def _read_one(job: tuple[object, str]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def load_frames(root: str | Path, split: str, classes: Sequence[str], frame_size: int, *,
                 workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> FrameData:
     """Read every annotated frame of ``split`` under ``root`` (an AVSS-layout tree) into memory."""
-
     reader = open_reader(Path(root), split=split)
     ids = list(reader.sample_ids())
     if not ids:

@@ -10,7 +10,6 @@ from avsprobe.reference.model import PROBABILITY_EPS, ReferenceModel
 __all__ = ["normalise_frames", "foreground_logits", "PROBABILITY_EPS"]
 
 
-
 def normalise_frames(frames: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """``uint8 [B, 3, H, W]`` -> ``float32``: scaled to [0, 1], then ``(x - mean) / std`` per channel."""
     x = frames.float() / 255.0

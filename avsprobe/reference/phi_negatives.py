@@ -27,7 +27,6 @@ NEGATIVE_CONDITIONS = ("silence", *(f"bed@{level:g}" for level in BED_LEVELS_LUF
 
 def negative_audio(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
     """``float32 [N]`` 16 kHz audio of one negative condition (:data:`NEGATIVE_CONDITIONS`)."""
-
     if kind == "silence":
         return np.zeros(int(seconds * 16_000), dtype=np.float32)
     if kind.startswith("bed@"):  # the -60 LUFS bed turned down or up (below the gate, loudness has no meaning)
@@ -39,7 +38,6 @@ def negative_audio(kind: str, seconds: float, rng: np.random.Generator) -> np.nd
 def negative_log_mel(frames_per_clip: int, clips_per_condition: int, seed: int) -> tuple[torch.Tensor, list[str]]:
     """``float32 [M, 96, 64]`` VGGish examples of every negative condition (``clips_per_condition`` clips of
     ``frames_per_clip`` seconds each, seeded) and the condition of each example."""
-
     clips, kinds = [], []
     for kind in NEGATIVE_CONDITIONS:
         for i in range(clips_per_condition):

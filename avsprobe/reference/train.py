@@ -133,7 +133,6 @@ def _optimiser(model: ReferenceModel, settings: TrainSettings) -> torch.optim.Op
 
 def evaluate_miou(model: ReferenceModel, data: FrameData, *, batch_size: int = 64, device: str = "cpu") -> float:
     """Canonical mIoU (empty ground truth: 1 if nothing is predicted) of ``model`` on every frame of ``data``."""
-
     model.eval()
     parts = []
     out_size = tuple(data.labels.shape[-2:])
@@ -196,13 +195,11 @@ def _build_model(config: ReferenceConfig, seed: int) -> ReferenceModel:
 def _distributed(device: str) -> tuple[int, int, str]:
     """``(rank, world_size, device)``; under ``torchrun`` (``WORLD_SIZE > 1``) the process group is joined
     here (NCCL on CUDA, gloo on CPU) and each process takes ``cuda:LOCAL_RANK``."""
-
     return join_process_group(device)
 
 
 def _parameter_digest(model: torch.nn.Module) -> str:
     """sha256 of the parameters (not the buffers: each DDP replica keeps BatchNorm statistics of its own shard)."""
-
     digest = hashlib.sha256()
     for name, value in sorted(model.named_parameters()):
         digest.update(name.encode())
@@ -307,7 +304,6 @@ def _load_data(settings: TrainSettings, frame_size: int, root: Path, classes: tu
 def _set_up(settings: TrainSettings, out: Path, on_progress: ProgressFn | None, workers: int | None,
             max_steps: int | None) -> _TrainRun:
     """Data, model with Φ fitted and frozen, optimiser, resume state and (under torchrun) DDP."""
-
     check_device(settings.device)
     rank, world, device = _distributed(settings.device)
     root = Path(settings.data) if settings.data else ensure_default_world(None)

@@ -172,7 +172,6 @@ def _strip(run: RunResult, probing: ClipRegenerator, item: dict[str, Any], colou
 
 def write_browser(runs: Sequence[RunResult], out_dir: str | Path, colours: dict[str, str]) -> Path:
     """Write ``out_dir/browse.html`` and its strips in ``out_dir/browse/``; return the page's path."""
-
     from PIL import Image
 
     out = Path(out_dir)

@@ -433,7 +433,6 @@ def _data_name(info: dict[str, Any]) -> str:
 def run_labels(runs: Sequence[RunResult]) -> list[str]:
     """One distinct label per run: the model name; then, where two runs share it, the variant of the model
     (``vanilla [checkpoint=seed1]``) or a fingerprint prefix, the data (``vanilla on Co-AVS``) and the suite."""
-
     def model_label(info: dict[str, Any]) -> str:
         name = str(info.get("model", "model"))
         variant = info.get("model_variant")
@@ -474,7 +473,6 @@ def _relabel_and_order(runs: list[RunResult], labels: dict[str, str] | None, ord
     """Runs renamed (``labels``: old label -> new) and put in ``order`` (labels after renaming; runs not named
     follow in their own order). An unknown label, a repeated one or two runs under one name is an error that
     lists the labels there are."""
-
     known = [r.label for r in runs]
     for old in labels or {}:
         if old not in known:
@@ -506,7 +504,6 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, formats
             reference of the paired differences); runs not named follow.
         figures: the figures to draw, by name (default: all of :data:`FIGURES`; empty: none).
     """
-
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ConfigError(f"unknown report format {', '.join(unknown)}; use {', '.join(FORMATS)}")

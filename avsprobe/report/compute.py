@@ -19,7 +19,7 @@ from avsprobe.metrics.catalog import catalog, per_clip_metrics
 from avsprobe.metrics.catalog import get as catalog_entry
 from avsprobe.metrics.stats import fscore_with_interval, seed_interval
 from avsprobe.metrics.threshold_free import matched_recall, operating_curve
-from avsprobe.results import load_records, read_run_info
+from avsprobe.results import find_run_folders, load_records, read_run_info
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +69,6 @@ class RunResult:
 def load_run(path: str | Path) -> RunResult:
     """A run folder's ``run.json`` and records, restricted to the samples its last invocation planned (a
     run reused with a smaller ``--limit`` reports on that subset)."""
-
     p = Path(path)
     if not (p / "run.json").is_file():
         raise DataError(f"{p} is not a run folder (no run.json); runs are written by 'avsprobe run'")
@@ -81,21 +80,6 @@ def load_run(path: str | Path) -> RunResult:
     if isinstance(planned, list):
         records = records[records.sample_id.isin(set(planned))].reset_index(drop=True)
     return RunResult(p, info, records)
-
-
-def find_run_folders(path: str | Path) -> list[Path]:
-    """``path`` itself if it is a run folder, else every run folder below it (sorted)."""
-    p = Path(path)
-    if (p / "run.json").is_file():
-        return [p]
-    if not p.is_dir():
-        raise DataError(f"{p} is not a run folder or a folder of runs")
-    # hidden folders below the one given are skipped; the path given may itself start with ".." or "."
-    found = sorted(f.parent for f in p.rglob("run.json")
-                   if not any(part.startswith(".") for part in f.relative_to(p).parts))
-    if not found:
-        raise DataError(f"{p} is not a run folder and holds none (no run.json below it); runs are written by 'avsprobe run'")
-    return found
 
 
 def overall_scores(records: pd.DataFrame) -> dict[str, MetricValue]:
@@ -170,7 +154,6 @@ def _data_folders(info: dict[str, Any]) -> set[Path]:
 def coavs_drop(coavs_run: RunResult, runs: list[RunResult]) -> MetricValue | None:
     """Co-AVS mIoU drop against the original audio: mIoU of the same model on the source scenes with their
     original audio (a run over the Co-AVS source) minus its mIoU on Co-AVS, paired by scene."""
-
     root = Path(coavs_run.info.get("data_root", ""))
     meta_file = root / "coavs.json"
     if not meta_file.is_file():
@@ -288,7 +271,6 @@ def seed_paired_differences(groups: list[tuple[str, dict[str, dict[str, Any]]]]
 def matched_recall_groups(runs: list[RunResult]) -> list[dict[str, Any]]:
     """Per data set (fingerprint) with at least two runs whose records carry per-object curves: the
     matched-recall comparison (:func:`avsprobe.metrics.threshold_free.matched_recall`), models by label."""
-
     by_data: dict[str, list[tuple[RunResult, Any]]] = {}
     for run in runs:
         curve = operating_curve(run.records) if run.has_results else None

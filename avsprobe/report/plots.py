@@ -44,7 +44,6 @@ __all__ = ["intensity_curves", "semantic_boxes", "dominance_heatmaps", "prior_ba
 def _colours(runs: list[RunResult]) -> dict[str, str]:
     """One colour per model for every figure of a report: by the run's place in the report (the same list
     reaches every figure), so a model keeps its colour when a figure leaves other runs out."""
-
     return {run.model: PALETTE[i % len(PALETTE)] for i, run in enumerate(runs)}
 
 
@@ -119,7 +118,6 @@ def intensity_curves(runs: list[RunResult], width_in: float = FULL_WIDTH_IN) -> 
 
 def _curves(table: pd.DataFrame, x: str, xlabel: str, title: str, colours: dict[str, str], width_in: float) -> Any:
     """mIoU against ``x``, one line per model with its 95 % band."""
-
     models = list(dict.fromkeys(table.model))
     fig, ax = _figure(width_in, 2.3, models)
     for i, ((model, g), style) in enumerate(zip(table.groupby("model", sort=False), _LINESTYLES, strict=False)):
@@ -183,7 +181,6 @@ def _wrapped(text: str, width: int, *, hyphens: bool = True, max_lines: int = 3)
     """``text`` broken into lines of at most ``width`` characters (at spaces, and at hyphens unless
     ``hyphens`` is False), at most ``max_lines`` of them (a longer text is shortened around an ellipsis
     first), for narrow panel titles and tick labels."""
-
     width = max(width, 4)
     if len(text) <= width:
         return text

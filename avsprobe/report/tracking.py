@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from avsprobe.errors import ConfigError
+from avsprobe.results import read_run_info
 
 __all__ = ["TRACKERS", "tracked_runs", "log_report"]
 
@@ -35,9 +36,8 @@ def tracked_runs(report_dir: str | Path, content: dict[str, Any] | None = None
     out = []
     for run in content["runs"]:
         meta: dict[str, Any] = {k: run[k] for k in _RUN_FIELDS if k in run}
-        info_file = Path(run.get("path", "")) / "run.json"
-        if run.get("path") and info_file.is_file():
-            info = json.loads(info_file.read_text())
+        if run.get("path") and (Path(run["path"]) / "run.json").is_file():
+            info = read_run_info(run["path"])
             meta.update({k: info[k] for k in _RUN_JSON_FIELDS if info.get(k) is not None})
         meta["report"] = str(folder.resolve())
         metrics: dict[str, float] = {}

@@ -168,7 +168,6 @@ def _decode(path: Path, palette: np.ndarray | None) -> tuple[str | None, tuple[i
     Images are decoded (masks under ``gt_masks`` binarised, colour masks under ``labels_rgb`` matched
     against the palette), wavs read whole and checked for samples and finite values, features loaded.
     """
-
     suffix = path.suffix.lower()
     try:
         if suffix in (".png", ".jpg", ".jpeg"):

@@ -58,7 +58,6 @@ class BiasLabWorld:
 
     def read(self, uid: str) -> AVSample:
         """Load one clip through the AVSS reader: frames, mixture audio, masks and every object."""
-
         split = self._split_of.get(uid)
         if split is None:
             raise DataError(f"no clip {uid!r} in {self.root / 'metadata.csv'}")

@@ -276,7 +276,6 @@ class RenderedClip:
 
 def render_clip(spec: WorldSpec, plan: ClipPlan) -> RenderedClip:
     """Render frames, instance maps, each object's clean source and the mixture."""
-
     size, frames_n, rate = spec.image_size, spec.frames_per_clip, spec.sample_rate_hz
     background = render_background(np.random.default_rng(plan.background_seed), size)
     frames = np.repeat(background[None], frames_n, axis=0)
@@ -315,7 +314,6 @@ def _png_bytes(array: np.ndarray) -> bytes:
 
 def _write_clip(spec: WorldSpec, clip: RenderedClip, root: Path) -> dict[str, object]:
     """Write one rendered clip below ``root / LABEL / uid``; return its objects.json content."""
-
     plan = clip.plan
     folder = root / LABEL / plan.uid
     for sub in ("frames", "labels_rgb", "instances", "sources"):
@@ -389,7 +387,6 @@ def build_world(
     Returns:
         The ``world.json`` content.
     """
-
     spec = spec or load_world_spec()
     seed = spec.seed if seed is None else seed
     counts = split_counts(spec, clips)
