@@ -111,6 +111,22 @@ def worldv3_block(must_show: dict) -> str:
                       + ", ".join(f"{v['prior_score_calibration']['value']:.2f}" for v in every.values())
                       + f" on all 600; the restated criterion is {'met' if content['restated_criterion_met'] else 'not met'}"
                       ". The models squeeze the classes whose posterior is below 0.2 towards probability 0."]
+    size = ROOT / "reports/worldv3/train-size.json"
+    if size.is_file():
+        content = json.loads(size.read_text())
+
+        def per_seed(train: str, metric: str) -> str:
+            return ", ".join(f"{v[metric]:.2f}" for v in content["by_size"][train].values())
+
+        lines += ["", "Twice the train clips (1280, same recipe, seeds 0-2, on val) under a rule committed before the "
+                      "runs (`reports/worldv3/train-size.md`): `prior_calibration` per seed "
+                      f"{per_seed('640', 'prior_calibration')} at 640 clips and {per_seed('1280', 'prior_calibration')} "
+                      f"at 1280; `prior_score_calibration` {per_seed('640', 'prior_score_calibration')} and "
+                      f"{per_seed('1280', 'prior_score_calibration')}; "
+                      + "; ".join(f"{train} clips " + ("pass" if content["passes"][train] else "miss " + ", ".join(
+                          f"`{c['criterion']}` ({c['numbers']})" for c in checks if not c["met"]))
+                                  for train, checks in content["checks"].items())
+                      + (". Under the rule the train split stays 640." if not any(content["passes"].values()) else ".")]
     return "\n".join(lines)
 
 
