@@ -23,7 +23,7 @@ from avsprobe.reference.debias import NOISE_PRESETS, alpha_bars, contrast, disto
 from avsprobe.reference.layers import ActiveQueryLayer, gather_active, scatter_active
 from avsprobe.reference.perception import Perception, marks_from_activity
 
-__all__ = ["ReferenceModel", "ModelOutput", "VisualFeatures", "foreground_probability"]
+__all__ = ["ReferenceModel", "ModelOutput", "VisualFeatures", "foreground_probability", "foreground_logit"]
 
 _NUM_LEVELS = 3
 
@@ -85,6 +85,36 @@ def foreground_probability(mask_logits: torch.Tensor, class_logits: torch.Tensor
     p_object = 1 - class_logits.double().softmax(-1)[..., -1]  # [B, N]
     p_object = p_object * active
     return torch.einsum("bq,bqhw->bhw", p_object, mask_logits.double().sigmoid()).clamp(0.0, 1.0)
+
+
+# The logits of probabilities float64 cannot tell from 0 or 1: log of its smallest normal number, and the logit of
+# the largest float64 below 1. A pixel at a bound has no evidence either way in that branch; where a contrast meets
+# one, its sign (covered or not) is the same for any bound this far out (tests/reference/test_foreground_logit.py).
+_LOGIT_LOW = float(torch.log(torch.tensor(torch.finfo(torch.float64).tiny, dtype=torch.float64)))
+_LOGIT_HIGH = float(torch.logit(torch.tensor(1 - torch.finfo(torch.float64).eps / 2, dtype=torch.float64)))
+
+
+def foreground_logit(mask_logits: torch.Tensor, class_logits: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """``[B, h, w]`` float64 logit of :func:`foreground_probability`, computed without forming the probability:
+    ``log p = logsumexp_q(log w_q + log sigmoid(m_q))`` and, with ``S = sum_q w_q``,
+    ``1 - p = (1 - S) + sum_q w_q sigmoid(-m_q)`` (``w_q = 1 - p_q(no object)`` over the active queries).
+
+    A probability clamped before its logit (``logit(clamp(p, 1e-6))``) made every pixel below the clamp the same
+    and the contrast of two branches depend on the constant; here the logit is exact down to float64's range and
+    only pixels with ``p = 0`` or ``p >= 1`` sit at the bounds ``_LOGIT_LOW`` / ``_LOGIT_HIGH``."""
+    weight = (1 - class_logits.double().softmax(-1)[..., -1]) * active  # [B, N]
+    log_weight = weight.log()[..., None, None]  # -inf for dormant queries
+    mask = mask_logits.double()
+    log_p = torch.logsumexp(log_weight + nn.functional.logsigmoid(mask), dim=1)
+    rest = (1 - weight.sum(1))[..., None, None]  # [B, 1, 1]; negative where the weights sum past 1
+    complement = (weight[..., None, None] * torch.sigmoid(-mask)).sum(1)
+    # where the weights sum to at most 1 the complement is a sum of non-negative terms: in log space, exact
+    # however small; past 1 it is formed directly, and a complement <= 0 is p >= 1
+    log_q_sum = torch.logsumexp(torch.cat([rest.clamp_min(0).log().expand_as(log_p)[:, None],
+                                           log_weight + nn.functional.logsigmoid(-mask)], dim=1), dim=1)
+    direct = rest + complement
+    log_q = torch.where(rest >= 0, log_q_sum, direct.clamp_min(0).log())
+    return (log_p - log_q).clamp(_LOGIT_LOW, _LOGIT_HIGH)
 
 
 class ReferenceModel(nn.Module):
@@ -315,18 +345,19 @@ class ReferenceModel(nn.Module):
         "foreground"``, the contrast of the two branches' foreground logits)."""
         cfg = self.config
         if cfg.contrast_on == "foreground" and output.second_branch is not None and cfg.debias == "uncertainty":
-            main = self._branch_foreground(output.main_branch)  # type: ignore[arg-type]
-            second = self._branch_foreground(output.second_branch)
-            logit = lambda p: torch.logit(p.clamp(PROBABILITY_EPS, 1 - PROBABILITY_EPS))  # noqa: E731
-            return contrast(logit(main), logit(second), cfg.debias_alpha).sigmoid()
+            main = self._branch_foreground(output.main_branch, readout=foreground_logit)  # type: ignore[arg-type]
+            second = self._branch_foreground(output.second_branch, readout=foreground_logit)
+            return contrast(main, second, cfg.debias_alpha).sigmoid()
         return self._branch_foreground(output)
 
-    def _branch_foreground(self, output: ModelOutput) -> torch.Tensor:
+    def _branch_foreground(self, output: ModelOutput, readout: Callable[..., torch.Tensor] = foreground_probability,
+                           ) -> torch.Tensor:
+        """One branch's final prediction read out by ``readout`` (the probability, or its exact logit)."""
         active = output.active
         if self.config.mute_unmarked_zeroth and self.config.active_queries:
             active = active.clone()
             active[:, 0] &= active[:, 1:].any(dim=1)
-        return foreground_probability(output.masks[-1], output.classes[-1], active)
+        return readout(output.masks[-1], output.classes[-1], active)
 
 
 def _query_combine(main: ModelOutput, second: ModelOutput,

@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from avsprobe.metrics import bias
 from avsprobe.metrics.stats import fscore_with_interval
@@ -87,24 +86,6 @@ def test_follow_rate_counts_ties_as_not_following() -> None:
                           "annotated": True, "is_baseline": False, "frame": k, "coverage": json.dumps(c)}
                          for k, c in enumerate(coverage)])
     assert bias.follow_rate(rows).value == 0.25
-
-
-def test_foreground_contrast_subtracts_the_second_branch() -> None:
-    """``contrast_on="foreground"``: sigmoid((alpha + 1) logit(p_main) - alpha logit(p_second)), not the
-    reverse, on hand-made branch probabilities."""
-    from avsprobe.reference.config import get_config
-    from avsprobe.reference.model import ReferenceModel
-
-    model = ReferenceModel(get_config("tiny", frame_size=64, debias="uncertainty", contrast_on="foreground",
-                                      debias_alpha=1.0))
-    main, second = torch.full((1, 4, 4), 0.8), torch.full((1, 4, 4), 0.3)
-    out = type("Output", (), {})()
-    out.main_branch, out.second_branch = "main", "second"
-    model._branch_foreground = lambda o: main if o == "main" else second  # type: ignore[method-assign]
-    got = model.foreground(out)
-    expected = 1 / (1 + math.exp(-(2 * math.log(0.8 / 0.2) - math.log(0.3 / 0.7))))
-    assert torch.allclose(got, torch.full_like(got, expected), atol=1e-6)
-    assert expected > 0.8  # a silent-looking second branch raises the main branch's confidence
 
 
 def test_the_original_row_of_miou_by_level_covers_the_clips_the_levels_cover() -> None:
