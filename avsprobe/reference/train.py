@@ -56,6 +56,10 @@ RECIPES: dict[str, dict[str, Any]] = {
     "ours-nodebias": {},
     # the paper's method with a debias strategy (TrainSettings.debias; uncertainty by default)
     "ours": {},
+    # the vanilla baseline trained with the uncertainty strategy (the paper's Table 4: the strategy on another
+    # architecture, judged against that architecture's own vanilla); its loss is TrainSettings.debias_loss
+    "vanilla-debias": {"active_queries": False, "interaction_enhancement": False, "drop_dominant": False,
+                       "prompt": "add", "debias": "uncertainty"},
     # the logits-ensemble's separately trained visual-only model: the vanilla recipe without audio
     "visual-only": {"active_queries": False, "interaction_enhancement": False, "drop_dominant": False,
                     "prompt": "add", "visual_only": True},
@@ -103,12 +107,12 @@ def build_config(settings: TrainSettings, num_classes: int) -> ReferenceConfig:
             raise ConfigError(f"unknown debias strategy {settings.debias!r}; use uncertainty, bias-only or logits-ensemble")
         recipe = {**RECIPES["visual-only"]} if settings.debias == "logits-ensemble" else recipe
         recipe["debias"] = settings.debias
-        if settings.debias == "uncertainty":
-            if settings.debias_loss not in DEBIAS_LOSSES:
-                raise ConfigError(f"unknown debias loss {settings.debias_loss!r}; use {', '.join(DEBIAS_LOSSES)}")
-            recipe["debias_loss"] = settings.debias_loss
-            if settings.debias_loss == "poe":
-                recipe["debias_alpha"] = 0.0  # product of experts: the main branch alone at inference
+    if recipe.get("debias") == "uncertainty":
+        if settings.debias_loss not in DEBIAS_LOSSES:
+            raise ConfigError(f"unknown debias loss {settings.debias_loss!r}; use {', '.join(DEBIAS_LOSSES)}")
+        recipe["debias_loss"] = settings.debias_loss
+        if settings.debias_loss == "poe":
+            recipe["debias_alpha"] = 0.0  # product of experts: the main branch alone at inference
     return get_config(settings.variant, **{**recipe, "num_classes": num_classes, **settings.overrides})
 
 
