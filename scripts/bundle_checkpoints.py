@@ -5,6 +5,7 @@ audio, canonical mIoU), write ``TRAINING.md`` beside it with the exact command, 
     avsprobe train --model ours-nodebias --phi-negatives --out avsprobe/checkpoints/ours-nodebias --force
     avsprobe train --model ours --debias uncertainty --loss LOSS --phi-negatives --out avsprobe/checkpoints/ours --force
     avsprobe train --model visual-only --out avsprobe/checkpoints/visual-only --force
+    avsprobe train --model vanilla-debias --loss paper --out avsprobe/checkpoints/vanilla-debias --force
     python scripts/bundle_checkpoints.py
 
 or, with seed-0 checkpoints trained elsewhere by the same commands (``--out runs/train/NAME-s0``; training is
@@ -35,6 +36,8 @@ COMMANDS = {
     "ours": "avsprobe train --model ours --debias uncertainty --loss {loss} --phi-negatives --out "
             "avsprobe/checkpoints/ours --force",
     "visual-only": "avsprobe train --model visual-only --out avsprobe/checkpoints/visual-only --force",
+    "vanilla-debias": "avsprobe train --model vanilla-debias --loss {loss} --out avsprobe/checkpoints/vanilla-debias "
+                      "--force",
 }
 
 
@@ -71,6 +74,8 @@ def main() -> None:
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         help="KEY=VALUE inference setting of the bundled ours, chosen on val")
     parser.add_argument("--timing", default="2 CPU cores", help="how the trainings ran, for TRAINING.md")
+    parser.add_argument("--only", action="append", default=None, choices=list(COMMANDS),
+                        help="finish only this bundled checkpoint (repeatable; default: all)")
     args = parser.parse_args()
     if args.source is not None:
         _copy_in(args.source, args.ours_folder)
@@ -80,6 +85,8 @@ def main() -> None:
     world_version = json.loads((world / "world.json").read_text())["spec"]["version"]
     data: dict[str, object] = {}
     for name, command in COMMANDS.items():
+        if args.only and name not in args.only:
+            continue
         folder = BUNDLED / name
         model, record = load_checkpoint(folder)
         classes = record["classes"]

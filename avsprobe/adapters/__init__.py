@@ -46,6 +46,7 @@ MODELS.register("piano-everywhere", "avsprobe.adapters.testing:PianoEverywhereAd
 MODELS.register("vanilla", "avsprobe.adapters.reference:VanillaAdapter")
 MODELS.register("ours-nodebias", "avsprobe.adapters.reference:OursNoDebiasAdapter")
 MODELS.register("ours", "avsprobe.adapters.reference:OursAdapter")
+MODELS.register("vanilla-debias", "avsprobe.adapters.reference:VanillaDebiasAdapter")
 MODELS.register("visual-only", "avsprobe.adapters.reference:VisualOnlyAdapter")
 MODELS.freeze()
 

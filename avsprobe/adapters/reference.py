@@ -185,6 +185,27 @@ class OursNoDebiasAdapter(ReferenceAdapter):
     name = "ours-nodebias"
 
 
+class VanillaDebiasAdapter(ReferenceAdapter):
+    """``vanilla`` trained with the uncertainty strategy: the paper's Table 4 (the strategy on another
+    architecture, judged against that architecture's own vanilla).
+
+    Args:
+        checkpoint: a ``vanilla-debias`` checkpoint (default: the bundled one, seed 0).
+        alpha: the contrast's alpha, ``(alpha + 1) main - alpha second`` (default: the checkpoint's, 1).
+        contrast_on, noise_draws: inference settings of an uncertainty checkpoint (``reference.config``).
+    """
+
+    name = "vanilla-debias"
+
+    def __init__(self, checkpoint: str | None = None, alpha: float | str | None = None, batch_frames: int | str = 64,
+                 contrast_on: str | None = None, noise_draws: int | str | None = None) -> None:
+        super().__init__(checkpoint, batch_frames)
+        if self.model.config.debias != "uncertainty":
+            raise AdapterError(f"model {self.name!r}: {self.folder} has no uncertainty branch (debias "
+                               f"{self.model.config.debias!r})")
+        self._set_inference(self.model, alpha=alpha, contrast_on=contrast_on, noise_draws=noise_draws)
+
+
 class VisualOnlyAdapter(ReferenceAdapter):
     """The visual-only model of the logits ensemble (vanilla recipe, audio prompt zeroed)."""
 

@@ -207,3 +207,29 @@ def test_a_checkpoint_loads_only_as_the_model_it_was_trained_as(world: Path, tmp
     with pytest.raises(AdapterError, match="trained as 'vanilla'"):
         resolve_model("ours", {"checkpoint": str(tmp_path / "v")})
     assert resolve_model("vanilla", {"checkpoint": str(tmp_path / "v")}).name == "vanilla"
+
+
+def test_vanilla_debias_is_vanilla_trained_with_the_uncertainty_strategy(world: Path, tmp_path: Path) -> None:
+    """The paper's Table 4 arm: the vanilla recipe plus the uncertainty strategy and the chosen loss; its
+    checkpoint runs only as 'vanilla-debias', whose second branch changes the output (alpha 0 is the main
+    branch alone)."""
+    from avsprobe.reference.train import RECIPES, build_config
+
+    config = build_config(_settings(world, model="vanilla-debias", debias_loss="official"), num_classes=8)
+    for field, value in RECIPES["vanilla"].items():
+        assert getattr(config, field) == value
+    assert (config.debias, config.debias_loss, config.contrast_on) == ("uncertainty", "official", "queries")
+    with pytest.raises(ConfigError, match="unknown debias loss 'nope'"):
+        build_config(_settings(world, model="vanilla-debias", debias_loss="nope"), num_classes=8)
+    train(_settings(world, model="vanilla-debias"), tmp_path / "vd", max_steps=2, workers=1)
+    adapter = resolve_model("vanilla-debias", {"checkpoint": str(tmp_path / "vd")})
+    assert adapter.name == "vanilla-debias" and adapter.model.config.debias == "uncertainty"
+    batch = prepare_batch(_probed_batch(5, 64), adapter.input_spec, "cpu")
+    assert torch.equal(adapter.predict(batch), adapter.predict(batch))  # the inference noise is fixed
+    main_only = resolve_model("vanilla-debias", {"checkpoint": str(tmp_path / "vd"), "alpha": 0})
+    assert not torch.equal(adapter.predict(batch), main_only.predict(batch))
+    with pytest.raises(AdapterError, match="trained as 'vanilla-debias'"):
+        resolve_model("vanilla", {"checkpoint": str(tmp_path / "vd")})
+    train(_settings(world, model="vanilla"), tmp_path / "v", max_steps=1, workers=1)
+    with pytest.raises(AdapterError, match="trained as 'vanilla'"):
+        resolve_model("vanilla-debias", {"checkpoint": str(tmp_path / "v")})
