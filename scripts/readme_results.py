@@ -161,7 +161,30 @@ def debias_block(seeds_md: str, seeds: dict | None = None) -> str:
     return "\n".join(out)
 
 
+def debias_v3_block() -> str:
+    """The same-architecture pairs measured on world v3 (``reports/debias/v3/*.json``, one per pair): per pair the
+    paired differences with their seed-level intervals and each criterion of its rule, met or not."""
+    pairs = sorted((ROOT / "reports/debias/v3").glob("*.json"))
+    if not pairs:
+        return "No same-architecture pair has been measured on world v3 yet."
+    out = []
+    for path in pairs:
+        pair = json.loads(path.read_text())
+        seeds = len(pair["seeds"])
+        cells = [f"`{m}` {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]" for m, d in pair["paired"].items()]
+        met = sum(c["met"] for c in pair["criteria"])
+        out += [f"`{pair['treated']}` against `{pair['control']}` on world v3, {seeds} seeds, all 200 balanced test "
+                f"clips (`reports/debias/v3/{path.stem}.md`, criteria fixed before the runs in "
+                f"`reports/debias/v3/{path.stem}-rule.md`): {pair['treated']} minus {pair['control']} of the same "
+                f"seed, mean over seeds with its seed-level 95 % t-interval: {'; '.join(cells)}. "
+                f"{met} of {len(pair['criteria'])} criteria met:", ""]
+        out += [f"- {'met' if c['met'] else 'not met'}: {c['criterion']} ({c['numbers']})" for c in pair["criteria"]]
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
 BLOCKS = {
+    "debias-v3-results": lambda: debias_v3_block(),
     "demo-results": lambda: demo_block(json.loads((ROOT / "reports/biaslab/report.json").read_text())),
     "debias-results": lambda: debias_block((ROOT / "reports/debias/seeds.md").read_text(),
                                            json.loads((ROOT / "reports/debias/seeds.json").read_text())),

@@ -1,0 +1,147 @@
+"""Issue 29: one same-architecture pair (a model with the debias strategy against its own control), five seeds
+on the bias lab's balanced test split, judged by the criteria of a rule committed before the runs.
+
+Runs the ``debias`` suite (intensity, negative audio, two-level mixes) over every test clip of the default
+world for ``CONTROL`` from ``CONTROL_CHECKPOINTS/{control}-s{seed}`` and ``TREATED`` from
+``TREATED_CHECKPOINTS/{treated}-s{seed}`` (a run is made once: a rerun only re-reads it). Per seed and metric it
+takes the paired difference treated - control, and over seeds its mean with a seed-level 95 % t-interval;
+silent-object coverage is also compared at matched recall (the two runs of a seed matched as the report
+does). Writes ``OUT/{name}.md`` and ``OUT/{name}.json``.
+
+    python scripts/debias_pair.py --control vanilla --control-checkpoints checkpoints/worldv3 \\
+        --treated vanilla-debias --treated-checkpoints checkpoints/worldv3 --runs RUNS --out reports/debias/v3 \\
+        --name vanilla-pair
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from avsprobe.adapters import resolve_model
+from avsprobe.data.source import open_data
+from avsprobe.fileio import atomic_write_text
+from avsprobe.metrics.stats import seed_interval
+from avsprobe.metrics.threshold_free import matched_recall, operating_curve
+from avsprobe.probes.suite import load_suite
+from avsprobe.report.compute import compute_metrics, load_run
+from avsprobe.runner import run_models
+
+SEEDS = (0, 1, 2, 3, 4)
+METRICS = ("silent_object_coverage", "prior_coverage", "prior_slope", "miou", "intensity_gap", "dominance",
+           "sounding_auroc", "silence_coverage")
+REDUCED = ("silent_object_coverage", "prior_coverage", "prior_slope")  # criterion 1: at least 50 % lower
+NOT_WORSE = ("intensity_gap", "dominance")  # criterion 4: higher is worse for both
+MATCHED_MARGIN = 0.05
+MIOU_LOSS = 0.02
+NOT_WORSE_MARGIN = 0.03
+
+
+def _runs(args: argparse.Namespace) -> dict[str, dict[int, Path]]:
+    """Run folders per arm and seed; the runs whose checkpoint exists and that are missing are made now."""
+    arms = {"control": (args.control, args.control_checkpoints), "treated": (args.treated, args.treated_checkpoints)}
+    folders = {arm: {s: args.runs / f"{model}-s{s}" for s in SEEDS} for arm, (model, _) in arms.items()}
+    todo = [(model, root / f"{model}-s{s}", folders[arm][s]) for arm, (model, root) in arms.items() for s in SEEDS
+            if not (folders[arm][s] / "run.json").is_file() and (root / f"{model}-s{s}").is_dir()]
+    if todo:
+        adapters = [resolve_model(model, {"checkpoint": str(checkpoint)}) for model, checkpoint, _ in todo]
+        run_models(adapters, load_suite("debias"), open_data(None, split="test"), [d for _, _, d in todo],
+                   threads=args.threads, workers=0)
+    missing = [str(d) for per_seed in folders.values() for d in per_seed.values() if not (d / "run.json").is_file()]
+    if missing:
+        raise SystemExit(f"{len(missing)} runs have no checkpoint yet (first {missing[0]}); train them first")
+    return folders
+
+
+def _criteria(diff: dict[str, dict], values: dict[str, dict[str, list[float]]], matched: list[float]) -> list[dict]:
+    """The rule's four criteria: ``{criterion, met, numbers}``."""
+    out = []
+    for m in REDUCED:
+        control, treated = np.mean(values["control"][m]), np.mean(values["treated"][m])
+        relative = treated / control - 1 if control else math.nan
+        d = diff[m]
+        met = relative <= -0.5 and d["ci_high"] < 0
+        out.append({"criterion": f"{m}: treated at least 50 % below control, seed-level interval of the paired "
+                                 "difference below 0", "met": bool(met),
+                    "numbers": f"{control:.3f} -> {treated:.3f} ({relative:+.0%}); paired {d['mean']:+.3f} "
+                               f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"})
+    gap = float(np.mean(matched))
+    out.append({"criterion": f"silent-object coverage at matched recall lower than control's by >= {MATCHED_MARGIN}",
+                "met": bool(gap >= MATCHED_MARGIN),
+                "numbers": f"control - treated per seed {', '.join(f'{g:+.3f}' for g in matched)}; mean {gap:+.3f}"})
+    d = diff["miou"]
+    out.append({"criterion": f"mIoU loss <= {MIOU_LOSS * 100:.0f} points (lower end of the seed-level interval)",
+                "met": bool(d["ci_low"] >= -MIOU_LOSS),
+                "numbers": f"paired {d['mean']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]"})
+    for m in NOT_WORSE:
+        d = diff[m]
+        out.append({"criterion": f"{m} not worse by more than {NOT_WORSE_MARGIN}", "met": bool(d["mean"] <= NOT_WORSE_MARGIN),
+                    "numbers": f"paired {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--control", required=True)
+    parser.add_argument("--control-checkpoints", type=Path, required=True)
+    parser.add_argument("--treated", required=True)
+    parser.add_argument("--treated-checkpoints", type=Path, required=True)
+    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("reports/debias/v3"))
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--rule", default=None, help="the rule file the criteria come from (named in the report)")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    folders = _runs(args)
+    values: dict[str, dict[str, list[float]]] = {arm: {m: [] for m in METRICS} for arm in folders}
+    matched, target_recall = [], []
+    for s in SEEDS:
+        runs = {arm: load_run(folders[arm][s]) for arm in folders}
+        for arm, run in runs.items():
+            headline = compute_metrics(run).headline
+            for m in METRICS:
+                values[arm][m].append(headline[m].value if m in headline else math.nan)
+        target, points = matched_recall({arm: operating_curve(run.records) for arm, run in runs.items()})
+        at = {p.model: p.silent_at_matched.value for p in points}
+        matched.append(at.get("control", math.nan) - at.get("treated", math.nan))
+        target_recall.append(target)
+    diff = {}
+    for m in METRICS:
+        per_seed = [t - c for t, c in zip(values["treated"][m], values["control"][m], strict=True)]
+        mean, low, high = seed_interval(per_seed)
+        diff[m] = {"per_seed": per_seed, "mean": mean, "ci_low": low, "ci_high": high}
+    criteria = _criteria(diff, values, matched)
+    control, treated = args.control, args.treated
+    lines = [f"# {treated} against {control}: five seeds on world v3, balanced test split", "",
+             f"Made by `python scripts/debias_pair.py --control {control} --treated {treated} ...` (the `debias` "
+             "suite over all 200 test clips of the default world, one run per seed and arm"
+             + (f"; criteria from `{args.rule}`, committed before the runs" if args.rule else "") + ").", "",
+             "| metric | " + " | ".join(f"{control} s{s}" for s in SEEDS) + " | " + " | ".join(
+                 f"{treated} s{s}" for s in SEEDS) + " | paired mean [seed 95 % interval] |",
+             "|---|" + "---|" * (2 * len(SEEDS) + 1)]
+    for m in METRICS:
+        d = diff[m]
+        lines.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in values["control"][m]) + " | " + " | ".join(
+            f"{v:.3f}" for v in values["treated"][m]) + f" | {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] |")
+    lines += ["", "`silence_coverage` (digital silence) is out of distribution and is shown for comparison only; "
+                  "`prior_coverage` is under the bed alone, in distribution.", "",
+              "At matched recall, per seed (target recall; control minus treated silent-object coverage): "
+              + "; ".join(f"s{s} {r:.3f}: {g:+.3f}" for s, r, g in zip(SEEDS, target_recall, matched, strict=True)) + ".",
+              "", "## Criteria", ""]
+    lines += [f"- {'met' if c['met'] else 'NOT met'}: {c['criterion']} ({c['numbers']})" for c in criteria]
+    met = sum(c["met"] for c in criteria)
+    lines += ["", f"**Outcome.** {met} of {len(criteria)} criteria met."]
+    atomic_write_text(args.out / f"{args.name}.md", "\n".join(lines) + "\n")
+    atomic_write_text(args.out / f"{args.name}.json", json.dumps(
+        {"control": control, "treated": treated, "seeds": list(SEEDS), "values": values, "paired": diff,
+         "matched_recall": {"target": target_recall, "control_minus_treated": matched}, "criteria": criteria},
+        indent=2) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
