@@ -140,8 +140,8 @@ def debias_block(seeds_md: str, seeds: dict | None = None) -> str:
     table = [line for line in lines if line.startswith("| model |") or line.startswith("|---")
              or any(line.startswith(f"| {family} |") for family in MODELS)]
     out = ["Measured on world v2 (before `ambiguous_fraction`), where `prior_coverage` was the coverage under "
-           "digital silence, now named `silence_coverage` (out of distribution); the remedy has not been re-measured "
-           "on world v3 yet.", "", *table[: 2 + len(MODELS)]]
+           "digital silence, now named `silence_coverage` (out of distribution). On world v3 the remedy is measured as "
+           "same-architecture pairs (below); `ours` against `ours-nodebias` has not been run there yet.", "", *table[: 2 + len(MODELS)]]
     if seeds is not None:
         cells = []
         for metric, rows in seeds["paired"].items():
@@ -179,7 +179,7 @@ def debias_v3_block() -> str:
                 f"seed, mean over seeds with its seed-level 95 % t-interval: {'; '.join(cells)}. "
                 f"{met} of {len(pair['criteria'])} criteria met:", ""]
         out += [f"- {'met' if c['met'] else 'not met'}: {c['criterion']} ({c['numbers']})" for c in pair["criteria"]]
-        out.append("")
+        out += ["", pair["what_follows"], ""]
     return "\n".join(out).rstrip()
 
 
