@@ -46,6 +46,18 @@ def _clip_digests(world: Path) -> dict[str, str]:
     return out
 
 
+def variant_world(world_dir: Path, spec: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Build the world of ``spec`` in ``world_dir`` (once) and check the rule's premise: it repeats every clip of
+    the default world file for file. Returns the clip digests of the default world and of the variant."""
+    if not (world_dir / "world.json").is_file():
+        build_world(world_dir, spec=load_world_spec(spec), workers=1)
+    default, variant = _clip_digests(ensure_default_world()), _clip_digests(world_dir)
+    differ = [uid for uid, digest in default.items() if variant.get(uid) != digest]
+    if differ:
+        raise SystemExit(f"{len(differ)} clips differ from the default world (first {differ[:3]}): the rule's premise fails")
+    return default, variant
+
+
 def _subset_values(run: RunResult, keep) -> dict[str, float]:  # noqa: ANN001
     index = run.records.sample_id.str.rsplit("_", n=1).str[1].astype(int)
     part = RunResult(run.path, run.info, run.records[[keep(i) for i in index]].reset_index(drop=True))
@@ -83,12 +95,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "worldv3")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    if not (args.world_dir / "world.json").is_file():
-        build_world(args.world_dir, spec=load_world_spec(SPEC), workers=1)
-    default, big = _clip_digests(ensure_default_world()), _clip_digests(args.world_dir)
-    differ = [uid for uid, digest in default.items() if big.get(uid) != digest]
-    if differ:
-        raise SystemExit(f"{len(differ)} clips differ from the default world (first {differ[:3]}): the rule's premise fails")
+    default, big = variant_world(args.world_dir, SPEC)
     new = sorted(uid for uid in big if uid not in default)
     adapters = [resolve_model("vanilla", {"checkpoint": str(args.checkpoints / f"vanilla-s{s}")}) for s in SEEDS]
     dirs = [args.runs / f"vanilla-s{s}" for s in SEEDS]
