@@ -45,13 +45,17 @@ def _runs(args: argparse.Namespace) -> dict[str, dict[int, Path]]:
     """Run folders per arm and seed; the runs whose checkpoint exists and that are missing are made now."""
     arms = {"control": (args.control, args.control_checkpoints), "treated": (args.treated, args.treated_checkpoints)}
     folders = {arm: {s: args.runs / f"{model}-s{s}" for s in SEEDS} for arm, (model, _) in arms.items()}
+
+    def finished(folder: Path) -> bool:  # a run stopped half-way has its run.json: it is resumed, not read
+        return (folder / "run.json").is_file() and load_run(folder).incomplete is None
+
     todo = [(model, root / f"{model}-s{s}", folders[arm][s]) for arm, (model, root) in arms.items() for s in SEEDS
-            if not (folders[arm][s] / "run.json").is_file() and (root / f"{model}-s{s}").is_dir()]
+            if not finished(folders[arm][s]) and (root / f"{model}-s{s}").is_dir()]
     if todo:
         adapters = [resolve_model(model, {"checkpoint": str(checkpoint)}) for model, checkpoint, _ in todo]
         run_models(adapters, load_suite("debias"), open_data(None, split="test"), [d for _, _, d in todo],
                    threads=args.threads, workers=0)
-    missing = [str(d) for per_seed in folders.values() for d in per_seed.values() if not (d / "run.json").is_file()]
+    missing = [str(d) for per_seed in folders.values() for d in per_seed.values() if not finished(d)]
     if missing:
         raise SystemExit(f"{len(missing)} runs have no checkpoint yet (first {missing[0]}); train them first")
     return folders
