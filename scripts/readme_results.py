@@ -141,7 +141,7 @@ def debias_block(seeds_md: str, seeds: dict | None = None) -> str:
              or any(line.startswith(f"| {family} |") for family in MODELS)]
     out = ["Measured on world v2 (before `ambiguous_fraction`), where `prior_coverage` was the coverage under "
            "digital silence, now named `silence_coverage` (out of distribution). On world v3 the remedy is measured as "
-           "same-architecture pairs (below); `ours` against `ours-nodebias` has not been run there yet.", "", *table[: 2 + len(MODELS)]]
+           "same-architecture pairs (below).", "", *table[: 2 + len(MODELS)]]
     if seeds is not None:
         cells = []
         for metric, rows in seeds["paired"].items():
