@@ -28,7 +28,7 @@ from avsprobe.fileio import atomic_write_text
 from avsprobe.metrics.stats import seed_interval
 from avsprobe.metrics.threshold_free import matched_recall, operating_curve
 from avsprobe.probes.suite import load_suite
-from avsprobe.report.compute import compute_metrics, load_run
+from avsprobe.report.compute import RunResult, compute_metrics, load_run
 from avsprobe.runner import run_models
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -41,24 +41,32 @@ MIOU_LOSS = 0.02
 NOT_WORSE_MARGIN = 0.03
 
 
-def _runs(args: argparse.Namespace) -> dict[str, dict[int, Path]]:
-    """Run folders per arm and seed; the runs whose checkpoint exists and that are missing are made now."""
+def _load_finished(folder: Path) -> RunResult | None:
+    """The run in ``folder`` when it is whole; None when missing or stopped half-way (it has its run.json then,
+    and is resumed, not read)."""
+    if not (folder / "run.json").is_file():
+        return None
+    run = load_run(folder)
+    return run if run.incomplete is None else None
+
+
+def _runs(args: argparse.Namespace) -> dict[str, dict[int, RunResult]]:
+    """The loaded runs per arm and seed; those whose checkpoint exists and that are not whole are made now."""
     arms = {"control": (args.control, args.control_checkpoints), "treated": (args.treated, args.treated_checkpoints)}
     folders = {arm: {s: args.runs / f"{model}-s{s}" for s in SEEDS} for arm, (model, _) in arms.items()}
-
-    def finished(folder: Path) -> bool:  # a run stopped half-way has its run.json: it is resumed, not read
-        return (folder / "run.json").is_file() and load_run(folder).incomplete is None
-
-    todo = [(model, root / f"{model}-s{s}", folders[arm][s]) for arm, (model, root) in arms.items() for s in SEEDS
-            if not finished(folders[arm][s]) and (root / f"{model}-s{s}").is_dir()]
+    runs = {arm: {s: _load_finished(d) for s, d in per_seed.items()} for arm, per_seed in folders.items()}
+    todo = [(model, root / f"{model}-s{s}", arm, s) for arm, (model, root) in arms.items() for s in SEEDS
+            if runs[arm][s] is None and (root / f"{model}-s{s}").is_dir()]
     if todo:
-        adapters = [resolve_model(model, {"checkpoint": str(checkpoint)}) for model, checkpoint, _ in todo]
-        run_models(adapters, load_suite("debias"), open_data(None, split="test"), [d for _, _, d in todo],
-                   threads=args.threads, workers=0)
-    missing = [str(d) for per_seed in folders.values() for d in per_seed.values() if not finished(d)]
+        adapters = [resolve_model(model, {"checkpoint": str(checkpoint)}) for model, checkpoint, _, _ in todo]
+        run_models(adapters, load_suite("debias"), open_data(None, split="test"),
+                   [folders[arm][s] for _, _, arm, s in todo], threads=args.threads, workers=0)
+        for _, _, arm, s in todo:
+            runs[arm][s] = _load_finished(folders[arm][s])
+    missing = [str(folders[arm][s]) for arm, per_seed in runs.items() for s, run in per_seed.items() if run is None]
     if missing:
         raise SystemExit(f"{len(missing)} runs have no checkpoint yet (first {missing[0]}); train them first")
-    return folders
+    return runs  # type: ignore[return-value]
 
 
 def _criteria(diff: dict[str, dict], values: dict[str, dict[str, list[float]]], matched: list[float]) -> list[dict]:
@@ -119,11 +127,11 @@ def main() -> None:
     parser.add_argument("--rule", default=None, help="the rule file the criteria come from (named in the report)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    folders = _runs(args)
-    values: dict[str, dict[str, list[float]]] = {arm: {m: [] for m in METRICS} for arm in folders}
+    loaded = _runs(args)
+    values: dict[str, dict[str, list[float]]] = {arm: {m: [] for m in METRICS} for arm in loaded}
     matched, target_recall = [], []
     for s in SEEDS:
-        runs = {arm: load_run(folders[arm][s]) for arm in folders}
+        runs = {arm: loaded[arm][s] for arm in loaded}
         for arm, run in runs.items():
             headline = compute_metrics(run).headline
             for m in METRICS:
