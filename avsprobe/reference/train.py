@@ -49,20 +49,20 @@ from avsprobe.seeding import rng_for
 
 __all__ = ["RECIPES", "TrainSettings", "train", "evaluate_miou", "build_config"]
 
+_VANILLA: dict[str, Any] = {"active_queries": False, "interaction_enhancement": False, "drop_dominant": False,
+                            "prompt": "add"}
 RECIPES: dict[str, dict[str, Any]] = {
     # a Mask2Former AVS baseline: audio added to every query, all queries interact, no dropping
-    "vanilla": {"active_queries": False, "interaction_enhancement": False, "drop_dominant": False, "prompt": "add"},
+    "vanilla": _VANILLA,
     # the paper's method without the debias strategy
     "ours-nodebias": {},
     # the paper's method with a debias strategy (TrainSettings.debias; uncertainty by default)
     "ours": {},
     # the vanilla baseline trained with the uncertainty strategy (the paper's Table 4: the strategy on another
     # architecture, judged against that architecture's own vanilla); its loss is TrainSettings.debias_loss
-    "vanilla-debias": {"active_queries": False, "interaction_enhancement": False, "drop_dominant": False,
-                       "prompt": "add", "debias": "uncertainty"},
+    "vanilla-debias": {**_VANILLA, "debias": "uncertainty"},
     # the logits-ensemble's separately trained visual-only model: the vanilla recipe without audio
-    "visual-only": {"active_queries": False, "interaction_enhancement": False, "drop_dominant": False,
-                    "prompt": "add", "visual_only": True},
+    "visual-only": {**_VANILLA, "visual_only": True},
 }
 """Config overrides per trainable model name (on top of the variant)."""
 
