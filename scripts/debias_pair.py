@@ -8,6 +8,10 @@ takes the paired difference treated - control, and over seeds its mean with a se
 silent-object coverage is also compared at matched recall (the two runs of a seed matched as the report
 does). Writes ``OUT/{name}.md`` and ``OUT/{name}.json``.
 
+``--treated-opt KEY=VALUE`` (repeatable) sets an inference option of the treated model (``contrast_on=...``);
+``--treated-label`` then names its runs and its column. ``--split val --seeds 0 1 2`` makes the val comparison a
+rule chooses on; ``--limit N`` keeps the first N clips (the committed small comparison a test regenerates).
+
     python scripts/debias_pair.py --control vanilla --control-checkpoints checkpoints/worldv3 \\
         --treated vanilla-debias --treated-checkpoints checkpoints/worldv3 --runs RUNS --out reports/debias/v3 \\
         --name vanilla-pair
@@ -50,18 +54,32 @@ def _load_finished(folder: Path) -> RunResult | None:
     return run if run.incomplete is None else None
 
 
+def _options(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings as a dict (a bad one stops the script naming it)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--treated-opt {pair!r}: use KEY=VALUE")
+        out[key] = value
+    return out
+
+
 def _runs(args: argparse.Namespace) -> dict[str, dict[int, RunResult]]:
     """The loaded runs per arm and seed; those whose checkpoint exists and that are not whole are made now."""
-    arms = {"control": (args.control, args.control_checkpoints), "treated": (args.treated, args.treated_checkpoints)}
-    folders = {arm: {s: args.runs / f"{model}-s{s}" for s in SEEDS} for arm, (model, _) in arms.items()}
+    seeds = args.seeds
+    arms = {"control": (args.control, args.control, args.control_checkpoints, {}),
+            "treated": (args.treated, args.treated_label or args.treated, args.treated_checkpoints,
+                        _options(args.treated_opt))}
+    folders = {arm: {s: args.runs / f"{label}-s{s}" for s in seeds} for arm, (_, label, _, _) in arms.items()}
     runs = {arm: {s: _load_finished(d) for s, d in per_seed.items()} for arm, per_seed in folders.items()}
-    todo = [(model, root / f"{model}-s{s}", arm, s) for arm, (model, root) in arms.items() for s in SEEDS
+    todo = [(model, root / f"{model}-s{s}", opts, arm, s) for arm, (model, _, root, opts) in arms.items() for s in seeds
             if runs[arm][s] is None and (root / f"{model}-s{s}").is_dir()]
     if todo:
-        adapters = [resolve_model(model, {"checkpoint": str(checkpoint)}) for model, checkpoint, _, _ in todo]
-        run_models(adapters, load_suite("debias"), open_data(None, split="test"),
-                   [folders[arm][s] for _, _, arm, s in todo], threads=args.threads, workers=0)
-        for _, _, arm, s in todo:
+        adapters = [resolve_model(model, {"checkpoint": str(checkpoint), **opts}) for model, checkpoint, opts, _, _ in todo]
+        run_models(adapters, load_suite("debias"), open_data(None, split=args.split),
+                   [folders[arm][s] for *_, arm, s in todo], threads=args.threads, workers=0, limit=args.limit)
+        for *_, arm, s in todo:
             runs[arm][s] = _load_finished(folders[arm][s])
     missing = [str(folders[arm][s]) for arm, per_seed in runs.items() for s, run in per_seed.items() if run is None]
     if missing:
@@ -96,7 +114,11 @@ def _criteria(diff: dict[str, dict], values: dict[str, dict[str, list[float]]], 
     return out
 
 
-def _what_follows(treated: str, control: str, diff: dict[str, dict], matched: list[float]) -> str:
+def _count(n: int) -> str:
+    return {2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
+
+
+def _what_follows(treated: str, control: str, diff: dict[str, dict], matched: list[float], num_seeds: int) -> str:
     """Which paired differences the seeds resolve (interval excluding 0) and which they do not, from the numbers."""
     def cell(m: str) -> str:
         d = diff[m]
@@ -104,7 +126,7 @@ def _what_follows(treated: str, control: str, diff: dict[str, dict], matched: li
 
     resolved = [m for m in METRICS if diff[m]["ci_low"] > 0 or diff[m]["ci_high"] < 0]
     open_ = [m for m in METRICS if m not in resolved]
-    text = (f"**What follows.** {treated} minus {control}, seed-level 95 % intervals. Resolved by five seeds: "
+    text = (f"**What follows.** {treated} minus {control}, seed-level 95 % intervals. Resolved by {_count(num_seeds)} seeds: "
             + (", ".join(cell(m) for m in resolved) if resolved else "none")
             + ". Not resolved (the interval includes 0): " + (", ".join(cell(m) for m in open_) if open_ else "none")
             + f". At matched recall the mean difference in silent-object coverage is {np.mean(matched):+.3f}.")
@@ -126,11 +148,18 @@ def main() -> None:
     parser.add_argument("--name", required=True)
     parser.add_argument("--rule", default=None, help="the rule file the criteria come from (named in the report)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--treated-opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="an inference option of the treated model (repeatable)")
+    parser.add_argument("--treated-label", default=None, help="names the treated arm's runs and column")
+    parser.add_argument("--split", default="test", choices=("val", "test"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    parser.add_argument("--limit", type=int, default=None, help="the first N clips only")
     args = parser.parse_args()
     loaded = _runs(args)
     values: dict[str, dict[str, list[float]]] = {arm: {m: [] for m in METRICS} for arm in loaded}
     matched, target_recall = [], []
-    for s in SEEDS:
+    seeds = args.seeds
+    for s in seeds:
         runs = {arm: loaded[arm][s] for arm in loaded}
         for arm, run in runs.items():
             headline = compute_metrics(run).headline
@@ -146,16 +175,26 @@ def main() -> None:
         mean, low, high = seed_interval(per_seed)
         diff[m] = {"per_seed": per_seed, "mean": mean, "ci_low": low, "ci_high": high}
     criteria = _criteria(diff, values, matched)
-    control, treated = args.control, args.treated
-    lines = [f"# {treated} against {control}: five seeds on world v3, balanced test split", "",
+    control, treated = args.control, args.treated_label or args.treated
+    extra = "".join(f" --treated-opt {o}" for o in args.treated_opt) + (
+        f" --treated-label {args.treated_label}" if args.treated_label else "") + (
+        f" --split {args.split}" if args.split != "test" else "") + (
+        f" --seeds {' '.join(map(str, seeds))}" if list(seeds) != list(SEEDS) else "") + (
+        f" --limit {args.limit}" if args.limit is not None else "")
+    total = len(list(open_data(None, split=args.split).reader.sample_ids()))
+    clips = (f"the first {args.limit} of the {total} {args.split} clips" if args.limit is not None and args.limit < total
+             else f"all {total} {args.split} clips")
+    where = "balanced test split" if args.split == "test" else "val split"
+    lines = [f"# {treated} against {control}: {_count(len(seeds))} seeds on world v3, {where}"
+             + (f", first {args.limit} clips" if args.limit is not None else ""), "",
              f"Made by `python scripts/debias_pair.py --control {control} --control-checkpoints "
-             f"checkpoints/worldv3 --treated {treated} --treated-checkpoints checkpoints/worldv3 --runs RUNS --name "
-             f"{args.name}" + (f" --rule {args.rule}" if args.rule else "") + "` (the `debias` "
-             "suite over all 200 test clips of the default world, one run per seed and arm"
+             f"checkpoints/worldv3 --treated {args.treated} --treated-checkpoints checkpoints/worldv3 --runs RUNS --name "
+             f"{args.name}" + (f" --rule {args.rule}" if args.rule else "") + extra + "` (the `debias` "
+             f"suite over {clips} of the default world, one run per seed and arm"
              + (f"; criteria from `{args.rule}`, committed before the runs" if args.rule else "") + ").", "",
-             "| metric | " + " | ".join(f"{control} s{s}" for s in SEEDS) + " | " + " | ".join(
-                 f"{treated} s{s}" for s in SEEDS) + " | paired mean [seed 95 % interval] |",
-             "|---|" + "---|" * (2 * len(SEEDS) + 1)]
+             "| metric | " + " | ".join(f"{control} s{s}" for s in seeds) + " | " + " | ".join(
+                 f"{treated} s{s}" for s in seeds) + " | paired mean [seed 95 % interval] |",
+             "|---|" + "---|" * (2 * len(seeds) + 1)]
     for m in METRICS:
         d = diff[m]
         lines.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in values["control"][m]) + " | " + " | ".join(
@@ -163,15 +202,19 @@ def main() -> None:
     lines += ["", "`silence_coverage` (digital silence) is out of distribution and is shown for comparison only; "
                   "`prior_coverage` is under the bed alone, in distribution.", "",
               "At matched recall, per seed (target recall; control minus treated silent-object coverage): "
-              + "; ".join(f"s{s} {r:.3f}: {g:+.3f}" for s, r, g in zip(SEEDS, target_recall, matched, strict=True)) + ".",
+              + "; ".join(f"s{s} {r:.3f}: {g:+.3f}" for s, r, g in zip(seeds, target_recall, matched, strict=True)) + ".",
               "", "## Criteria", ""]
     lines += [f"- {'met' if c['met'] else 'NOT met'}: {c['criterion']} ({c['numbers']})" for c in criteria]
     met = sum(c["met"] for c in criteria)
-    follows = _what_follows(treated, control, diff, matched)
+    follows = _what_follows(treated, control, diff, matched, len(seeds))
     lines += ["", f"**Outcome.** {met} of {len(criteria)} criteria met.", "", follows]
     atomic_write_text(args.out / f"{args.name}.md", "\n".join(lines) + "\n")
     atomic_write_text(args.out / f"{args.name}.json", json.dumps(
-        {"control": control, "treated": treated, "seeds": list(SEEDS), "values": values, "paired": diff,
+        {"control": control, "treated": args.treated, "seeds": list(seeds),
+         **({"treated_label": args.treated_label} if args.treated_label else {}),
+         **({"treated_options": _options(args.treated_opt)} if args.treated_opt else {}),
+         **({"split": args.split} if args.split != "test" else {}),
+         **({"limit": args.limit} if args.limit is not None else {}), "values": values, "paired": diff,
          "matched_recall": {"target": target_recall, "control_minus_treated": matched}, "criteria": criteria,
          "what_follows": follows.removeprefix("**What follows.** ")},
         indent=2) + "\n")

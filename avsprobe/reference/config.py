@@ -61,16 +61,20 @@ class ReferenceConfig:
     distorted_marks: Literal["all", "clean"] = "all"
     # "queries": (alpha+1) m - alpha d per query active in both branches (main alone where the second
     # branch has it dormant, the dormant filler left alone); "foreground": the same on the per-pixel
-    # foreground logits of the two branches (inference only: the losses stay per query)
-    contrast_on: Literal["queries", "foreground"] = "queries"
+    # foreground logits of the two branches (inference only: the losses stay per query);
+    # "foreground-main-marks": the same with the second branch read out over the main branch's active queries
+    # (the official binary readout: both branches go through the main marks' gating)
+    contrast_on: Literal["queries", "foreground", "foreground-main-marks"] = "queries"
     # "feature": eps drawn at the per-dimension RMS of F_A (a running estimate kept in the checkpoint), so
     # |eps| matches |F_A|; "unit": standard normal eps (the first release: about 10x |F_A|)
     noise_scale: Literal["feature", "unit"] = "feature"
     noise_draws: int = 4  # fixed seeded noise draws averaged at inference (deterministic, batch-independent)
     # training loss: "paper" L(contrast) (Eq. 14); "official" L(main) + 10 L(contrast) (the authors' AVSS
     # code); departures: "supervised-bias" L(contrast with d stop-gradient) + L(d), and "poe" (product of
-    # experts) L(m + d stop-gradient) + L(d), whose inference is the main branch (alpha = 0)
-    debias_loss: Literal["paper", "official", "supervised-bias", "poe"] = "paper"
+    # experts) L(m + d stop-gradient) + L(d), whose inference is the main branch (alpha = 0), and
+    # "supervised-prior": supervised-bias with L(d) on the frames whose audio names no class only (world v3's
+    # bed-only and silent-object clips), so that d estimates P(sounding | V) where the audio says nothing
+    debias_loss: Literal["paper", "official", "supervised-bias", "supervised-prior", "poe"] = "paper"
     # query 0 (the only active query when Phi marks no class) left out of the foreground in that case
     mute_unmarked_zeroth: bool = False
 

@@ -34,11 +34,18 @@ class BatchTargets:
         classes: ``long [B, T]`` class of each slot (0..K-1).
         masks: ``float [B, T, h, w]`` in [0, 1] (area fractions when downsampled).
         valid: ``bool [B, T]`` which slots are real targets.
+        bias_rows: ``bool [B]`` the frames on which a second branch's own loss counts (``supervised-prior``:
+            the frames whose audio names no class); None: every frame.
     """
 
     classes: torch.Tensor
     masks: torch.Tensor
     valid: torch.Tensor
+    bias_rows: torch.Tensor | None = None
+
+    def rows(self, keep: torch.Tensor) -> BatchTargets:
+        """The targets of the frames ``keep`` (``bool [B]``) selects."""
+        return BatchTargets(self.classes[keep], self.masks[keep], self.valid[keep])
 
 
 def targets_from_labels(labels: torch.Tensor, num_classes: int, size: tuple[int, int]) -> BatchTargets:
@@ -110,8 +117,14 @@ class SetCriterion(nn.Module):
             main_total, _ = self.forward(output.main, targets, generator)
             total = total + main_total
             parts["main"] = float(main_total.detach())
-        if output.bias is not None:  # bias-only, supervised-bias, poe: + L(second branch)
-            bias_total, _ = self.forward(output.bias, targets, generator)
-            total = total + bias_total
-            parts["bias"] = float(bias_total.detach())
+        if output.bias is not None:  # bias-only, supervised-bias, supervised-prior, poe: + L(second branch)
+            bias, bias_targets = output.bias, targets
+            if targets.bias_rows is not None:  # supervised-prior: only where the audio names no class
+                keep = targets.bias_rows
+                bias = ModelOutput([m[keep] for m in bias.masks], [c[keep] for c in bias.classes], bias.active[keep])
+                bias_targets = targets.rows(keep)
+            if bias.active.shape[0]:
+                bias_total, _ = self.forward(bias, bias_targets, generator)
+                total = total + bias_total
+                parts["bias"] = float(bias_total.detach())
         return total, parts

@@ -291,7 +291,7 @@ class ReferenceModel(nn.Module):
                                [gate_by_bias(x, y) for x, y in zip(main.classes, second.classes, strict=True)],
                                main.active, bias=second, main_branch=main, second_branch=second)
         contrasted = lambda x, y: contrast(x, y, cfg.debias_alpha)  # noqa: E731
-        if self.training and cfg.debias_loss in ("supervised-bias", "poe"):
+        if self.training and cfg.debias_loss in ("supervised-bias", "supervised-prior", "poe"):
             held = ModelOutput([m.detach() for m in second.masks], [c.detach() for c in second.classes], second.active)
             # PoE trains on the sum of the experts' logits; supervised-bias on the contrast; d stop-gradient
             combined = _query_combine(main, held, (lambda x, y: x + y) if cfg.debias_loss == "poe" else contrasted)
@@ -342,11 +342,16 @@ class ReferenceModel(nn.Module):
 
     def foreground(self, output: ModelOutput) -> torch.Tensor:
         """``[B, h, w]`` sounding-object probability from the final prediction (with ``contrast_on=
-        "foreground"``, the contrast of the two branches' foreground logits)."""
+        "foreground"``, the contrast of the two branches' foreground logits; with ``"foreground-main-marks"``
+        the second branch's foreground sums only the queries the main branch's marks made active)."""
         cfg = self.config
-        if cfg.contrast_on == "foreground" and output.second_branch is not None and cfg.debias == "uncertainty":
-            main = self._branch_foreground(output.main_branch, readout=foreground_logit)  # type: ignore[arg-type]
-            second = self._branch_foreground(output.second_branch, readout=foreground_logit)
+        if cfg.contrast_on != "queries" and output.second_branch is not None and cfg.debias == "uncertainty":
+            main_branch: ModelOutput = output.main_branch  # type: ignore[assignment]
+            second_branch = output.second_branch
+            if cfg.contrast_on == "foreground-main-marks":  # the official readout: the main branch's gating
+                second_branch = dataclasses.replace(second_branch, active=second_branch.active & main_branch.active)
+            main = self._branch_foreground(main_branch, readout=foreground_logit)
+            second = self._branch_foreground(second_branch, readout=foreground_logit)
             return contrast(main, second, cfg.debias_alpha).sigmoid()
         return self._branch_foreground(output)
 

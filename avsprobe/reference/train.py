@@ -66,7 +66,7 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 """Config overrides per trainable model name (on top of the variant)."""
 
-DEBIAS_LOSSES = ("paper", "official", "supervised-bias", "poe")
+DEBIAS_LOSSES = ("paper", "official", "supervised-bias", "supervised-prior", "poe")
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -87,7 +87,7 @@ class TrainSettings:
     seed: int = 0
     data: str | None = None  # None: the cached default bias lab
     debias: str = "uncertainty"  # strategy of the "ours" model (ignored by the others)
-    debias_loss: str = "paper"  # training loss of "ours" with uncertainty: paper, official, supervised-bias, poe
+    debias_loss: str = "paper"  # training loss with uncertainty: one of DEBIAS_LOSSES
     device: str = "cpu"
     amp: bool = True  # bfloat16 autocast on CUDA (no effect on CPU)
     phi_negatives: bool = False  # fit Phi with silence, beds and noise labelled "no class" (world v3's recipe)
@@ -355,6 +355,9 @@ def _train_epoch(run: _TrainRun, epoch: int) -> dict[str, Any]:
         targets = run.targets
         batch_targets = dataclasses.replace(targets, classes=targets.classes[idx].to(run.device),
                                             masks=targets.masks[idx].to(run.device), valid=targets.valid[idx].to(run.device))
+        if run.config.debias_loss == "supervised-prior" and run.config.debias == "uncertainty":
+            # the second branch learns from the frames whose audio names no class (Phi's labels): P(sounding | V)
+            batch_targets.bias_rows = ~data.presence[idx].any(-1).to(run.device)
         loss, _ = run.criterion(output, batch_targets, generator)
         run.optimiser.zero_grad(set_to_none=True)
         loss.backward()

@@ -197,3 +197,49 @@ def test_the_second_branch_through_distort_hears_no_clean_audio_under_the_paper_
         equal = [torch.equal(x, y) for x, y in zip(first.second_branch.masks + first.second_branch.classes,
                                                     other.second_branch.masks + other.second_branch.classes, strict=True)]
         assert all(equal) if same else not any(equal), preset
+
+
+def test_supervised_prior_trains_the_second_branch_only_where_the_audio_names_no_class() -> None:
+    model = _model(debias="uncertainty", debias_loss="supervised-prior", drop_dominant=False).train()
+    labels = torch.zeros(3, 64, 64, dtype=torch.uint8)
+    labels[:, 5:30, 5:30] = 1
+    labels[1, 40:60, 40:60] = 3
+    out = model(torch.randn(3, 3, 64, 64), torch.randn(3, 96, 64), generator=torch.Generator().manual_seed(0))
+    assert out.bias is not None
+    targets = targets_from_labels(labels, 8, out.masks[-1].shape[-2:])
+    criterion = SetCriterion(model.config)
+    contrast_alone, _ = criterion(type(out)(out.masks, out.classes, out.active), targets)
+    keep = torch.tensor([True, False, True])
+    bias_rows = type(out)([m[keep] for m in out.bias.masks], [c[keep] for c in out.bias.classes], out.bias.active[keep])
+    bias_on_rows, _ = criterion(bias_rows, targets_from_labels(labels[keep], 8, out.masks[-1].shape[-2:]))
+    bias_everywhere, _ = criterion(out.bias, targets)
+    targets.bias_rows = keep
+    total, parts = criterion(out, targets)
+    assert torch.isclose(total, contrast_alone + bias_on_rows)
+    assert not torch.isclose(bias_on_rows, bias_everywhere)  # the left-out frame mattered
+    targets.bias_rows = torch.zeros(3, dtype=torch.bool)  # no such frame in the batch: the contrast's loss alone
+    total, parts = criterion(out, targets)
+    assert torch.equal(total, contrast_alone) and "bias" not in parts
+
+
+def test_the_official_readout_gates_the_second_branch_with_the_main_marks() -> None:
+    from avsprobe.reference.model import foreground_logit
+
+    model = _model(debias="uncertainty", contrast_on="foreground-main-marks").eval()
+    frames, audio = torch.randn(2, 3, 64, 64), torch.randn(2, 96, 64)
+    marks = torch.zeros(2, model.config.num_queries, dtype=torch.bool)
+    marks[:, 0] = True
+    marks[0, 1:3] = True  # clip 0: class 0's queries; clip 1: query 0 alone
+    with torch.no_grad():
+        out = model(frames, audio, marks=marks)
+        got = model.foreground(out)
+    main, second = out.main_branch, out.second_branch
+    assert second.active.sum() > marks.sum()  # the second branch ran every class query
+    expected = (2 * foreground_logit(main.masks[-1], main.classes[-1], marks)
+                - foreground_logit(second.masks[-1], second.classes[-1], marks)).sigmoid()
+    own = (2 * foreground_logit(main.masks[-1], main.classes[-1], marks)
+           - foreground_logit(second.masks[-1], second.classes[-1], second.active)).sigmoid()
+    assert torch.equal(got, expected) and not torch.allclose(got, own)
+    model.config = model.config.replace(contrast_on="foreground")
+    with torch.no_grad():
+        assert torch.equal(model.foreground(out), own)

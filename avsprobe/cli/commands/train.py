@@ -14,7 +14,7 @@ from avsprobe.cli.options import DataDir
 def train_command(
     model: Annotated[str, typer.Option("--model", "-m", help="What to train: vanilla, ours-nodebias, ours, vanilla-debias (vanilla with the uncertainty strategy) or visual-only.")],
     debias: Annotated[str, typer.Option("--debias", help="Strategy of 'ours': uncertainty, bias-only or logits-ensemble.")] = "uncertainty",
-    loss: Annotated[str, typer.Option("--loss", help="Training loss of an uncertainty model (ours, vanilla-debias): paper (Eq. 14), official (L(main) + 10 L(contrast)), supervised-bias or poe (departures: docs/reference-model.md).")] = "paper",
+    loss: Annotated[str, typer.Option("--loss", help="Training loss of an uncertainty model (ours, vanilla-debias): paper (Eq. 14), official (L(main) + 10 L(contrast)), supervised-bias, supervised-prior or poe (departures: docs/reference-model.md).")] = "paper",
     data: DataDir = None,
     epochs: Annotated[int, typer.Option("--epochs", "-e", min=1, help="Epochs over the train split.")] = 14,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Checkpoint folder (default: checkpoints/MODEL).")] = None,
