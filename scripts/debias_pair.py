@@ -137,7 +137,7 @@ def _what_follows(treated: str, control: str, diff: dict[str, dict], matched: li
     return text
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--control", required=True)
     parser.add_argument("--control-checkpoints", type=Path, required=True)
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=("val", "test"))
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--limit", type=int, default=None, help="the first N clips only")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     loaded = _runs(args)
     values: dict[str, dict[str, list[float]]] = {arm: {m: [] for m in METRICS} for arm in loaded}
     matched, target_recall = [], []
@@ -176,7 +176,8 @@ def main() -> None:
         diff[m] = {"per_seed": per_seed, "mean": mean, "ci_low": low, "ci_high": high}
     criteria = _criteria(diff, values, matched)
     control, treated = args.control, args.treated_label or args.treated
-    extra = "".join(f" --treated-opt {o}" for o in args.treated_opt) + (
+    extra = (f" --out {args.out}" if args.out != Path("reports/debias/v3") else "") + "".join(
+        f" --treated-opt {o}" for o in args.treated_opt) + (
         f" --treated-label {args.treated_label}" if args.treated_label else "") + (
         f" --split {args.split}" if args.split != "test" else "") + (
         f" --seeds {' '.join(map(str, seeds))}" if list(seeds) != list(SEEDS) else "") + (
@@ -188,7 +189,8 @@ def main() -> None:
     lines = [f"# {treated} against {control}: {_count(len(seeds))} seeds on world v3, {where}"
              + (f", first {args.limit} clips" if args.limit is not None else ""), "",
              f"Made by `python scripts/debias_pair.py --control {control} --control-checkpoints "
-             f"checkpoints/worldv3 --treated {args.treated} --treated-checkpoints checkpoints/worldv3 --runs RUNS --name "
+             f"{args.control_checkpoints} --treated {args.treated} --treated-checkpoints {args.treated_checkpoints} "
+             "--runs RUNS --name "
              f"{args.name}" + (f" --rule {args.rule}" if args.rule else "") + extra + "` (the `debias` "
              f"suite over {clips} of the default world, one run per seed and arm"
              + (f"; criteria from `{args.rule}`, committed before the runs" if args.rule else "") + ").", "",

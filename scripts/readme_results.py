@@ -164,18 +164,28 @@ def debias_block(seeds_md: str, seeds: dict | None = None) -> str:
 def debias_v3_block() -> str:
     """The same-architecture pairs measured on world v3 (``reports/debias/v3/*.json``, one per pair): per pair the
     paired differences with their seed-level intervals and each criterion of its rule, met or not."""
-    pairs = sorted((ROOT / "reports/debias/v3").glob("*.json"))
+    pairs = _v3_pairs()
     if not pairs:
         return "No same-architecture pair has been measured on world v3 yet."
     out = []
-    for path in pairs:
-        pair = json.loads(path.read_text())
+    choice_path = ROOT / "reports/debias/v3/val/prior-branch-choice.json"
+    for path, pair in pairs.items():
         seeds = len(pair["seeds"])
+        treated = pair.get("treated_label", pair["treated"])
         cells = [f"`{m}` {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]" for m, d in pair["paired"].items()]
         met = sum(c["met"] for c in pair["criteria"])
-        out += [f"`{pair['treated']}` against `{pair['control']}` on world v3, {seeds} seeds, all 200 balanced test "
+        if path.stem == "prior-branch" and choice_path.is_file():
+            choice = json.loads(choice_path.read_text())
+            cands = "; ".join(f"`{c}` mIoU {d['miou']['mean']:+.3f}, prior_coverage {d['prior_coverage']['mean']:+.3f}"
+                              for c, d in choice["paired"].items())
+            out += [f"The prior-shaped second branch, chosen on val (`reports/debias/v3/val/prior-branch-choice.md`, "
+                    f"rule `reports/debias/v3/prior-branch-rule.md`; each candidate minus `ours-nodebias`, seeds 0-2, "
+                    f"all 160 val clips): {cands}; chosen `{choice['chosen']}`"
+                    + ("" if choice["admissible"] else " (no candidate within 2 mIoU points: the higher mIoU)")
+                    + ". The other candidate is a val ablation only.", ""]
+        out += [f"`{treated}` against `{pair['control']}` on world v3, {seeds} seeds, all 200 balanced test "
                 f"clips (`reports/debias/v3/{path.stem}.md`, criteria fixed before the runs in "
-                f"`reports/debias/v3/{path.stem}-rule.md`): {pair['treated']} minus {pair['control']} of the same "
+                f"`reports/debias/v3/{path.stem}-rule.md`): {treated} minus {pair['control']} of the same "
                 f"seed, mean over seeds with its seed-level 95 % t-interval: {'; '.join(cells)}. "
                 f"{met} of {len(pair['criteria'])} criteria met:", ""]
         out += [f"- {'met' if c['met'] else 'not met'}: {c['criterion']} ({c['numbers']})" for c in pair["criteria"]]
@@ -183,8 +193,37 @@ def debias_v3_block() -> str:
     return "\n".join(out).rstrip()
 
 
+def _v3_pairs() -> dict[Path, dict]:
+    """The committed world-v3 pair reports (``reports/debias/v3/*.json``), by path."""
+    return {p: json.loads(p.read_text()) for p in sorted((ROOT / "reports/debias/v3").glob("*.json"))}
+
+
+def remedy_summary() -> str:
+    """README's sentence on the remedy: per world-v3 pair, the prior metrics' and mIoU's paired differences and
+    how many of the rule's criteria were met."""
+    pairs = _v3_pairs()
+    if not pairs:
+        return "No same-architecture pair has been measured on world v3 yet."
+    parts = []
+    for pair in pairs.values():
+        treated = pair.get("treated_label", pair["treated"])
+        cells = ", ".join(f"`{m}` {pair['paired'][m]['mean']:+.3f} [{pair['paired'][m]['ci_low']:+.3f}, "
+                          f"{pair['paired'][m]['ci_high']:+.3f}]"
+                          for m in ("prior_coverage", "silent_object_coverage", "prior_slope", "miou"))
+        met = sum(c["met"] for c in pair["criteria"])
+        parts.append(f"{treated} minus {pair['control']} {cells} ({met} of {len(pair['criteria'])} criteria met)")
+    lowered = [pair.get("treated_label", pair["treated"]) for pair in pairs.values()
+               if any(pair["paired"][m]["ci_high"] < 0 for m in ("prior_coverage", "silent_object_coverage", "prior_slope"))]
+    verdict = ("In no pair does the strategy lower an in-distribution prior metric beyond what the seeds allow."
+               if not lowered else "A prior metric is lowered beyond what the seeds allow for: " + ", ".join(lowered) + ".")
+    return ("*The remedy, same architecture, world v3* (five training seeds per arm, 200 test clips, criteria fixed "
+            "before the runs; mean paired difference over seeds [seed-level 95 % interval]): " + "; ".join(parts)
+            + ". " + verdict + " Details: [docs/reference-model.md](docs/reference-model.md).")
+
+
 BLOCKS = {
     "debias-v3-results": lambda: debias_v3_block(),
+    "remedy-summary": lambda: remedy_summary(),
     "demo-results": lambda: demo_block(json.loads((ROOT / "reports/biaslab/report.json").read_text())),
     "debias-results": lambda: debias_block((ROOT / "reports/debias/seeds.md").read_text(),
                                            json.loads((ROOT / "reports/debias/seeds.json").read_text())),

@@ -233,3 +233,30 @@ def test_vanilla_debias_is_vanilla_trained_with_the_uncertainty_strategy(world: 
     train(_settings(world, model="vanilla"), tmp_path / "v", max_steps=1, workers=1)
     with pytest.raises(AdapterError, match="trained as 'vanilla'"):
         resolve_model("vanilla-debias", {"checkpoint": str(tmp_path / "v")})
+
+
+def test_supervised_prior_hands_the_criterion_the_frames_whose_audio_names_no_class(world: Path, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second branch's own loss counts on the frames Phi labels "no class" only (bias_rows = no presence)."""
+    from avsprobe.reference import criterion as criterion_module
+
+    seen: list[tuple[torch.Tensor | None, int]] = []
+    original = criterion_module.SetCriterion.forward
+
+    def spy(self, output, targets, generator=None):  # type: ignore[no-untyped-def]
+        if output.bias is not None or output.main_branch is not None:  # the top-level call, not the nested ones
+            seen.append((targets.bias_rows, int(targets.valid.shape[0])))
+        return original(self, output, targets, generator)
+
+    monkeypatch.setattr(criterion_module.SetCriterion, "forward", spy)
+    train_frames = load_frames(world, "train", ("bell", "bird", "car", "dog", "drum", "guitar", "man", "piano"), 64)
+    silent = int((~train_frames.presence.any(-1)).sum())
+    assert 0 < silent < len(train_frames)  # the tiny world has frames of both kinds
+    train(_settings(world, model="ours", debias_loss="supervised-prior", batch_size=len(train_frames)), tmp_path / "p",
+          max_steps=1, workers=1)
+    rows, batch = seen[0]
+    assert rows is not None and rows.dtype == torch.bool and rows.shape == (batch,) and int(rows.sum()) == silent
+    seen.clear()
+    train(_settings(world, model="ours", debias_loss="supervised-bias", batch_size=len(train_frames)), tmp_path / "b",
+          max_steps=1, workers=1)
+    assert seen[0][0] is None  # supervised-bias trains the second branch on every frame

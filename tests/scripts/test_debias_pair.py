@@ -59,3 +59,36 @@ def test_a_reduction_whose_interval_includes_zero_is_not_met() -> None:
     assert first["criterion"].startswith("silent_object_coverage")
     assert "-60%" in first["numbers"] and not first["met"]  # 0.188 -> 0.076 (-59.6 %), but the seeds disagree
     assert pytest.approx(-0.112) == float(first["numbers"].split("paired ")[1].split(" ")[0])
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ROOT / "reports" / "debias" / "v3" / "small"
+
+
+def test_the_committed_small_comparison_regenerates_byte_for_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    """The shipped seed checkpoints regenerate the committed pair report on a fresh clone (the first clips of the
+    test split: the whole comparison takes about 25 min of CPU, the same code path)."""
+    from debias_pair import main
+
+    name = "ours-pair-first4"
+    # the report names its folders as given, relative to the repository: a scratch root that sees its checkpoints
+    (tmp_path / "checkpoints").symlink_to(ROOT / "checkpoints", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    main(["--control", "ours-nodebias", "--control-checkpoints", "checkpoints/worldv3", "--treated", "ours",
+          "--treated-checkpoints", "checkpoints/worldv3", "--runs", str(tmp_path / "runs"), "--out",
+          "reports/debias/v3/small", "--name", name, "--limit", "4"])
+    for suffix in (".md", ".json"):
+        made = tmp_path / "reports" / "debias" / "v3" / "small" / f"{name}{suffix}"
+        assert made.read_bytes() == (SMALL / f"{name}{suffix}").read_bytes()
+
+
+def test_the_prior_branch_rule_gates_on_miou_then_takes_the_lowest_prior() -> None:
+    from prior_branch_choice import choose
+
+    def cand(miou: float, prior: float) -> dict[str, dict]:
+        return {"miou": {"mean": miou}, "prior_coverage": {"mean": prior}}
+
+    assert choose({"a": cand(-0.01, -0.02), "b": cand(-0.019, -0.05)}) == ("b", True)
+    assert choose({"a": cand(-0.01, -0.02), "b": cand(-0.021, -0.20)}) == ("a", True)  # b loses too much mIoU
+    assert choose({"a": cand(-0.03, -0.02), "b": cand(-0.05, -0.20)}) == ("a", False)  # none admissible
