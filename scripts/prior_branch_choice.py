@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
                  for m in ("miou", "prior_coverage", "silent_object_coverage", "prior_slope", "sounding_auroc")]
         ok = paired[c]["miou"]["mean"] >= -MIOU_LOSS
         rows.append(f"| {c} | " + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
-    verdict = (f"**Chosen: `{chosen}`** (admissible, the lowest mean paired `prior_coverage`)." if admissible else
+    only = sum(paired[c]["miou"]["mean"] >= -MIOU_LOSS for c in CANDIDATES) == 1
+    verdict = (f"**Chosen: `{chosen}`** (" + ("the only admissible candidate" if only else
+                                             "admissible, the lowest mean paired `prior_coverage`") + ")." if admissible else
                f"**Chosen: `{chosen}`**: no candidate is admissible; the rule takes the higher mean paired val mIoU.")
     lines = ["# Issue 29: the prior-shaped second branch, chosen on val", "",
              "Made by `python scripts/prior_branch_choice.py --val reports/debias/v3/val` from the val comparisons "
