@@ -212,10 +212,18 @@ def remedy_summary() -> str:
                           for m in ("prior_coverage", "silent_object_coverage", "prior_slope", "miou"))
         met = sum(c["met"] for c in pair["criteria"])
         parts.append(f"{treated} minus {pair['control']} {cells} ({met} of {len(pair['criteria'])} criteria met)")
+    prior = ("prior_coverage", "silent_object_coverage", "prior_slope")
     lowered = [pair.get("treated_label", pair["treated"]) for pair in pairs.values()
-               if any(pair["paired"][m]["ci_high"] < 0 for m in ("prior_coverage", "silent_object_coverage", "prior_slope"))]
+               if any(pair["paired"][m]["ci_high"] < 0 for m in prior)]
+    raised = [(pair.get("treated_label", pair["treated"]),
+               [f"`{m}`, lower end {pair['paired'][m]['ci_low']:+.4f}" for m in prior if pair["paired"][m]["ci_low"] > 0])
+              for pair in pairs.values()]
+    raised = [(t, ms) for t, ms in raised if ms]
     verdict = ("In no pair does the strategy lower an in-distribution prior metric beyond what the seeds allow."
                if not lowered else "A prior metric is lowered beyond what the seeds allow for: " + ", ".join(lowered) + ".")
+    if raised:
+        verdict += " Raised beyond what the seeds allow: " + "; ".join(
+            f"{t} ({'; '.join(ms)})" for t, ms in raised) + "."
     return ("*The remedy, same architecture, world v3* (five training seeds per arm, 200 test clips, criteria fixed "
             "before the runs; mean paired difference over seeds [seed-level 95 % interval]): " + "; ".join(parts)
             + ". " + verdict + " Details: [docs/reference-model.md](docs/reference-model.md).")

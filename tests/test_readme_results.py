@@ -44,3 +44,22 @@ def test_a_changed_number_is_caught(tmp_path: Path) -> None:
     tampered = readme.replace(generated, generated.replace(first_number, "9.99", 1))
     assert tampered != readme
     assert script.replace_block(tampered, "demo-results", generated) == readme
+
+
+def test_the_remedy_summary_says_which_prior_metric_moved_beyond_the_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    script = _script()
+
+    def pair(treated: str, low: float, high: float) -> dict:
+        cell = {"mean": (low + high) / 2, "ci_low": low, "ci_high": high}
+        paired = {m: dict(cell) for m in ("prior_coverage", "silent_object_coverage", "prior_slope", "miou")}
+        paired["prior_slope"] = {"mean": 0.0, "ci_low": -0.1, "ci_high": 0.1}
+        return {"treated": treated, "control": "c", "paired": paired, "criteria": [{"met": True}, {"met": False}]}
+
+    monkeypatch.setattr(script, "_v3_pairs", lambda: {Path("a.json"): pair("flat", -0.01, 0.02)})
+    assert "In no pair does the strategy lower" in script.remedy_summary()
+    assert "Raised" not in script.remedy_summary() and "(1 of 2 criteria met)" in script.remedy_summary()
+    monkeypatch.setattr(script, "_v3_pairs", lambda: {Path("a.json"): pair("down", -0.05, -0.01),
+                                                      Path("b.json"): {**pair("x", 0.0004, 0.1), "treated_label": "up"}})
+    text = script.remedy_summary()
+    assert "lowered beyond what the seeds allow for: down." in text
+    assert "Raised beyond what the seeds allow: up (`prior_coverage`, lower end +0.0004; `silent_object_coverage`" in text
