@@ -65,6 +65,17 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _training_unfinished(folder: Path) -> str | None:
+    """Why the checkpoint in ``folder`` is not a finished training (fewer epochs in its record than its settings
+    ask for), or None."""
+    try:
+        training = json.loads((folder / "config.json").read_text())["training"]
+        done, planned = len(training["history"]), int(training["settings"]["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not a training record this script can read: the adapter reports what is wrong
+    return f"{folder} has {done} of {planned} epochs" if done < planned else None
+
+
 def _runs(args: argparse.Namespace) -> dict[str, dict[int, RunResult]]:
     """The loaded runs per arm and seed; those whose checkpoint exists and that are not whole are made now."""
     seeds = args.seeds
@@ -75,6 +86,9 @@ def _runs(args: argparse.Namespace) -> dict[str, dict[int, RunResult]]:
     runs = {arm: {s: _load_finished(d) for s, d in per_seed.items()} for arm, per_seed in folders.items()}
     todo = [(model, root / f"{model}-s{s}", opts, arm, s) for arm, (model, _, root, opts) in arms.items() for s in seeds
             if runs[arm][s] is None and (root / f"{model}-s{s}").is_dir()]
+    unfinished = [m for m in (_training_unfinished(checkpoint) for _, checkpoint, *_ in todo) if m]
+    if unfinished:  # a training still running has a best-so-far checkpoint that would be measured as if final
+        raise SystemExit(f"{len(unfinished)} checkpoints are still training: {'; '.join(unfinished)}")
     if todo:
         adapters = [resolve_model(model, {"checkpoint": str(checkpoint), **opts}) for model, checkpoint, opts, _, _ in todo]
         run_models(adapters, load_suite("debias"), open_data(None, split=args.split),

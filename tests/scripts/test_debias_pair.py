@@ -92,3 +92,28 @@ def test_the_prior_branch_rule_gates_on_miou_then_takes_the_lowest_prior() -> No
     assert choose({"a": cand(-0.01, -0.02), "b": cand(-0.019, -0.05)}) == ("b", True)
     assert choose({"a": cand(-0.01, -0.02), "b": cand(-0.021, -0.20)}) == ("a", True)  # b loses too much mIoU
     assert choose({"a": cand(-0.03, -0.02), "b": cand(-0.05, -0.20)}) == ("a", False)  # none admissible
+
+
+def test_a_checkpoint_still_training_is_refused_before_any_run(tmp_path: Path) -> None:
+    """A training writes its best-so-far checkpoint every epoch: the script must not measure it as the seed's model."""
+    import argparse
+    import json
+    import shutil
+
+    from debias_pair import _runs, _training_unfinished
+
+    for model in ("ours-nodebias", "ours"):
+        for seed in (0, 1):
+            folder = tmp_path / "ck" / f"{model}-s{seed}"
+            shutil.copytree(ROOT / "checkpoints" / "worldv3" / f"{model}-s{seed}", folder)
+    record = json.loads((tmp_path / "ck" / "ours-s1" / "config.json").read_text())
+    assert _training_unfinished(tmp_path / "ck" / "ours-s1") is None  # a finished training: 14 of 14 epochs
+    record["training"]["history"] = record["training"]["history"][:6]
+    (tmp_path / "ck" / "ours-s1" / "config.json").write_text(json.dumps(record))
+    assert _training_unfinished(tmp_path / "ck" / "ours-s1") == f"{tmp_path / 'ck' / 'ours-s1'} has 6 of 14 epochs"
+    args = argparse.Namespace(control="ours-nodebias", control_checkpoints=tmp_path / "ck", treated="ours",
+                              treated_checkpoints=tmp_path / "ck", treated_label=None, treated_opt=[], seeds=[0, 1],
+                              runs=tmp_path / "runs", split="test", threads=1, limit=1)
+    with pytest.raises(SystemExit, match="1 checkpoints are still training: .*ours-s1 has 6 of 14 epochs"):
+        _runs(args)
+    assert not (tmp_path / "runs").exists()  # nothing was run
