@@ -45,6 +45,11 @@ MIOU_LOSS = 0.02
 NOT_WORSE_MARGIN = 0.03
 
 
+def _interval(d: dict, digits: int = 3) -> str:
+    """``mean [low, high]`` of one paired difference, signed."""
+    return f"{d['mean']:+.{digits}f} [{d['ci_low']:+.{digits}f}, {d['ci_high']:+.{digits}f}]"
+
+
 def _load_finished(folder: Path) -> RunResult | None:
     """The run in ``folder`` when it is whole; None when missing or stopped half-way (it has its run.json then,
     and is resumed, not read)."""
@@ -111,8 +116,7 @@ def _criteria(diff: dict[str, dict], values: dict[str, dict[str, list[float]]], 
         met = relative <= -0.5 and d["ci_high"] < 0
         out.append({"criterion": f"{m}: treated at least 50 % below control, seed-level interval of the paired "
                                  "difference below 0", "met": bool(met),
-                    "numbers": f"{control:.3f} -> {treated:.3f} ({relative:+.0%}); paired {d['mean']:+.3f} "
-                               f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"})
+                    "numbers": f"{control:.3f} -> {treated:.3f} ({relative:+.0%}); paired {_interval(d)}"})
     gap = float(np.mean(matched))
     out.append({"criterion": f"silent-object coverage at matched recall lower than control's by >= {MATCHED_MARGIN}",
                 "met": bool(gap >= MATCHED_MARGIN),
@@ -120,11 +124,11 @@ def _criteria(diff: dict[str, dict], values: dict[str, dict[str, list[float]]], 
     d = diff["miou"]
     out.append({"criterion": f"mIoU loss <= {MIOU_LOSS * 100:.0f} points (lower end of the seed-level interval)",
                 "met": bool(d["ci_low"] >= -MIOU_LOSS),
-                "numbers": f"paired {d['mean']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]"})
+                "numbers": f"paired {_interval(d, 4)}"})
     for m in NOT_WORSE:
         d = diff[m]
         out.append({"criterion": f"{m} not worse by more than {NOT_WORSE_MARGIN}", "met": bool(d["mean"] <= NOT_WORSE_MARGIN),
-                    "numbers": f"paired {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"})
+                    "numbers": f"paired {_interval(d)}"})
     return out
 
 
@@ -135,8 +139,7 @@ def _count(n: int) -> str:
 def _what_follows(treated: str, control: str, diff: dict[str, dict], matched: list[float], num_seeds: int) -> str:
     """Which paired differences the seeds resolve (interval excluding 0) and which they do not, from the numbers."""
     def cell(m: str) -> str:
-        d = diff[m]
-        return f"`{m}` {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
+        return f"`{m}` {_interval(diff[m])}"
 
     resolved = [m for m in METRICS if diff[m]["ci_low"] > 0 or diff[m]["ci_high"] < 0]
     open_ = [m for m in METRICS if m not in resolved]
@@ -214,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     for m in METRICS:
         d = diff[m]
         lines.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in values["control"][m]) + " | " + " | ".join(
-            f"{v:.3f}" for v in values["treated"][m]) + f" | {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] |")
+            f"{v:.3f}" for v in values["treated"][m]) + f" | {_interval(d)} |")
     lines += ["", "`silence_coverage` (digital silence) is out of distribution and is shown for comparison only; "
                   "`prior_coverage` is under the bed alone, in distribution.", "",
               "At matched recall, per seed (target recall; control minus treated silent-object coverage): "

@@ -20,9 +20,14 @@ CANDIDATES = ("official-readout", "ours-prior")
 MIOU_LOSS = 0.02
 
 
+def _admissible(paired: dict[str, dict[str, dict]]) -> list[str]:
+    """The candidates whose mean paired val mIoU difference is within the rule's loss."""
+    return [c for c in paired if paired[c]["miou"]["mean"] >= -MIOU_LOSS]
+
+
 def choose(paired: dict[str, dict[str, dict]]) -> tuple[str, bool]:
     """``(chosen candidate, whether it was admissible)`` from each candidate's paired val differences."""
-    admissible = [c for c in paired if paired[c]["miou"]["mean"] >= -MIOU_LOSS]
+    admissible = _admissible(paired)
     if admissible:
         return min(admissible, key=lambda c: paired[c]["prior_coverage"]["mean"]), True
     return max(paired, key=lambda c: paired[c]["miou"]["mean"]), False
@@ -35,13 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     reports = {c: json.loads((args.val / f"prior-branch-val-{c}.json").read_text()) for c in CANDIDATES}
     paired = {c: r["paired"] for c, r in reports.items()}
     chosen, admissible = choose(paired)
+    allowed = _admissible(paired)
     rows = []
     for c in CANDIDATES:
         cells = [f"{paired[c][m]['mean']:+.3f} [{paired[c][m]['ci_low']:+.3f}, {paired[c][m]['ci_high']:+.3f}]"
                  for m in ("miou", "prior_coverage", "silent_object_coverage", "prior_slope", "sounding_auroc")]
-        ok = paired[c]["miou"]["mean"] >= -MIOU_LOSS
-        rows.append(f"| {c} | " + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
-    only = sum(paired[c]["miou"]["mean"] >= -MIOU_LOSS for c in CANDIDATES) == 1
+        rows.append(f"| {c} | " + " | ".join(cells) + f" | {'yes' if c in allowed else 'no'} |")
+    only = len(allowed) == 1
     verdict = (f"**Chosen: `{chosen}`** (" + ("the only admissible candidate" if only else
                                              "admissible, the lowest mean paired `prior_coverage`") + ")." if admissible else
                f"**Chosen: `{chosen}`**: no candidate is admissible; the rule takes the higher mean paired val mIoU.")

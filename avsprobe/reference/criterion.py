@@ -120,9 +120,7 @@ class SetCriterion(nn.Module):
         if output.bias is not None:  # bias-only, supervised-bias, supervised-prior, poe: + L(second branch)
             bias, bias_targets = output.bias, targets
             if targets.bias_rows is not None:  # supervised-prior: only where the audio names no class
-                keep = targets.bias_rows
-                bias = ModelOutput([m[keep] for m in bias.masks], [c[keep] for c in bias.classes], bias.active[keep])
-                bias_targets = targets.rows(keep)
+                bias, bias_targets = bias.rows(targets.bias_rows), targets.rows(targets.bias_rows)
             if bias.active.shape[0]:
                 bias_total, _ = self.forward(bias, bias_targets, generator)
                 total = total + bias_total

@@ -75,6 +75,10 @@ class ModelOutput:
     main_branch: ModelOutput | None = None
     second_branch: ModelOutput | None = None
 
+    def rows(self, keep: torch.Tensor) -> ModelOutput:
+        """The predictions of the frames ``keep`` (``bool [B]``) selects (every layer; no extra outputs)."""
+        return ModelOutput([m[keep] for m in self.masks], [c[keep] for c in self.classes], self.active[keep])
+
 
 def foreground_probability(mask_logits: torch.Tensor, class_logits: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
     """Mask2Former's semantic inference summed over classes: ``[B, h, w]`` probability that a pixel is a
